@@ -1,0 +1,309 @@
+package io.shardgate.controlplane.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.shardgate.sharding.ir.Proxy;
+import io.shardgate.sharding.ir.ProxyListener;
+import io.shardgate.sharding.ir.ProxyRoute;
+import io.shardgate.sharding.ir.ProxyVirtualHost;
+import io.shardgate.sharding.ir.RouteAction;
+import io.shardgate.sharding.ir.ShardConfig;
+import io.shardgate.sharding.ir.UpstreamCluster;
+import io.shardgate.sharding.model.Action;
+import io.shardgate.sharding.model.IpLiterals;
+import io.shardgate.sharding.model.Matcher;
+import io.shardgate.sharding.model.RouteOptions;
+import io.shardgate.sharding.model.Upstream;
+import io.shardgate.snapshot.ShardResources;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * xDS translation: one shard's Proxy and upstream clusters to Envoy v3 resources.
+ *
+ * <p>Stage: xDS translation. Pure function of its input (no clock, no I/O, no fields); the only place that builds
+ * Envoy listener, route and cluster protos. Output order follows the already-sorted IR, and {@link ShardResources}
+ * sorts by name, so equal input gives byte-equal resources. Thread-safe.
+ */
+public final class XdsTranslator {
+
+  static final String HCM_FILTER = "envoy.filters.network.http_connection_manager";
+  static final String ROUTER_FILTER = "envoy.filters.http.router";
+  static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
+
+  private XdsTranslator() {}
+
+  public static ShardResources translate(ShardConfig shard) {
+    Proxy proxy = shard.proxy();
+    List<Listener> listeners = new ArrayList<>();
+    List<RouteConfiguration> routes = new ArrayList<>();
+    for (ProxyListener l : proxy.listeners()) {
+      listeners.add(listener(l));
+      routes.add(routeConfiguration(l));
+    }
+    List<Cluster> clusters = new ArrayList<>();
+    for (UpstreamCluster u : shard.clusters()) {
+      clusters.add(cluster(u));
+    }
+    return new ShardResources(clusters, List.of(), listeners, routes, List.of());
+  }
+
+  // ------------------------------------------------------------------ listeners
+
+  static Listener listener(ProxyListener l) {
+    HttpConnectionManager hcm =
+        HttpConnectionManager.newBuilder()
+            .setStatPrefix("http")
+            .setCodecType(HttpConnectionManager.CodecType.AUTO)
+            .setRds(
+                Rds.newBuilder()
+                    .setRouteConfigName(XdsNames.routeConfiguration(l.name()))
+                    .setConfigSource(adsConfigSource()))
+            .addHttpFilters(
+                HttpFilter.newBuilder().setName(ROUTER_FILTER).setTypedConfig(Any.pack(Router.getDefaultInstance())))
+            .build();
+    SocketAddress.Builder address =
+        SocketAddress.newBuilder().setAddress(l.bindAddress()).setPortValue(l.bindPort());
+    // ipv4_compat lets "::" accept IPv4 too; Envoy rejects it on IPv4 addresses.
+    if (!IpLiterals.isIpv4(l.bindAddress())) {
+      address.setIpv4Compat(true);
+    }
+    return Listener.newBuilder()
+        .setName(l.name())
+        .setAddress(Address.newBuilder().setSocketAddress(address))
+        .addFilterChains(
+            FilterChain.newBuilder()
+                .addFilters(Filter.newBuilder().setName(HCM_FILTER).setTypedConfig(Any.pack(hcm))))
+        .build();
+  }
+
+  static ConfigSource adsConfigSource() {
+    return ConfigSource.newBuilder()
+        .setAds(AggregatedConfigSource.getDefaultInstance())
+        .setResourceApiVersion(ApiVersion.V3)
+        .build();
+  }
+
+  // ------------------------------------------------------------------ routes
+
+  static RouteConfiguration routeConfiguration(ProxyListener l) {
+    RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(XdsNames.routeConfiguration(l.name()));
+    for (ProxyVirtualHost vh : l.virtualHosts()) {
+      String vhName = XdsNames.virtualHost(vh.name());
+      VirtualHost.Builder v =
+          VirtualHost.newBuilder()
+              .setName(vhName)
+              .addAllDomains(vh.domains().isEmpty() ? List.of("*") : vh.domains());
+      for (int i = 0; i < vh.routes().size(); i++) {
+        ProxyRoute r = vh.routes().get(i);
+        for (int j = 0; j < r.matchers().size(); j++) {
+          v.addRoutes(route(XdsNames.route(vhName, i, r.name(), j), r.matchers().get(j), r));
+        }
+      }
+      rc.addVirtualHosts(v);
+    }
+    return rc.build();
+  }
+
+  static Route route(String name, Matcher m, ProxyRoute r) {
+    Route.Builder b = Route.newBuilder().setName(name).setMatch(match(m));
+    RouteAction action = r.action();
+    if (action instanceof RouteAction.Forward f) {
+      b.setRoute(forward(f, r.options()));
+    } else if (action instanceof RouteAction.Redirect red) {
+      b.setRedirect(redirect(red.redirect()));
+    } else if (action instanceof RouteAction.DirectResponse d) {
+      DirectResponseAction.Builder dr = DirectResponseAction.newBuilder().setStatus(d.status());
+      if (!d.body().isEmpty()) {
+        dr.setBody(DataSource.newBuilder().setInlineString(d.body()));
+      }
+      b.setDirectResponse(dr);
+    }
+    return b.build();
+  }
+
+  static RouteMatch match(Matcher m) {
+    RouteMatch.Builder b = RouteMatch.newBuilder();
+    if (m.path() == null) {
+      b.setPrefix("/");
+    } else {
+      switch (m.path().type()) {
+        case PREFIX -> b.setPrefix(m.path().value());
+        case EXACT -> b.setPath(m.path().value());
+        case REGEX -> b.setSafeRegex(regex(m.path().value()));
+      }
+    }
+    if (m.caseSensitive() != null) {
+      b.setCaseSensitive(BoolValue.of(m.caseSensitive()));
+    }
+    for (Matcher.HeaderMatch h : m.headers()) {
+      HeaderMatcher.Builder hm = HeaderMatcher.newBuilder().setName(h.name()).setInvertMatch(h.invertMatch());
+      if (h.value() == null) {
+        hm.setPresentMatch(true);
+      } else {
+        hm.setStringMatch(stringMatch(h.value(), h.regex()));
+      }
+      b.addHeaders(hm);
+    }
+    if (!m.methods().isEmpty()) {
+      // Envoy has no method matcher: match the :method pseudo-header, as Gloo does.
+      b.addHeaders(
+          HeaderMatcher.newBuilder()
+              .setName(":method")
+              .setStringMatch(stringMatch(String.join("|", m.methods()), true)));
+    }
+    for (Matcher.QueryParameterMatch q : m.queryParameters()) {
+      QueryParameterMatcher.Builder qm = QueryParameterMatcher.newBuilder().setName(q.name());
+      if (q.value() == null) {
+        qm.setPresentMatch(true);
+      } else {
+        qm.setStringMatch(stringMatch(q.value(), q.regex()));
+      }
+      b.addQueryParameters(qm);
+    }
+    return b.build();
+  }
+
+  private static StringMatcher stringMatch(String value, boolean regex) {
+    return regex
+        ? StringMatcher.newBuilder().setSafeRegex(regex(value)).build()
+        : StringMatcher.newBuilder().setExact(value).build();
+  }
+
+  private static RegexMatcher regex(String regex) {
+    return RegexMatcher.newBuilder().setRegex(regex).build();
+  }
+
+  static io.envoyproxy.envoy.config.route.v3.RouteAction forward(RouteAction.Forward f, RouteOptions options) {
+    var b = io.envoyproxy.envoy.config.route.v3.RouteAction.newBuilder();
+    if (f.weighted()) {
+      WeightedCluster.Builder wc = WeightedCluster.newBuilder();
+      for (RouteAction.ClusterWeight cw : f.clusters()) {
+        wc.addClusters(
+            WeightedCluster.ClusterWeight.newBuilder()
+                .setName(XdsNames.cluster(cw.upstream()))
+                .setWeight(UInt32Value.of(cw.weight())));
+      }
+      b.setWeightedClusters(wc);
+    } else {
+      b.setCluster(XdsNames.cluster(f.clusters().get(0).upstream()));
+    }
+    if (options.prefixRewrite() != null) {
+      b.setPrefixRewrite(options.prefixRewrite());
+    }
+    if (options.timeout() != null) {
+      b.setTimeout(duration(options.timeout()));
+    }
+    RouteOptions.Retries retries = options.retries();
+    if (retries != null) {
+      RetryPolicy.Builder rp = RetryPolicy.newBuilder();
+      if (retries.retryOn() != null) {
+        rp.setRetryOn(retries.retryOn());
+      }
+      if (retries.numRetries() != null) {
+        rp.setNumRetries(UInt32Value.of(retries.numRetries()));
+      }
+      if (retries.perTryTimeout() != null) {
+        rp.setPerTryTimeout(duration(retries.perTryTimeout()));
+      }
+      b.setRetryPolicy(rp);
+    }
+    return b.build();
+  }
+
+  static RedirectAction redirect(Action.Redirect r) {
+    RedirectAction.Builder b = RedirectAction.newBuilder();
+    if (r.hostRedirect() != null) {
+      b.setHostRedirect(r.hostRedirect());
+    }
+    if (r.pathRedirect() != null) {
+      b.setPathRedirect(r.pathRedirect());
+    }
+    if (r.prefixRewrite() != null) {
+      b.setPrefixRewrite(r.prefixRewrite());
+    }
+    if (r.httpsRedirect()) {
+      b.setHttpsRedirect(true);
+    }
+    if (r.portRedirect() != null) {
+      b.setPortRedirect(r.portRedirect());
+    }
+    b.setStripQuery(r.stripQuery());
+    b.setResponseCode(RedirectAction.RedirectResponseCode.valueOf(r.responseCode()));
+    return b.build();
+  }
+
+  // ------------------------------------------------------------------ clusters
+
+  static Cluster cluster(UpstreamCluster u) {
+    String name = XdsNames.cluster(u.upstream());
+    boolean allIps = u.hosts().stream().allMatch(h -> IpLiterals.isIp(h.addr()));
+    LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+    for (Upstream.StaticHost h : u.hosts()) {
+      locality.addLbEndpoints(
+          LbEndpoint.newBuilder()
+              .setEndpoint(
+                  Endpoint.newBuilder()
+                      .setAddress(
+                          Address.newBuilder()
+                              .setSocketAddress(
+                                  SocketAddress.newBuilder().setAddress(h.addr()).setPortValue(h.port())))));
+    }
+    Cluster.Builder c =
+        Cluster.newBuilder()
+            .setName(name)
+            .setConnectTimeout(duration(u.connectTimeout()))
+            .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(locality));
+    if (allIps) {
+      c.setType(Cluster.DiscoveryType.STATIC);
+    } else {
+      c.setType(Cluster.DiscoveryType.STRICT_DNS).setDnsLookupFamily(Cluster.DnsLookupFamily.V4_ONLY);
+    }
+    if (u.tls()) {
+      UpstreamTlsContext.Builder tls = UpstreamTlsContext.newBuilder();
+      if (u.sni() != null) {
+        tls.setSni(u.sni());
+      }
+      c.setTransportSocket(TransportSocket.newBuilder().setName(TLS_TRANSPORT_SOCKET).setTypedConfig(Any.pack(tls.build())));
+    }
+    return c.build();
+  }
+
+  static com.google.protobuf.Duration duration(Duration d) {
+    return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
+  }
+}

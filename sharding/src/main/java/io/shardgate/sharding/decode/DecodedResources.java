@@ -1,0 +1,24 @@
+package io.shardgate.sharding.decode;
+
+import io.shardgate.sharding.model.ResourceKey;
+import io.shardgate.sharding.model.ResourceSnapshot;
+import io.shardgate.sharding.report.ResourceStatus;
+import java.util.List;
+import java.util.SortedMap;
+
+/**
+ * What {@link ResourceDecoder} made of a set of documents. Immutable.
+ *
+ * @param snapshot the resources that decoded without errors and are in watched namespaces
+ * @param statuses the decode problems of every resource read, rejected ones included
+ * @param documentProblems problems with documents that are not (identifiable) resources, as
+ *     {@code origin:line: message}
+ */
+public record DecodedResources(
+    ResourceSnapshot snapshot, SortedMap<ResourceKey, ResourceStatus> statuses, List<String> documentProblems) {
+
+  public DecodedResources {
+    statuses = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(statuses));
+    documentProblems = List.copyOf(documentProblems);
+  }
+}

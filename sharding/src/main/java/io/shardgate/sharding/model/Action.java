@@ -1,0 +1,78 @@
+package io.shardgate.sharding.model;
+
+import java.util.List;
+import java.util.Map;
+
+/** What a route does: forward, redirect, answer directly, or delegate to RouteTables. */
+public sealed interface Action
+    permits Action.Forward, Action.Redirect, Action.DirectResponse, Action.Delegate {
+
+  /** {@code routeAction}: send to one upstream, several weighted upstreams, or an UpstreamGroup. */
+  record Forward(Target target) implements Action {}
+
+  /** The destination of a {@code routeAction}. */
+  sealed interface Target permits Single, Multi, UpstreamGroupRef, UnsupportedTarget {}
+
+  /** {@code single}. */
+  record Single(Destination destination) implements Target {}
+
+  /** {@code multi}: weighted destinations. */
+  record Multi(List<WeightedDestination> destinations) implements Target {
+    public Multi {
+      destinations = List.copyOf(destinations);
+    }
+  }
+
+  /** {@code upstreamGroup}: a reference to an UpstreamGroup (its namespace is not defaulted, as in Gloo). */
+  record UpstreamGroupRef(ResourceRef ref) implements Target {}
+
+  /** A destination kind Shardgate does not serve yet ({@code clusterHeader}, {@code dynamicForwardProxy}). */
+  record UnsupportedTarget(String field) implements Target {}
+
+  /**
+   * A destination. {@code upstream} is set for {@code upstream:} destinations; {@code unsupported} names the
+   * destination type otherwise ({@code kube}, {@code consul}).
+   */
+  record Destination(ResourceRef upstream, String unsupported) {
+    public static Destination upstream(ResourceRef ref) {
+      return new Destination(ref, null);
+    }
+  }
+
+  /** One weighted destination of {@code multi} or an UpstreamGroup. */
+  record WeightedDestination(Destination destination, int weight) {}
+
+  /** {@code redirectAction}. {@code responseCode} is Gloo's enum name (MOVED_PERMANENTLY when unset). */
+  record Redirect(
+      String hostRedirect,
+      String pathRedirect,
+      String prefixRewrite,
+      String responseCode,
+      boolean httpsRedirect,
+      boolean stripQuery,
+      Integer portRedirect)
+      implements Action {}
+
+  /** {@code directResponseAction}. */
+  record DirectResponse(int status, String body) implements Action {}
+
+  /**
+   * {@code delegateAction}: by reference (also the deprecated {@code name}/{@code namespace}) or by selector.
+   *
+   * @param ref the referenced RouteTable, or null when delegating by selector
+   * @param selector the selector, or null when delegating by reference
+   */
+  record Delegate(ResourceRef ref, RouteTableSelector selector) implements Action {}
+
+  /**
+   * A RouteTable selector. Empty {@code namespaces} means the namespace of the resource holding the selector;
+   * {@code *} means all. {@code labels} and {@code expressions} are mutually exclusive.
+   */
+  record RouteTableSelector(List<String> namespaces, Map<String, String> labels, List<LabelExpression> expressions) {
+    public RouteTableSelector {
+      namespaces = List.copyOf(namespaces);
+      labels = new java.util.TreeMap<>(labels);
+      expressions = List.copyOf(expressions);
+    }
+  }
+}

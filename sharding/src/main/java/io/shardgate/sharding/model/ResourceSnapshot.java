@@ -1,0 +1,33 @@
+package io.shardgate.sharding.model;
+
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * All input resources of one moment, each list sorted by namespace/name so that translation never depends on the
+ * order a source delivered them in. Immutable; thread-safe.
+ */
+public record ResourceSnapshot(
+    List<Gateway> gateways,
+    List<VirtualService> virtualServices,
+    List<RouteTable> routeTables,
+    List<Upstream> upstreams,
+    List<UpstreamGroup> upstreamGroups,
+    Settings settings) {
+
+  public static final ResourceSnapshot EMPTY =
+      new ResourceSnapshot(List.of(), List.of(), List.of(), List.of(), List.of(), Settings.DEFAULTS);
+
+  public ResourceSnapshot {
+    gateways = sorted(gateways);
+    virtualServices = sorted(virtualServices);
+    routeTables = sorted(routeTables);
+    upstreams = sorted(upstreams);
+    upstreamGroups = sorted(upstreamGroups);
+    settings = settings == null ? Settings.DEFAULTS : settings;
+  }
+
+  private static <T extends Resource> List<T> sorted(List<T> in) {
+    return in.stream().sorted(Comparator.comparing(Resource::key)).toList();
+  }
+}

@@ -1,0 +1,40 @@
+package io.shardgate.sharding.model;
+
+import java.util.List;
+
+/**
+ * One route of a VirtualService or RouteTable, as written.
+ *
+ * @param name the user's route name, or null
+ * @param matchers the matchers; empty means a single {@code /} prefix matcher
+ * @param action what the route does; null when the route has no action (an error at translation)
+ * @param inheritableMatchers null when unset (inherits the parent's value)
+ * @param inheritablePathMatchers null when unset (inherits the parent's value)
+ * @param field the route's path and location, e.g. {@code spec.virtualHost.routes[2] (vs.yaml:14)}, for messages
+ */
+public record Route(
+    String name,
+    List<Matcher> matchers,
+    Action action,
+    RouteOptions options,
+    Boolean inheritableMatchers,
+    Boolean inheritablePathMatchers,
+    String field) {
+
+  public Route {
+    matchers = List.copyOf(matchers);
+    options = options == null ? RouteOptions.NONE : options;
+  }
+
+  public Route withMatchers(List<Matcher> m) {
+    return new Route(name, m, action, options, inheritableMatchers, inheritablePathMatchers, field);
+  }
+
+  public Route withOptions(RouteOptions o) {
+    return new Route(name, matchers, action, o, inheritableMatchers, inheritablePathMatchers, field);
+  }
+
+  public Route withAction(Action a) {
+    return new Route(name, matchers, a, options, inheritableMatchers, inheritablePathMatchers, field);
+  }
+}

@@ -1,0 +1,34 @@
+package io.shardgate.sharding.translate;
+
+import io.shardgate.sharding.ir.ShardConfig;
+import io.shardgate.sharding.model.ResourceKey;
+import io.shardgate.sharding.report.ResourceState;
+import io.shardgate.sharding.report.ResourceStatus;
+import java.util.List;
+import java.util.SortedMap;
+
+/**
+ * The result of gateway translation. Immutable.
+ *
+ * @param writeNamespace the namespace of every Proxy (and the first half of node roles)
+ * @param shards one entry per proxy name that has at least one Gateway, sorted by name
+ * @param statuses the status of every input resource and every Proxy, sorted by key
+ * @param documentProblems problems with documents that are not identifiable resources
+ */
+public record GatewayTranslation(
+    String writeNamespace,
+    SortedMap<String, ShardConfig> shards,
+    SortedMap<ResourceKey, ResourceStatus> statuses,
+    List<String> documentProblems) {
+
+  public GatewayTranslation {
+    shards = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(shards));
+    statuses = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(statuses));
+    documentProblems = List.copyOf(documentProblems);
+  }
+
+  /** Whether any input resource was rejected. */
+  public boolean hasRejected() {
+    return statuses.values().stream().anyMatch(s -> s.state() == ResourceState.REJECTED);
+  }
+}

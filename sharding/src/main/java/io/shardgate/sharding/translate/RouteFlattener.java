@@ -1,0 +1,384 @@
+package io.shardgate.sharding.translate;
+
+import io.shardgate.sharding.ir.ProxyRoute;
+import io.shardgate.sharding.ir.RouteAction;
+import io.shardgate.sharding.model.Action;
+import io.shardgate.sharding.model.Kind;
+import io.shardgate.sharding.model.LabelExpression;
+import io.shardgate.sharding.model.Matcher;
+import io.shardgate.sharding.model.ResourceKey;
+import io.shardgate.sharding.model.ResourceRef;
+import io.shardgate.sharding.model.Route;
+import io.shardgate.sharding.model.RouteOptions;
+import io.shardgate.sharding.model.RouteTable;
+import io.shardgate.sharding.model.UpstreamGroup;
+import io.shardgate.sharding.model.VirtualService;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+
+/**
+ * Flattens one VirtualService's routes, replacing each delegating route in place by the routes of the RouteTables it
+ * selects, depth first, with Gloo's inheritance, validation and ordering rules.
+ *
+ * <p>Stage: gateway translation. Holds only the state of one flattening call (the context it reports into), so
+ * a new instance is made per VirtualService and Gateway; not thread-safe, never shared.
+ */
+final class RouteFlattener {
+
+  /** What a delegating route passes to the routes of the tables it selects. */
+  private record Parent(
+      Matcher matcher,
+      RouteOptions options,
+      String generatedName,
+      boolean hasName,
+      boolean inheritableMatchers,
+      boolean inheritablePathMatchers) {}
+
+  private final TranslationContext ctx;
+  private final VirtualService vs;
+  private final String proxyName;
+
+  RouteFlattener(TranslationContext ctx, VirtualService vs, String proxyName) {
+    this.ctx = ctx;
+    this.vs = vs;
+    this.proxyName = proxyName;
+  }
+
+  List<ProxyRoute> flatten(String gatewayName) {
+    String prefix = "vs:" + gatewayName + "_" + proxyName + "_" + vs.meta().namespace() + "_" + vs.meta().name();
+    List<ResourceKey> chain = new ArrayList<>();
+    chain.add(vs.key());
+    return flatten(vs.virtualHost().routes(), vs.key(), null, chain, prefix);
+  }
+
+  private List<ProxyRoute> flatten(
+      List<Route> routes, ResourceKey owner, Parent parent, List<ResourceKey> chain, String namePrefix) {
+    List<ProxyRoute> out = new ArrayList<>();
+    for (int i = 0; i < routes.size(); i++) {
+      Route route = routes.get(i);
+      String generatedName =
+          namePrefix + "_route:" + (route.name() != null ? route.name() : "<unnamed-" + i + ">");
+      boolean hasName = route.name() != null || (parent != null && parent.hasName());
+      boolean inheritMatchers;
+      boolean inheritPaths;
+      if (parent != null) {
+        inheritMatchers = Objects.requireNonNullElse(route.inheritableMatchers(), parent.inheritableMatchers());
+        inheritPaths = Objects.requireNonNullElse(route.inheritablePathMatchers(), parent.inheritablePathMatchers());
+        route = inherit(route, parent, inheritMatchers, inheritPaths);
+        String incompatible = incompatibility(route, parent);
+        if (incompatible != null) {
+          warn(owner, route.field() + ": " + incompatible + "; the route is dropped");
+          continue;
+        }
+        route = route.withOptions(route.options().mergedOver(parent.options()));
+      } else {
+        inheritMatchers = Boolean.TRUE.equals(route.inheritableMatchers());
+        inheritPaths = Boolean.TRUE.equals(route.inheritablePathMatchers());
+      }
+      Action action = route.action();
+      if (action == null) {
+        error(owner, route.field() + ": route must specify an action");
+        continue;
+      }
+      if (action instanceof Action.Delegate delegate) {
+        out.addAll(
+            delegate(route, delegate, owner, chain, generatedName, hasName, inheritMatchers, inheritPaths));
+        continue;
+      }
+      RouteAction translated = translateAction(route, action, owner);
+      if (translated == null) {
+        continue;
+      }
+      List<Matcher> matchers = route.matchers().isEmpty() ? List.of(Matcher.DEFAULT_PREFIX) : route.matchers();
+      out.add(new ProxyRoute(hasName ? generatedName : null, matchers, translated, route.options(), owner));
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ delegation
+
+  private List<ProxyRoute> delegate(
+      Route route,
+      Action.Delegate delegate,
+      ResourceKey owner,
+      List<ResourceKey> chain,
+      String generatedName,
+      boolean hasName,
+      boolean inheritMatchers,
+      boolean inheritPaths) {
+    Matcher matcher;
+    if (route.matchers().isEmpty()) {
+      matcher = Matcher.DEFAULT_PREFIX;
+    } else if (route.matchers().size() > 1) {
+      error(owner, route.field() + ": routes with delegate actions must omit or specify a single matcher");
+      return List.of();
+    } else {
+      matcher = route.matchers().get(0);
+      if (matcher.path() == null) {
+        matcher = matcher.withPath(Matcher.DEFAULT_PREFIX.path(), matcher.caseSensitive());
+      } else if (matcher.path().type() != Matcher.PathType.PREFIX) {
+        error(owner, route.field() + ": routes with delegate actions must use a prefix matcher");
+        return List.of();
+      }
+    }
+    String ownerNamespace = owner.namespace();
+    List<RouteTable> tables = selectTables(route, delegate, owner, ownerNamespace);
+    if (tables.isEmpty()) {
+      return List.of();
+    }
+    Parent parent =
+        new Parent(matcher, route.options(), generatedName, hasName, inheritMatchers, inheritPaths);
+    // Tables run in ascending weight; within one weight in namespace/name order.
+    TreeMap<Integer, List<RouteTable>> byWeight = new TreeMap<>();
+    for (RouteTable t : tables) {
+      byWeight.computeIfAbsent(t.weight(), w -> new ArrayList<>()).add(t);
+    }
+    List<ProxyRoute> out = new ArrayList<>();
+    for (List<RouteTable> sameWeight : byWeight.values()) {
+      List<ProxyRoute> combined = new ArrayList<>();
+      for (RouteTable table : sameWeight) {
+        if (chain.contains(table.key())) {
+          String chainText =
+              chain.stream().map(k -> "[" + k + "]").collect(Collectors.joining(" -> "))
+                  + " -> [" + table.key() + "]";
+          error(table.key(), "delegation cycle detected: " + chainText);
+          continue;
+        }
+        ctx.usedBy(table.key(), proxyName);
+        List<ResourceKey> nextChain = new ArrayList<>(chain);
+        nextChain.add(table.key());
+        String prefix = generatedName + "_rt:" + table.meta().namespace() + "_" + table.meta().name();
+        combined.addAll(flatten(table.routes(), table.key(), parent, nextChain, prefix));
+      }
+      if (sameWeight.size() > 1) {
+        combined.sort(RouteOrdering.ROUTE_ORDER);
+      }
+      out.addAll(combined);
+    }
+    return out;
+  }
+
+  private List<RouteTable> selectTables(
+      Route route, Action.Delegate delegate, ResourceKey owner, String ownerNamespace) {
+    if (delegate.ref() != null) {
+      ResourceRef ref = delegate.ref();
+      RouteTable t = ctx.routeTable(ref);
+      if (t == null) {
+        String hint =
+            ref.namespace().isEmpty()
+                ? " (the reference has no namespace, which is never defaulted: add namespace: " + ownerNamespace + ")"
+                : ctx.rejectedHint(new ResourceKey(Kind.ROUTE_TABLE, ref.namespace(), ref.name()));
+        warn(owner, route.field() + ": route table " + ref + " missing" + hint + "; the route is dropped");
+        return List.of();
+      }
+      return List.of(t);
+    }
+    Action.RouteTableSelector sel = delegate.selector();
+    if (sel == null) {
+      warn(owner, route.field() + ": delegateAction needs a ref or a selector; the route is dropped");
+      return List.of();
+    }
+    if (!sel.labels().isEmpty() && !sel.expressions().isEmpty()) {
+      warn(owner, route.field() + ": the selector cannot use both labels and expressions; the route is dropped");
+      return List.of();
+    }
+    for (LabelExpression e : sel.expressions()) {
+      String p = e.validate();
+      if (p != null) {
+        warn(owner, route.field() + ": invalid selector expression: " + p + "; the route is dropped");
+        return List.of();
+      }
+    }
+    Set<String> namespaces = new HashSet<>(sel.namespaces().isEmpty() ? List.of(ownerNamespace) : sel.namespaces());
+    List<RouteTable> out = new ArrayList<>();
+    for (RouteTable t : ctx.snapshot().routeTables()) {
+      if (!namespaces.contains("*") && !namespaces.contains(t.meta().namespace())) {
+        continue;
+      }
+      Map<String, String> labels = t.meta().labels();
+      boolean matches =
+          sel.labels().entrySet().stream().allMatch(en -> en.getValue().equals(labels.get(en.getKey())))
+              && sel.expressions().stream().allMatch(e -> e.matches(labels));
+      if (matches) {
+        out.add(t);
+      }
+    }
+    if (out.isEmpty()) {
+      warn(owner, route.field() + ": no route table matches the given selector; the route is dropped");
+    }
+    return out;
+  }
+
+  /** Applies inheritable path matchers and inheritable matchers of the parent to a child route. */
+  private static Route inherit(Route route, Parent parent, boolean inheritMatchers, boolean inheritPaths) {
+    List<Matcher> matchers = new ArrayList<>(route.matchers());
+    if (inheritPaths) {
+      if (matchers.isEmpty()) {
+        matchers.add(Matcher.DEFAULT_PREFIX.withPath(parent.matcher().path(), parent.matcher().caseSensitive()));
+      } else {
+        matchers.replaceAll(m -> m.withPath(parent.matcher().path(), parent.matcher().caseSensitive()));
+      }
+    }
+    if (matchers.isEmpty()) {
+      matchers.add(Matcher.DEFAULT_PREFIX);
+    }
+    if (inheritMatchers) {
+      Matcher p = parent.matcher();
+      matchers.replaceAll(
+          m ->
+              new Matcher(
+                  m.path(),
+                  m.caseSensitive(),
+                  concat(p.headers(), m.headers()),
+                  concat(p.queryParameters(), m.queryParameters()),
+                  concat(p.methods(), m.methods())));
+    }
+    return route.withMatchers(matchers);
+  }
+
+  private static <T> List<T> concat(List<T> first, List<T> second) {
+    List<T> out = new ArrayList<>(first);
+    out.addAll(second);
+    return out;
+  }
+
+  /** Why a child route cannot live under its parent's matcher, or null when it can. */
+  private static String incompatibility(Route child, Parent parent) {
+    Matcher p = parent.matcher();
+    String parentPrefix = p.path() == null ? "/" : p.path().value();
+    for (int j = 0; j < child.matchers().size(); j++) {
+      Matcher m = child.matchers().get(j);
+      String path = m.path() == null ? "/" : m.path().value();
+      String which = "matcher " + j;
+      if (!path.startsWith(parentPrefix)) {
+        return which + " path '" + path + "' does not start with the delegating route's prefix '" + parentPrefix + "'";
+      }
+      if (!Objects.equals(m.caseSensitive(), p.caseSensitive())) {
+        return which + " caseSensitive (" + m.caseSensitive() + ") differs from the delegating route's ("
+            + p.caseSensitive() + ")";
+      }
+      for (Matcher.HeaderMatch h : p.headers()) {
+        if (!m.headers().contains(h)) {
+          return which + " lacks the delegating route's header matcher '" + h.name()
+              + "' (set inheritableMatchers: true, or repeat it)";
+        }
+      }
+      for (Matcher.QueryParameterMatch q : p.queryParameters()) {
+        if (!m.queryParameters().contains(q)) {
+          return which + " lacks the delegating route's query parameter matcher '" + q.name()
+              + "' (set inheritableMatchers: true, or repeat it)";
+        }
+      }
+      if (!m.methods().containsAll(p.methods())) {
+        return which + " methods " + m.methods() + " do not include the delegating route's methods " + p.methods();
+      }
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------------ actions
+
+  private RouteAction translateAction(Route route, Action action, ResourceKey owner) {
+    if (action instanceof Action.Redirect r) {
+      return new RouteAction.Redirect(r);
+    }
+    if (action instanceof Action.DirectResponse d) {
+      return new RouteAction.DirectResponse(d.status(), d.body());
+    }
+    Action.Target target = ((Action.Forward) action).target();
+    String ownerNs = owner.namespace();
+    if (target instanceof Action.Single s) {
+      ResourceRef ref = destination(route, s.destination(), owner, ownerNs);
+      return ref == null ? null : new RouteAction.Forward(List.of(new RouteAction.ClusterWeight(ref, 0)), false);
+    }
+    if (target instanceof Action.Multi m) {
+      return weighted(route, m.destinations(), owner, ownerNs);
+    }
+    if (target instanceof Action.UpstreamGroupRef g) {
+      UpstreamGroup group = ctx.upstreamGroup(g.ref());
+      if (group == null) {
+        String hint =
+            g.ref().namespace().isEmpty()
+                ? " (the reference has no namespace, which is never defaulted: add namespace: " + ownerNs + ")"
+                : ctx.rejectedHint(new ResourceKey(Kind.UPSTREAM_GROUP, g.ref().namespace(), g.ref().name()));
+        warn(owner, route.field() + ": upstream group " + g.ref() + " not found" + hint + "; the route is dropped");
+        return null;
+      }
+      if (ctx.reports().hasErrors(group.key())) {
+        warn(owner, route.field() + ": upstream group " + g.ref() + " is rejected; the route is dropped");
+        return null;
+      }
+      ctx.usedBy(group.key(), proxyName);
+      // The group was validated on its own (missing upstreams are errors on the group), so only resolve here.
+      List<RouteAction.ClusterWeight> clusters = new ArrayList<>();
+      for (Action.WeightedDestination wd : group.destinations()) {
+        ResourceRef ref = wd.destination().upstream().withDefaultNamespace(group.meta().namespace());
+        ctx.usedBy(new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name()), proxyName);
+        clusters.add(new RouteAction.ClusterWeight(ref, wd.weight()));
+      }
+      return new RouteAction.Forward(clusters, true);
+    }
+    Action.UnsupportedTarget u = (Action.UnsupportedTarget) target;
+    warn(owner, route.field() + ": " + u.field() + " destinations are not served by Shardgate yet; the route is dropped");
+    return null;
+  }
+
+  private RouteAction weighted(
+      Route route, List<Action.WeightedDestination> destinations, ResourceKey owner, String ns) {
+    List<RouteAction.ClusterWeight> clusters = new ArrayList<>();
+    long total = 0;
+    for (Action.WeightedDestination wd : destinations) {
+      ResourceRef ref = destination(route, wd.destination(), owner, ns);
+      if (ref == null) {
+        return null;
+      }
+      clusters.add(new RouteAction.ClusterWeight(ref, wd.weight()));
+      total += wd.weight();
+    }
+    if (total < 1) {
+      error(owner, route.field() + ": the weights of the destinations add up to " + total + "; they must add up to at least 1");
+      return null;
+    }
+    return new RouteAction.Forward(clusters, true);
+  }
+
+  /** The upstream a destination names, its namespace defaulted to the owner's; null when it cannot be served. */
+  private ResourceRef destination(Route route, Action.Destination d, ResourceKey owner, String ns) {
+    if (d.upstream() == null) {
+      warn(owner, route.field() + ": " + d.unsupported() + " destinations are not served by Shardgate yet; the route is dropped");
+      return null;
+    }
+    ResourceRef ref = d.upstream().withDefaultNamespace(ns);
+    ResourceKey key = new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name());
+    if (ctx.upstream(ref) == null) {
+      // Kept, as in Gloo: Envoy answers 503 for this route until the Upstream exists.
+      warn(owner, route.field() + ": upstream " + ref + " not found" + ctx.rejectedHint(key)
+          + "; requests to this route get 503 until it exists");
+    } else {
+      ctx.usedBy(key, proxyName);
+    }
+    return ref;
+  }
+
+  // ------------------------------------------------------------------ reporting
+
+  private void warn(ResourceKey owner, String message) {
+    ctx.reports().warning(owner, message);
+    if (!owner.equals(vs.key())) {
+      ctx.reports().warning(vs.key(), "on sub route table " + owner.namespace() + "." + owner.name() + ": " + message);
+    }
+  }
+
+  private void error(ResourceKey owner, String message) {
+    ctx.reports().error(owner, message);
+    if (!owner.equals(vs.key())) {
+      ctx.reports().error(vs.key(), "on sub route table " + owner.namespace() + "." + owner.name() + ": " + message);
+    }
+  }
+}

@@ -1,0 +1,78 @@
+package io.shardgate.sharding.translate;
+
+import io.shardgate.sharding.model.Kind;
+import io.shardgate.sharding.model.ResourceKey;
+import io.shardgate.sharding.model.ResourceRef;
+import io.shardgate.sharding.model.ResourceSnapshot;
+import io.shardgate.sharding.model.RouteTable;
+import io.shardgate.sharding.model.Upstream;
+import io.shardgate.sharding.model.UpstreamGroup;
+import io.shardgate.sharding.report.ResourceState;
+import io.shardgate.sharding.report.ResourceStatus;
+import io.shardgate.sharding.report.Reports;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * The lookups and the report collector of one gateway-translation call. Built per call and never shared, so the
+ * translators stay pure; not thread-safe.
+ */
+final class TranslationContext {
+
+  private final ResourceSnapshot snapshot;
+  private final Reports reports;
+  private final SortedMap<ResourceKey, ResourceStatus> decodeStatuses;
+  private final Map<ResourceRef, RouteTable> routeTables;
+  private final Map<ResourceRef, Upstream> upstreams;
+  private final Map<ResourceRef, UpstreamGroup> upstreamGroups;
+
+  TranslationContext(
+      ResourceSnapshot snapshot, Reports reports, SortedMap<ResourceKey, ResourceStatus> decodeStatuses) {
+    this.snapshot = snapshot;
+    this.reports = reports;
+    this.decodeStatuses = decodeStatuses;
+    this.routeTables = snapshot.routeTables().stream().collect(Collectors.toMap(t -> t.meta().ref(), Function.identity()));
+    this.upstreams = snapshot.upstreams().stream().collect(Collectors.toMap(u -> u.meta().ref(), Function.identity()));
+    this.upstreamGroups =
+        snapshot.upstreamGroups().stream().collect(Collectors.toMap(g -> g.meta().ref(), Function.identity()));
+  }
+
+  ResourceSnapshot snapshot() {
+    return snapshot;
+  }
+
+  Reports reports() {
+    return reports;
+  }
+
+  RouteTable routeTable(ResourceRef ref) {
+    return routeTables.get(ref);
+  }
+
+  Upstream upstream(ResourceRef ref) {
+    return upstreams.get(ref);
+  }
+
+  UpstreamGroup upstreamGroup(ResourceRef ref) {
+    return upstreamGroups.get(ref);
+  }
+
+  void usedBy(ResourceKey key, String proxyName) {
+    reports.usedBy(key, proxyName);
+  }
+
+  /** Explains a failed lookup when the resource exists but was rejected while decoding; else empty. */
+  String rejectedHint(ResourceKey key) {
+    ResourceStatus s = decodeStatuses.get(key);
+    if (s != null && s.state() == ResourceState.REJECTED) {
+      return " (" + key + " exists but is rejected: " + s.errors().get(0) + ")";
+    }
+    return "";
+  }
+
+  static ResourceKey proxyKey(String namespace, String name) {
+    return new ResourceKey(Kind.PROXY, namespace, name);
+  }
+}
