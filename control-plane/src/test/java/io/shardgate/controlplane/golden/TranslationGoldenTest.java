@@ -28,14 +28,14 @@ import org.junit.jupiter.api.TestFactory;
  * the status of every resource, each shard's Proxy, and each shard's xDS resources by type.
  *
  * <p>Each case also runs on its documents in three shuffled orders and must produce byte-identical output.
- * Regenerate with {@code ./mvnw -pl control-plane test -Dtest=TranslationGoldenTest -Dgolden.update=true} and review
+ * Regenerate with {@code ./mvnw -pl control-plane -am test -Dtest=TranslationGoldenTest -Dsurefire.failIfNoSpecifiedTests=false -Dgolden.update=true} and review
  * the diff; the same run deletes outputs whose input is gone.
  */
 class TranslationGoldenTest {
 
   private static final String DIR = "golden/translation";
   private static final String REGENERATE =
-      "./mvnw -pl control-plane test -Dtest=TranslationGoldenTest -Dgolden.update=true";
+      "./mvnw -pl control-plane -am test -Dtest=TranslationGoldenTest -Dsurefire.failIfNoSpecifiedTests=false -Dgolden.update=true";
 
   @TestFactory
   Stream<DynamicTest> cases() throws IOException {
