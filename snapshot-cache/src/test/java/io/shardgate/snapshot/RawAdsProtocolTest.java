@@ -1,0 +1,387 @@
+package io.shardgate.snapshot;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import com.google.rpc.Status;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The snapshot cache served over a real gRPC server, spoken to by raw ADS streams that play Envoy's part by hand.
+ */
+class RawAdsProtocolTest {
+
+  private static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
+  private static final String LDS = Resources.V3.LISTENER_TYPE_URL;
+  /** How long a stream must stay silent to count as "no push". */
+  private static final long SILENCE_MS = 500;
+  /** Liveness bound for a response that must come; not a speed assertion. */
+  private static final long RESPONSE_TIMEOUT_S = 5;
+
+  private ShardSnapshotCache cache;
+  private ShardDiscoveryServer xds;
+  private Server server;
+  private ManagedChannel channel;
+  private final List<AdsStream> streams = new ArrayList<>();
+
+  @BeforeEach
+  void start() throws IOException {
+    cache = new ShardSnapshotCache();
+    xds = new ShardDiscoveryServer(cache);
+    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(xds.aggregatedDiscoveryService())
+        .build()
+        .start();
+    channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+  }
+
+  @AfterEach
+  void stop() throws InterruptedException {
+    streams.forEach(AdsStream::close);
+    channel.shutdownNow();
+    server.shutdownNow();
+    assertTrue(channel.awaitTermination(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
+    assertTrue(server.awaitTermination(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
+  }
+
+  @Test
+  void shardGetsOnlyItsOwnResourcesAndFollowsChanges() {
+    assertTrue(cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one")));
+    assertTrue(cache.setShard(Fixtures.SHARD_B, Fixtures.shard("b", 9002, "one")));
+    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+
+    Map<String, DiscoveryResponse> first = a.subscribeAndAck(CDS, LDS);
+    assertEquals(List.of("a-one"), names(first.get(CDS)));
+    assertEquals(List.of("a-http"), names(first.get(LDS)));
+    assertEquals(cache.versionOf(Fixtures.SHARD_A, CDS).orElseThrow(), first.get(CDS).getVersionInfo());
+
+    assertTrue(cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two")));
+    DiscoveryResponse changed = a.next();
+    assertEquals(CDS, changed.getTypeUrl(), "only clusters changed, so only CDS is pushed");
+    assertEquals(List.of("a-one", "a-two"), names(changed));
+    assertNotEquals(first.get(CDS).getVersionInfo(), changed.getVersionInfo());
+    a.ack(changed);
+    a.assertSilent();
+    assertEquals(first.get(LDS).getVersionInfo(), cache.versionOf(Fixtures.SHARD_A, LDS).orElseThrow());
+  }
+
+  @Test
+  void changingOneShardPushesNothingToAnother() {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    cache.setShard(Fixtures.SHARD_B, Fixtures.shard("b", 9002, "one"));
+    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    AdsStream b = open("envoy-b-1", Fixtures.SHARD_B);
+    a.subscribeAndAck(CDS, LDS);
+    assertEquals(List.of("b-one"), names(b.subscribeAndAck(CDS, LDS).get(CDS)));
+
+    assertTrue(cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two")));
+    assertEquals(List.of("a-one", "a-two"), names(a.next()));
+    b.assertSilent();
+  }
+
+  @Test
+  void identicalContentIsNotPushed() {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two"));
+    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    a.subscribeAndAck(CDS, LDS);
+
+    // separately built, in another order: equal content all the same
+    assertFalse(cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "two", "one")));
+    a.assertSilent();
+  }
+
+  @Test
+  void nodeWithoutRoleGetsTheFallbackListener() throws InvalidProtocolBufferException {
+    AdsStream lost = open("envoy-without-role", null);
+    Map<String, DiscoveryResponse> got = lost.subscribeAndAck(LDS, CDS);
+
+    assertEquals(List.of("listener-for-invalid-envoy"), names(got.get(LDS)));
+    assertEquals(List.of(), names(got.get(CDS)));
+    Listener listener = got.get(LDS).getResources(0).unpack(Listener.class);
+    assertEquals(8080, listener.getAddress().getSocketAddress().getPortValue());
+    HttpConnectionManager hcm = listener.getFilterChains(0).getFilters(0).getTypedConfig()
+        .unpack(HttpConnectionManager.class);
+    assertEquals("routes-for-invalid-envoy", hcm.getRouteConfig().getName());
+    Route route = hcm.getRouteConfig().getVirtualHosts(0).getRoutes(0);
+    assertEquals(500, route.getDirectResponse().getStatus());
+    assertTrue(route.getDirectResponse().getBody().getInlineString().contains("node.metadata.role"));
+    assertEquals(1, xds.callbacks().statsOf(NodeRoles.MISCONFIGURED_NODE_GROUP).connectedStreams());
+  }
+
+  @Test
+  void unknownRoleWaitsUntilSyncedThenGetsAnEmptySnapshot() {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    String early = NodeRoles.role("gloo-system", "not-translated-yet");
+    AdsStream waiting = open("envoy-early", early);
+    waiting.subscribe(CDS);
+    waiting.assertSilent(); // before the first sync, the role may just not be translated yet
+
+    assertEquals(Set.of(), cache.retainShards(Set.of(Fixtures.SHARD_A)));
+    DiscoveryResponse released = waiting.next(); // its parked request is answered by the sync
+    assertEquals(0, released.getResourcesCount());
+    assertEquals(ContentVersions.EMPTY, released.getVersionInfo());
+    assertEquals(1, xds.callbacks().unknownRoleRequests(early));
+
+    String unknown = NodeRoles.role("gloo-system", "nobody-feeds-me");
+    AdsStream late = open("envoy-late", unknown);
+    late.subscribe(CDS);
+    DiscoveryResponse empty = late.next();
+    assertEquals(CDS, empty.getTypeUrl());
+    assertEquals(0, empty.getResourcesCount());
+    assertEquals(1, xds.callbacks().unknownRoleRequests(unknown));
+    assertEquals(Set.of(Fixtures.SHARD_A), cache.knownRoles());
+    assertTrue(cache.groups().contains(unknown));
+  }
+
+  @Test
+  void retiredShardIsEmptied() {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    cache.setShard(Fixtures.SHARD_B, Fixtures.shard("b", 9002, "one"));
+    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    a.subscribeAndAck(CDS);
+
+    assertEquals(Set.of(Fixtures.SHARD_A), cache.retainShards(Set.of(Fixtures.SHARD_B)));
+    DiscoveryResponse emptied = a.next();
+    assertEquals(0, emptied.getResourcesCount());
+    assertEquals(Set.of(), cache.retainShards(Set.of(Fixtures.SHARD_B)), "already retired");
+  }
+
+  @Test
+  void nackIsCountedAndTheRejectedVersionIsNotResent() {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    a.subscribe(CDS);
+    DiscoveryResponse rejected = a.next();
+
+    a.nack(rejected, "", "cluster a-one: pretend Envoy dislikes it");
+    a.assertSilent();
+    ShardStreamStats stats = xds.callbacks().statsOf(Fixtures.SHARD_A);
+    assertEquals(1, stats.nacks());
+    assertEquals(rejected.getVersionInfo(), stats.lastNack().orElseThrow().version());
+    assertEquals("envoy-a-1", stats.lastNack().orElseThrow().nodeId());
+
+    // the stream is not stuck: a fixed shard is pushed
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "fixed"));
+    DiscoveryResponse fixed = a.next();
+    assertEquals(List.of("a-fixed"), names(fixed));
+    assertNotEquals(rejected.getVersionInfo(), fixed.getVersionInfo());
+  }
+
+  @Test
+  void nodeSentOnlyOnTheFirstRequestKeepsItsShard() {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    a.subscribe(CDS);
+    DiscoveryResponse first = a.next();
+    a.send(DiscoveryRequest.newBuilder() // an ACK without node, as with set_node_on_first_message_only
+        .setTypeUrl(CDS)
+        .setVersionInfo(first.getVersionInfo())
+        .setResponseNonce(first.getNonce())
+        .build());
+    a.assertSilent(); // grouped as misconfigured-node, it would get the fallback's clusters at once
+
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "two"));
+    assertEquals(List.of("a-two"), names(a.next()));
+  }
+
+  @Test
+  void connectedStreamsAreCountedPerShard() {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    AdsStream one = open("envoy-a-1", Fixtures.SHARD_A);
+    AdsStream two = open("envoy-a-2", Fixtures.SHARD_A);
+    one.subscribeAndAck(CDS);
+    two.subscribeAndAck(CDS);
+    assertEquals(2, xds.callbacks().statsOf(Fixtures.SHARD_A).connectedStreams());
+
+    one.close();
+    eventually(() -> xds.callbacks().statsOf(Fixtures.SHARD_A).connectedStreams() == 1);
+  }
+
+  @Test
+  void deltaClientsGetContentVersionsPerResource() throws Exception {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two"));
+    BlockingQueue<DeltaDiscoveryResponse> responses = new LinkedBlockingQueue<>();
+    StreamObserver<DeltaDiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
+        .deltaAggregatedResources(new StreamObserver<>() {
+          @Override
+          public void onNext(DeltaDiscoveryResponse response) {
+            responses.add(response);
+          }
+
+          @Override
+          public void onError(Throwable t) {
+          }
+
+          @Override
+          public void onCompleted() {
+          }
+        });
+    try {
+      requests.onNext(DeltaDiscoveryRequest.newBuilder()
+          .setNode(Fixtures.node("envoy-a-delta", Fixtures.SHARD_A))
+          .setTypeUrl(CDS)
+          .build());
+      DeltaDiscoveryResponse response = responses.poll(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS);
+      assertNotNull(response);
+      assertEquals(2, response.getResourcesCount());
+      for (io.envoyproxy.envoy.service.discovery.v3.Resource resource : response.getResourcesList()) {
+        // stable across restarts, unlike java-control-plane's hashCode-based resource versions
+        assertEquals(ContentVersions.of(resource.getResource().unpack(Cluster.class)), resource.getVersion());
+      }
+    } finally {
+      requests.onCompleted();
+    }
+  }
+
+  private AdsStream open(String nodeId, String role) {
+    AdsStream stream = new AdsStream(Fixtures.node(nodeId, role));
+    streams.add(stream);
+    return stream;
+  }
+
+  private static List<String> names(DiscoveryResponse response) {
+    List<String> names = new ArrayList<>();
+    for (Any any : response.getResourcesList()) {
+      names.add(Resources.getResourceName(any));
+    }
+    return names;
+  }
+
+  private static void eventually(BooleanSupplier condition) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(RESPONSE_TIMEOUT_S);
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "condition not met in time");
+      Thread.onSpinWait();
+    }
+  }
+
+  /** One ADS stream, as an Envoy would hold it. */
+  private final class AdsStream implements StreamObserver<DiscoveryResponse> {
+    private final Node node;
+    private final BlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
+    private final StreamObserver<DiscoveryRequest> requests;
+    private boolean closed;
+
+    AdsStream(Node node) {
+      this.node = node;
+      this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(this);
+    }
+
+    void subscribe(String typeUrl) {
+      send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).build());
+    }
+
+    /** Subscribes to each type, waits for each first response and ACKs it. */
+    Map<String, DiscoveryResponse> subscribeAndAck(String... typeUrls) {
+      Map<String, DiscoveryResponse> got = new HashMap<>();
+      for (String typeUrl : typeUrls) {
+        subscribe(typeUrl);
+        DiscoveryResponse response = next();
+        assertEquals(typeUrl, response.getTypeUrl());
+        ack(response);
+        got.put(typeUrl, response);
+      }
+      return got;
+    }
+
+    void ack(DiscoveryResponse response) {
+      send(DiscoveryRequest.newBuilder()
+          .setNode(node)
+          .setTypeUrl(response.getTypeUrl())
+          .setVersionInfo(response.getVersionInfo())
+          .setResponseNonce(response.getNonce())
+          .build());
+    }
+
+    void nack(DiscoveryResponse response, String lastAcceptedVersion, String error) {
+      send(DiscoveryRequest.newBuilder()
+          .setNode(node)
+          .setTypeUrl(response.getTypeUrl())
+          .setVersionInfo(lastAcceptedVersion)
+          .setResponseNonce(response.getNonce())
+          .setErrorDetail(Status.newBuilder().setCode(3).setMessage(error))
+          .build());
+    }
+
+    synchronized void send(DiscoveryRequest request) {
+      requests.onNext(request);
+    }
+
+    DiscoveryResponse next() {
+      try {
+        DiscoveryResponse response = responses.poll(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS);
+        assertNotNull(response, "no response within " + RESPONSE_TIMEOUT_S + " s");
+        return response;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+
+    void assertSilent() {
+      try {
+        DiscoveryResponse response = responses.poll(SILENCE_MS, TimeUnit.MILLISECONDS);
+        assertNull(response, () -> "unexpected push: " + response);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError(e);
+      }
+    }
+
+    synchronized void close() {
+      if (!closed) {
+        closed = true;
+        requests.onCompleted();
+      }
+    }
+
+    @Override
+    public void onNext(DiscoveryResponse response) {
+      responses.add(response);
+    }
+
+    @Override
+    public void onError(Throwable t) {
+      // the test's shutdown cancels streams; a real failure shows up as a missing response
+    }
+
+    @Override
+    public void onCompleted() {
+    }
+  }
+}
