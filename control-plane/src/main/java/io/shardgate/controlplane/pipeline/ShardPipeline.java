@@ -1,6 +1,5 @@
 package io.shardgate.controlplane.pipeline;
 
-import io.shardgate.controlplane.source.SourceProblem;
 import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.snapshot.ShardSnapshotCache;
@@ -71,14 +70,8 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     return latest.get();
   }
 
+  /** Resource problems; the source logs its own file problems when it first sees them. */
   private static void logProblems(Translation t) {
-    for (SourceProblem p : t.input().problems()) {
-      if (p.severity() == SourceProblem.Severity.ERROR) {
-        LOG.error("{}", p);
-      } else {
-        LOG.warn("{}", p);
-      }
-    }
     for (String p : t.gateway().documentProblems()) {
       LOG.warn("{}", p);
     }

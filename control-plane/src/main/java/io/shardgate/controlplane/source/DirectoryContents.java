@@ -1,0 +1,164 @@
+package io.shardgate.controlplane.source;
+
+import io.shardgate.sharding.decode.SourceDocument;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.security.DigestOutputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * Everything a directory source read in one pass: the documents, the problems met on the way, and a hash of every
+ * file's bytes.
+ *
+ * <p>Stage: source output. Immutable value (the document trees are unmodifiable); thread-safe.
+ *
+ * @param documents documents ordered by file (see {@link DirectoryLoader}) and then by position in the file
+ * @param problems problems ordered by file and position, as met
+ * @param fileHashes relative path ({@code /} separators) to the SHA-256 (lower-case hex) of the file's bytes, for
+ *     every YAML file read, in the same order as {@code documents}
+ */
+public record DirectoryContents(
+    List<SourceDocument> documents, List<SourceProblem> problems, Map<String, String> fileHashes) {
+
+  /** Nothing read yet. */
+  public static final DirectoryContents EMPTY = new DirectoryContents(List.of(), List.of(), Map.of());
+
+  public DirectoryContents {
+    documents = List.copyOf(documents);
+    problems = List.copyOf(problems);
+    fileHashes = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(fileHashes)));
+  }
+
+  /** The documents read from {@code file} (relative path), in file order; empty when none. */
+  public List<SourceDocument> documentsOf(String file) {
+    List<SourceDocument> out = new ArrayList<>();
+    for (SourceDocument d : documents) {
+      if (d.origin().equals(file)) {
+        out.add(d);
+      }
+    }
+    return out;
+  }
+
+  /** The problems reported for {@code file} (relative path); empty when none. */
+  public List<SourceProblem> problemsOf(String file) {
+    List<SourceProblem> out = new ArrayList<>();
+    for (SourceProblem p : problems) {
+      if (p.file().equals(file)) {
+        out.add(p);
+      }
+    }
+    return out;
+  }
+
+  /** Whether any problem is an {@link SourceProblem.Severity#ERROR}. */
+  public boolean hasErrors() {
+    return problems.stream().anyMatch(p -> p.severity() == SourceProblem.Severity.ERROR);
+  }
+
+  /**
+   * SHA-256 (lower-case hex) over the file hashes, the documents (trees and field lines) and the problems: equal
+   * hashes mean equal contents, so a re-read that found nothing new can be dropped.
+   *
+   * <p>The documents are hashed too, not only the file hashes, because a broken file serves documents from an
+   * earlier read, which the bytes on disk do not determine. Computed on every call, in time linear in the size of
+   * the contents; keep the result rather than calling it repeatedly.
+   */
+  public String contentHash() {
+    MessageDigest digest = sha256();
+    try (DataOutputStream out = new DataOutputStream(new DigestOutputStream(OutputStream.nullOutputStream(),
+        digest))) {
+      writeString(out, "shardgate.directory-contents.v1");
+      out.writeInt(fileHashes.size());
+      for (Map.Entry<String, String> e : fileHashes.entrySet()) {
+        writeString(out, e.getKey());
+        writeString(out, e.getValue());
+      }
+      out.writeInt(documents.size());
+      for (SourceDocument d : documents) {
+        writeString(out, d.origin());
+        out.writeInt(d.line());
+        writeValue(out, d.content());
+        Map<String, Integer> lines = new TreeMap<>(d.fieldLines());
+        out.writeInt(lines.size());
+        for (Map.Entry<String, Integer> e : lines.entrySet()) {
+          writeString(out, e.getKey());
+          out.writeInt(e.getValue());
+        }
+      }
+      out.writeInt(problems.size());
+      for (SourceProblem p : problems) {
+        writeString(out, p.file());
+        out.writeInt(p.line());
+        out.writeInt(p.column());
+        writeString(out, p.severity().name());
+        writeString(out, p.message());
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("hashing in memory cannot fail", e);
+    }
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+  static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java runtime has SHA-256", e);
+    }
+  }
+
+  // Every value is written with a type tag and every string with its length, so that no two different trees
+  // produce the same byte stream.
+  private static void writeValue(DataOutputStream out, Object value) throws IOException {
+    if (value == null) {
+      out.writeByte('N');
+    } else if (value instanceof Map<?, ?> map) {
+      out.writeByte('M');
+      out.writeInt(map.size());
+      for (Map.Entry<?, ?> e : map.entrySet()) {
+        writeString(out, String.valueOf(e.getKey()));
+        writeValue(out, e.getValue());
+      }
+    } else if (value instanceof List<?> list) {
+      out.writeByte('L');
+      out.writeInt(list.size());
+      for (Object item : list) {
+        writeValue(out, item);
+      }
+    } else if (value instanceof String s) {
+      out.writeByte('S');
+      writeString(out, s);
+    } else if (value instanceof Long l) {
+      out.writeByte('I');
+      out.writeLong(l);
+    } else if (value instanceof Double d) {
+      out.writeByte('D');
+      out.writeLong(Double.doubleToLongBits(d));
+    } else if (value instanceof Boolean b) {
+      out.writeByte('B');
+      out.writeBoolean(b);
+    } else {
+      out.writeByte('O');
+      writeString(out, value.getClass().getName() + ":" + value);
+    }
+  }
+
+  private static void writeString(DataOutputStream out, String s) throws IOException {
+    byte[] bytes = s.getBytes(StandardCharsets.UTF_8);
+    out.writeInt(bytes.length);
+    out.write(bytes);
+  }
+}

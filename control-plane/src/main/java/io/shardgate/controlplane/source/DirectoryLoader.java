@@ -1,0 +1,486 @@
+package io.shardgate.controlplane.source;
+
+import io.shardgate.controlplane.source.SourceProblem.Severity;
+import io.shardgate.sharding.decode.SourceDocument;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemLoopException;
+import java.nio.file.FileVisitOption;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.EnumSet;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Reads every YAML file under a config directory into {@link DirectoryContents}.
+ *
+ * <p>Stage: source. Pure: the result is a function of the files' bytes and of the {@code previous} contents passed
+ * in (no clock, no caches, no logging); thread-safe.
+ *
+ * <p><b>Which files.</b> Every regular file ending in {@code .yaml} or {@code .yml} (any case) under the root,
+ * following symbolic links (a Kubernetes ConfigMap volume is made of them) but not link loops. Files and folders
+ * whose name starts with '.' are skipped (editor swap files, {@code .git}, the ConfigMap's {@code ..data}
+ * internals). Files are ordered by their relative path compared folder by folder, so the order does not depend on
+ * the file system.
+ *
+ * <p><b>Gloo's layout</b>, {@code <root>/<plural>/<namespace>/<name>.yaml} with {@code <plural>} one of
+ * {@code gateways virtualservices routetables upstreams upstreamgroups settings proxies secrets}:
+ *
+ * <ul>
+ *   <li>a document with {@code kind} or {@code spec} is taken to be in Kubernetes form; any other is Gloo's flat
+ *       form (metadata plus the spec fields at the top level) and becomes {@code {apiVersion, kind, metadata,
+ *       spec: {...the rest}}}, with {@code status} and {@code namespacedStatuses} kept beside {@code spec} and the
+ *       field lines moved under {@code spec.} accordingly;
+ *   <li>a missing {@code kind} is the folder's, a missing {@code apiVersion} the kind's usual one
+ *       ({@code gateway.solo.io/v1}, {@code gloo.solo.io/v1}, or {@code v1} for Secret);
+ *   <li>a missing {@code metadata.namespace} is the folder name and a missing {@code metadata.name} the file name
+ *       without extension;
+ *   <li>what the document says explicitly wins over the folders, with a warning when its {@code kind} or
+ *       {@code metadata.namespace} contradicts them (the file name and {@code metadata.name} may differ freely).
+ * </ul>
+ *
+ * <p><b>Any other YAML file</b> holds Kubernetes-style documents, passed through as they are; judging
+ * {@code apiVersion} and {@code kind} is the decoder's job. A document without {@code kind} is skipped with a
+ * warning (a Helm values file or similar, most likely).
+ *
+ * <p><b>Last good per file.</b> A file that does not parse, cannot be read or is larger than {@value
+ * #MAX_FILE_BYTES} bytes is an {@link Severity#ERROR} problem, and the documents the same path produced in
+ * {@code previous} are kept, so a half-done edit never takes config away from the Envoys; a file without an earlier
+ * good version contributes nothing. The same holds for every file under a folder that cannot be listed. A file that
+ * is deleted is gone. A file whose bytes are unchanged since {@code previous} is not parsed again: its documents and
+ * problems are reused, which gives the same result faster.
+ */
+public final class DirectoryLoader {
+
+  /** Largest file read; anything bigger is an error rather than a heap risk. */
+  public static final long MAX_FILE_BYTES = YamlDocumentReader.MAX_DOCUMENT_CODE_POINTS;
+
+  private record GlooFolder(String kind, String apiVersion) {}
+
+  private static final Map<String, GlooFolder> GLOO_FOLDERS = Map.of(
+      "gateways", new GlooFolder("Gateway", "gateway.solo.io/v1"),
+      "virtualservices", new GlooFolder("VirtualService", "gateway.solo.io/v1"),
+      "routetables", new GlooFolder("RouteTable", "gateway.solo.io/v1"),
+      "upstreams", new GlooFolder("Upstream", "gloo.solo.io/v1"),
+      "upstreamgroups", new GlooFolder("UpstreamGroup", "gloo.solo.io/v1"),
+      "settings", new GlooFolder("Settings", "gloo.solo.io/v1"),
+      "proxies", new GlooFolder("Proxy", "gloo.solo.io/v1"),
+      "secrets", new GlooFolder("Secret", "v1"));
+
+  private static final Map<String, String> API_VERSION_OF_KIND = apiVersionOfKind();
+
+  // In Gloo's flat form these sit beside the spec fields but are not part of the spec.
+  private static final Set<String> FLAT_NON_SPEC_FIELDS = Set.of("apiVersion", "metadata", "status",
+      "namespacedStatuses");
+
+  private final YamlDocumentReader reader;
+
+  /** A loader with the default {@link YamlDocumentReader}. */
+  public DirectoryLoader() {
+    this(new YamlDocumentReader());
+  }
+
+  /** A loader that parses with {@code reader}. */
+  public DirectoryLoader(YamlDocumentReader reader) {
+    this.reader = Objects.requireNonNull(reader, "reader");
+  }
+
+  /** Reads {@code root} with no earlier contents to fall back on. */
+  public DirectoryContents load(Path root) {
+    return load(root, null);
+  }
+
+  /**
+   * Reads {@code root}.
+   *
+   * @param previous what the last read of the same root returned, or null; broken files keep their documents
+   *     from it, and unchanged files reuse its results
+   * @throws IllegalArgumentException when {@code root} does not exist or is not a directory
+   * @throws UncheckedIOException when walking the tree fails in a way not tied to one file or folder
+   */
+  public DirectoryContents load(Path root, DirectoryContents previous) {
+    checkRoot(root);
+    Previous prev = new Previous(previous == null ? DirectoryContents.EMPTY : previous);
+    List<Entry> entries = walk(root);
+    entries.addAll(keptUnderUnreadableFolders(entries, prev));
+    entries.sort(Comparator.comparing(Entry::rel, DirectoryLoader::comparePaths));
+
+    List<SourceDocument> documents = new ArrayList<>();
+    List<SourceProblem> problems = new ArrayList<>();
+    Map<String, String> fileHashes = new LinkedHashMap<>();
+    for (Entry entry : entries) {
+      switch (entry.type) {
+        case FILE -> readFile(root, entry.rel, prev, documents, problems, fileHashes);
+        case UNREADABLE_FILE -> keepPrevious(entry.rel, 0, 0, entry.message, prev, documents, problems);
+        case UNREADABLE_FOLDER -> problems.add(new SourceProblem(entry.rel, 0, Severity.ERROR, entry.message));
+        case KEPT -> {
+          documents.addAll(prev.documents(entry.rel));
+          String hash = prev.contents.fileHashes().get(entry.rel);
+          if (hash != null) {
+            fileHashes.put(entry.rel, hash);
+          }
+        }
+        case SKIPPED -> problems.add(new SourceProblem(entry.rel, 0, Severity.WARNING, entry.message));
+        default -> throw new IllegalStateException(entry.type.name());
+      }
+    }
+    return new DirectoryContents(documents, problems, fileHashes);
+  }
+
+  /** Throws the {@link IllegalArgumentException} {@link #load} throws for a missing root. */
+  static void checkRoot(Path root) {
+    Objects.requireNonNull(root, "root");
+    if (!Files.exists(root)) {
+      throw new IllegalArgumentException("config directory " + root.toAbsolutePath()
+          + " does not exist; pass --config-dir with the directory that holds your YAML files");
+    }
+    if (!Files.isDirectory(root)) {
+      throw new IllegalArgumentException("config directory " + root.toAbsolutePath()
+          + " is not a directory; pass --config-dir with the directory that holds your YAML files");
+    }
+  }
+
+  private void readFile(Path root, String rel, Previous prev, List<SourceDocument> documents,
+      List<SourceProblem> problems, Map<String, String> fileHashes) {
+    Path path = root.resolve(rel);
+    byte[] bytes;
+    try {
+      long size = Files.size(path);
+      if (size > MAX_FILE_BYTES) {
+        keepPrevious(rel, 0, 0, "the file is " + size + " bytes, more than the " + MAX_FILE_BYTES
+            + " allowed; split it", prev, documents, problems);
+        return;
+      }
+      bytes = Files.readAllBytes(path);
+    } catch (NoSuchFileException e) {
+      return; // deleted between listing and reading: the next read sees the deletion
+    } catch (IOException e) {
+      keepPrevious(rel, 0, 0, "cannot read the file: " + describe(e), prev, documents, problems);
+      return;
+    }
+    String hash = sha256Hex(bytes);
+    fileHashes.put(rel, hash);
+    if (hash.equals(prev.contents.fileHashes().get(rel))) {
+      documents.addAll(prev.documents(rel));
+      problems.addAll(prev.problems(rel));
+      return;
+    }
+    List<SourceDocument> parsed;
+    try {
+      parsed = reader.read(rel, bytes);
+    } catch (SourceException e) {
+      keepPrevious(rel, e.line(), e.column(), e.reason(), prev, documents, problems);
+      return;
+    }
+    GlooFolder folder = glooFolderOf(rel);
+    for (SourceDocument doc : parsed) {
+      if (folder != null) {
+        String[] segments = rel.split("/");
+        documents.add(normaliseGloo(doc, folder, segments[1], stem(segments[2]), problems));
+      } else if (doc.content().get("kind") == null) {
+        problems.add(new SourceProblem(rel, doc.line(), Severity.WARNING, "the document has no 'kind' and is "
+            + "skipped; outside Gloo's <plural>/<namespace>/<name>.yaml folders every document needs apiVersion "
+            + "and kind"));
+      } else {
+        documents.add(doc);
+      }
+    }
+  }
+
+  private static void keepPrevious(String rel, int line, int column, String reason, Previous prev,
+      List<SourceDocument> documents, List<SourceProblem> problems) {
+    List<SourceDocument> kept = prev.documents(rel);
+    String consequence = kept.isEmpty()
+        ? "; the file contributes nothing until it is fixed"
+        : "; still serving the " + kept.size() + (kept.size() == 1 ? " document" : " documents")
+            + " it held when it last parsed";
+    problems.add(new SourceProblem(rel, line, column, Severity.ERROR, reason + consequence));
+    documents.addAll(kept);
+  }
+
+  private static SourceDocument normaliseGloo(SourceDocument doc, GlooFolder folder, String namespace,
+      String name, List<SourceProblem> problems) {
+    Map<String, Object> in = doc.content();
+    Map<String, Object> out = new LinkedHashMap<>();
+    Map<String, Integer> lines;
+    Object explicitKind = in.get("kind");
+    if (explicitKind != null || in.containsKey("spec")) {
+      if (explicitKind != null && !folder.kind.equals(explicitKind)) {
+        problems.add(new SourceProblem(doc.origin(), doc.lineOf("kind"), Severity.WARNING, "kind " + explicitKind
+            + " in a folder for " + folder.kind + " resources; reading it as " + explicitKind
+            + " as it says (move the file, or fix its kind)"));
+      }
+      Object kind = explicitKind != null ? explicitKind : folder.kind;
+      Object apiVersion = in.get("apiVersion") != null ? in.get("apiVersion") : API_VERSION_OF_KIND.get(kind);
+      putIfNotNull(out, "apiVersion", apiVersion);
+      out.put("kind", kind);
+      out.put("metadata", in.get("metadata"));
+      in.forEach(out::putIfAbsent);
+      lines = doc.fieldLines();
+    } else {
+      out.put("apiVersion", in.get("apiVersion") != null ? in.get("apiVersion") : folder.apiVersion);
+      out.put("kind", folder.kind);
+      out.put("metadata", in.get("metadata"));
+      Map<String, Object> spec = new LinkedHashMap<>();
+      in.forEach((k, v) -> {
+        if (!FLAT_NON_SPEC_FIELDS.contains(k)) {
+          spec.put(k, v);
+        }
+      });
+      out.put("spec", Collections.unmodifiableMap(spec));
+      in.forEach((k, v) -> {
+        if (FLAT_NON_SPEC_FIELDS.contains(k) && !k.equals("apiVersion") && !k.equals("metadata")) {
+          out.put(k, v);
+        }
+      });
+      lines = new LinkedHashMap<>();
+      for (Map.Entry<String, Integer> e : doc.fieldLines().entrySet()) {
+        String path = e.getKey();
+        lines.put(FLAT_NON_SPEC_FIELDS.contains(topField(path)) ? path : "spec." + path, e.getValue());
+      }
+    }
+    out.put("metadata", withDefaults(doc, out.get("metadata"), namespace, name, problems));
+    return new SourceDocument(doc.origin(), doc.line(), Collections.unmodifiableMap(out), lines);
+  }
+
+  private static Object withDefaults(SourceDocument doc, Object metadata, String namespace, String name,
+      List<SourceProblem> problems) {
+    if (metadata != null && !(metadata instanceof Map)) {
+      return metadata; // not ours to judge: the decoder reports a metadata that is not a mapping
+    }
+    Map<String, Object> md = new LinkedHashMap<>();
+    if (metadata != null) {
+      ((Map<?, ?>) metadata).forEach((k, v) -> md.put((String) k, v));
+    }
+    if (md.get("name") == null) {
+      md.put("name", name);
+    }
+    Object ns = md.get("namespace");
+    if (ns == null) {
+      md.put("namespace", namespace);
+    } else if (!namespace.equals(ns)) {
+      problems.add(new SourceProblem(doc.origin(), doc.lineOf("metadata.namespace"), Severity.WARNING,
+          "metadata.namespace " + ns + " in the folder for namespace " + namespace + "; using " + ns
+              + " as it says (move the file, or fix its namespace)"));
+    }
+    return Collections.unmodifiableMap(md);
+  }
+
+  private static void putIfNotNull(Map<String, Object> map, String key, Object value) {
+    if (value != null) {
+      map.put(key, value);
+    }
+  }
+
+  private static String topField(String path) {
+    int end = path.length();
+    int dot = path.indexOf('.');
+    int bracket = path.indexOf('[');
+    if (dot >= 0) {
+      end = dot;
+    }
+    if (bracket >= 0 && bracket < end) {
+      end = bracket;
+    }
+    return path.substring(0, end);
+  }
+
+  private static GlooFolder glooFolderOf(String rel) {
+    String[] segments = rel.split("/");
+    return segments.length == 3 ? GLOO_FOLDERS.get(segments[0]) : null;
+  }
+
+  private static String stem(String fileName) {
+    int dot = fileName.lastIndexOf('.');
+    return dot > 0 ? fileName.substring(0, dot) : fileName;
+  }
+
+  private static Map<String, String> apiVersionOfKind() {
+    Map<String, String> m = new LinkedHashMap<>();
+    GLOO_FOLDERS.values().forEach(f -> m.put(f.kind, f.apiVersion));
+    return Map.copyOf(m);
+  }
+
+  // ---- walking ----
+
+  private enum EntryType { FILE, UNREADABLE_FILE, UNREADABLE_FOLDER, KEPT, SKIPPED }
+
+  private record Entry(String rel, EntryType type, String message) {}
+
+  private static List<Entry> walk(Path root) {
+    List<Entry> entries = new ArrayList<>();
+    try {
+      Files.walkFileTree(root, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE,
+          new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+              return !dir.equals(root) && isHidden(dir) ? FileVisitResult.SKIP_SUBTREE : FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+              if (isHidden(file) || !isYaml(file)) {
+                return FileVisitResult.CONTINUE;
+              }
+              if (attrs.isRegularFile()) {
+                entries.add(new Entry(relative(root, file), EntryType.FILE, null));
+              } else if (attrs.isSymbolicLink()) {
+                // Following links, the walker only reports the link itself when its target is missing.
+                entries.add(new Entry(relative(root, file), EntryType.SKIPPED,
+                    "symbolic link to a file that does not exist; skipped"));
+              }
+              // Anything else (a FIFO, a device) named *.yaml is ignored: reading it could block forever.
+              return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException e) {
+              if (isHidden(file) && !file.equals(root)) {
+                return FileVisitResult.CONTINUE;
+              }
+              String rel = relative(root, file);
+              if (e instanceof FileSystemLoopException) {
+                entries.add(new Entry(rel, EntryType.SKIPPED,
+                    "symbolic link back to an enclosing folder; not followed"));
+              } else if (e instanceof NoSuchFileException) {
+                return FileVisitResult.CONTINUE; // deleted while we walked
+              } else if (isYaml(file)) {
+                entries.add(new Entry(rel, EntryType.UNREADABLE_FILE, "cannot read the file: " + describe(e)));
+              } else {
+                entries.add(new Entry(rel, EntryType.UNREADABLE_FOLDER, "cannot list the folder: " + describe(e)
+                    + "; files under it keep what they held at the last successful read"));
+              }
+              return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException e) {
+              if (e != null) {
+                entries.add(new Entry(relative(root, dir), EntryType.UNREADABLE_FOLDER, "cannot list the folder: "
+                    + describe(e) + "; files under it keep what they held at the last successful read"));
+              }
+              return FileVisitResult.CONTINUE;
+            }
+          });
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot walk config directory " + root.toAbsolutePath(), e);
+    }
+    return entries;
+  }
+
+  private static List<Entry> keptUnderUnreadableFolders(List<Entry> entries, Previous prev) {
+    List<Entry> kept = new ArrayList<>();
+    Set<String> seen = new HashSet<>();
+    entries.forEach(e -> seen.add(e.rel));
+    for (Entry e : entries) {
+      if (e.type != EntryType.UNREADABLE_FOLDER) {
+        continue;
+      }
+      String prefix = e.rel.isEmpty() ? "" : e.rel + "/";
+      Set<String> files = new TreeSet<>(prev.contents.fileHashes().keySet());
+      files.addAll(prev.documentFiles());
+      for (String file : files) {
+        if (file.startsWith(prefix) && seen.add(file)) {
+          kept.add(new Entry(file, EntryType.KEPT, null));
+        }
+      }
+    }
+    return kept;
+  }
+
+  private static boolean isHidden(Path path) {
+    Path name = path.getFileName();
+    return name != null && name.toString().startsWith(".");
+  }
+
+  private static boolean isYaml(Path path) {
+    Path name = path.getFileName();
+    if (name == null) {
+      return false;
+    }
+    String n = name.toString().toLowerCase(Locale.ROOT);
+    return n.endsWith(".yaml") || n.endsWith(".yml");
+  }
+
+  private static String relative(Path root, Path path) {
+    Path rel = root.relativize(path);
+    StringBuilder sb = new StringBuilder();
+    for (Path segment : rel) {
+      if (sb.length() > 0) {
+        sb.append('/');
+      }
+      sb.append(segment);
+    }
+    return sb.toString();
+  }
+
+  /** Compares '/'-separated paths folder by folder, so that a folder's files stay together. */
+  static int comparePaths(String a, String b) {
+    String[] x = a.split("/", -1);
+    String[] y = b.split("/", -1);
+    for (int i = 0; i < Math.min(x.length, y.length); i++) {
+      int c = x[i].compareTo(y[i]);
+      if (c != 0) {
+        return c;
+      }
+    }
+    return Integer.compare(x.length, y.length);
+  }
+
+  private static String describe(IOException e) {
+    if (e instanceof AccessDeniedException) {
+      return "permission denied";
+    }
+    return e.getMessage() == null ? e.getClass().getSimpleName() : e.getClass().getSimpleName() + ": "
+        + e.getMessage();
+  }
+
+  static String sha256Hex(byte[] bytes) {
+    return HexFormat.of().formatHex(DirectoryContents.sha256().digest(bytes));
+  }
+
+  /** The previous contents, indexed by file. */
+  private static final class Previous {
+    final DirectoryContents contents;
+    private final Map<String, List<SourceDocument>> documents = new LinkedHashMap<>();
+    private final Map<String, List<SourceProblem>> problems = new LinkedHashMap<>();
+
+    Previous(DirectoryContents contents) {
+      this.contents = contents;
+      for (SourceDocument d : contents.documents()) {
+        documents.computeIfAbsent(d.origin(), k -> new ArrayList<>()).add(d);
+      }
+      for (SourceProblem p : contents.problems()) {
+        problems.computeIfAbsent(p.file(), k -> new ArrayList<>()).add(p);
+      }
+    }
+
+    List<SourceDocument> documents(String file) {
+      return documents.getOrDefault(file, List.of());
+    }
+
+    Set<String> documentFiles() {
+      return documents.keySet();
+    }
+
+    List<SourceProblem> problems(String file) {
+      return problems.getOrDefault(file, List.of());
+    }
+  }
+}
