@@ -3,9 +3,12 @@ package io.shardgate.controlplane.cli;
 import io.shardgate.templates.BootstrapParams;
 import io.shardgate.templates.BootstrapRenderer;
 import io.shardgate.templates.XdsMode;
+import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code bootstrap}: prints the Envoy bootstrap of one shard. */
 @Command(
@@ -16,6 +19,9 @@ import picocli.CommandLine.Option;
       "  envoy -c envoy.yaml --base-id <unique number per Envoy on the host>"
     })
 public final class BootstrapCommand implements Callable<Integer> {
+
+  /** Injected by picocli: its writers are the terminal, or whatever a caller set with setOut/setErr. */
+  @Spec CommandSpec spec;
 
   @Option(names = "--proxy", required = true, paramLabel = "NAME", description = "Proxy name (a Gateway proxyNames entry).")
   String proxy;
@@ -44,16 +50,20 @@ public final class BootstrapCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
     int colon = xds.lastIndexOf(':');
     if (colon <= 0 || colon == xds.length() - 1) {
-      System.err.println("error: --xds must be HOST:PORT, e.g. 127.0.0.1:9977; got '" + xds + "'");
+      err.println("error: --xds must be HOST:PORT, e.g. 127.0.0.1:9977; got '" + xds + "'");
+      err.flush();
       return 2;
     }
     int port;
     try {
       port = Integer.parseInt(xds.substring(colon + 1));
     } catch (NumberFormatException e) {
-      System.err.println("error: --xds port must be a number, got '" + xds.substring(colon + 1) + "'");
+      err.println("error: --xds port must be a number, got '" + xds.substring(colon + 1) + "'");
+      err.flush();
       return 2;
     }
     String host = xds.substring(0, colon);
@@ -72,11 +82,12 @@ public final class BootstrapCommand implements Callable<Integer> {
       if (nodeId != null) {
         b.nodeId(nodeId);
       }
-      System.out.print(BootstrapRenderer.render(b.build()));
-      System.out.flush();
+      out.print(BootstrapRenderer.render(b.build()));
+      out.flush();
       return 0;
     } catch (IllegalArgumentException e) {
-      System.err.println("error: " + e.getMessage());
+      err.println("error: " + e.getMessage());
+      err.flush();
       return 2;
     }
   }

@@ -34,7 +34,8 @@ public final class ShardgateCli implements Runnable {
 
   @Override
   public void run() {
-    spec.commandLine().usage(System.out);
+    spec.commandLine().usage(spec.commandLine().getOut());
+    spec.commandLine().getOut().flush();
   }
 
   /** The version from the jar manifest, when there is one. */

@@ -4,12 +4,15 @@ import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.controlplane.render.TranslationOutput;
 import io.shardgate.controlplane.render.Trees;
 import io.shardgate.snapshot.ShardResources;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code translate}: prints each shard's xDS resources as YAML. */
 @Command(
@@ -21,6 +24,9 @@ import picocli.CommandLine.Option;
     })
 public final class TranslateCommand implements Callable<Integer> {
 
+  /** Injected by picocli: its writers are the terminal, or whatever a caller set with setOut/setErr. */
+  @Spec CommandSpec spec;
+
   @Option(names = "--config-dir", required = true, paramLabel = "DIR", description = "Directory of Gloo Edge YAML.")
   Path configDir;
 
@@ -29,10 +35,12 @@ public final class TranslateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    Translation t = Inputs.translate(configDir);
+    Translation t = Inputs.translate(configDir, spec.commandLine().getErr());
     if (t == null) {
       return 2;
     }
+    PrintWriter stdout = spec.commandLine().getOut();
+    PrintWriter stderr = spec.commandLine().getErr();
     Map<String, Object> out = new LinkedHashMap<>();
     for (Map.Entry<String, ShardResources> e : t.xds().entrySet()) {
       String proxyName = e.getKey().substring(e.getKey().indexOf('~') + 1);
@@ -41,13 +49,16 @@ public final class TranslateCommand implements Callable<Integer> {
       }
     }
     if (proxy != null && out.isEmpty()) {
-      System.err.println(
+      stderr.println(
           "error: no shard named '" + proxy + "'; shards: "
               + t.gateway().shards().keySet() + ". A shard exists when a Gateway lists it in proxyNames.");
+      stderr.flush();
       return 1;
     }
-    System.out.print(Trees.yaml(out));
-    Inputs.printProblemSummary(t, System.err);
+    stdout.print(Trees.yaml(out));
+    // Flushed before anything goes to stderr, so a terminal shows the YAML first, as before.
+    stdout.flush();
+    Inputs.printProblemSummary(t, spec.commandLine().getErr());
     return 0;
   }
 }

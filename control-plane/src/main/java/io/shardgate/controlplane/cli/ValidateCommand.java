@@ -4,13 +4,15 @@ import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.controlplane.source.SourceProblem;
 import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code validate}: every resource's state and problems; exit 1 when anything is rejected or unreadable. */
 @Command(
@@ -22,16 +24,19 @@ import picocli.CommandLine.Option;
     })
 public final class ValidateCommand implements Callable<Integer> {
 
+  /** Injected by picocli: its writers are the terminal, or whatever a caller set with setOut/setErr. */
+  @Spec CommandSpec spec;
+
   @Option(names = "--config-dir", required = true, paramLabel = "DIR", description = "Directory of Gloo Edge YAML.")
   Path configDir;
 
   @Override
   public Integer call() {
-    Translation t = Inputs.translate(configDir);
+    Translation t = Inputs.translate(configDir, spec.commandLine().getErr());
     if (t == null) {
       return 2;
     }
-    PrintStream out = System.out;
+    PrintWriter out = spec.commandLine().getOut();
     Map<ResourceState, Integer> counts = new EnumMap<>(ResourceState.class);
     for (ResourceStatus s : t.gateway().statuses().values()) {
       counts.merge(s.state(), 1, Integer::sum);
@@ -56,6 +61,7 @@ public final class ValidateCommand implements Callable<Integer> {
         counts.getOrDefault(ResourceState.REJECTED, 0),
         fileErrors,
         t.gateway().shards().keySet());
+    out.flush();
     return counts.getOrDefault(ResourceState.REJECTED, 0) > 0 || fileErrors > 0 ? 1 : 0;
   }
 }

@@ -1,0 +1,99 @@
+package io.shardgate.controlplane.e2e;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A tiny HTTP/1.1 client over a plain socket, because {@code java.net.http.HttpClient} refuses to set the Host
+ * header (and the system property that allows it only works if set before that class is first loaded). One request
+ * per connection ({@code Connection: close}); never follows redirects.
+ */
+final class RawHttp {
+
+  /** A response: status code, headers (lower-case names) and the body as UTF-8. */
+  record Response(int status, Map<String, String> headers, String body) {
+    @Override
+    public String toString() {
+      return status + " " + headers + " " + body;
+    }
+  }
+
+  private static final int CONNECT_TIMEOUT_MS = 1_000;
+  private static final int READ_TIMEOUT_MS = 5_000;
+
+  private RawHttp() {}
+
+  /** {@code GET path} on 127.0.0.1:port with the given Host header. */
+  static Response get(int port, String host, String path) throws IOException {
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), CONNECT_TIMEOUT_MS);
+      socket.setSoTimeout(READ_TIMEOUT_MS);
+      OutputStream out = socket.getOutputStream();
+      out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\nAccept: */*\r\n\r\n")
+          .getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      InputStream in = new BufferedInputStream(socket.getInputStream());
+      String statusLine = line(in);
+      String[] parts = statusLine.split(" ", 3);
+      if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
+        throw new IOException("not an HTTP/1.x status line: '" + statusLine + "'");
+      }
+      int status = Integer.parseInt(parts[1]);
+      Map<String, String> headers = new TreeMap<>();
+      for (String h = line(in); !h.isEmpty(); h = line(in)) {
+        int colon = h.indexOf(':');
+        if (colon > 0) {
+          headers.put(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
+        }
+      }
+      byte[] body;
+      if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+        body = chunked(in);
+      } else if (headers.containsKey("content-length")) {
+        body = in.readNBytes(Integer.parseInt(headers.get("content-length")));
+      } else {
+        body = in.readAllBytes(); // Connection: close delimits it
+      }
+      return new Response(status, headers, new String(body, StandardCharsets.UTF_8));
+    }
+  }
+
+  private static byte[] chunked(InputStream in) throws IOException {
+    ByteArrayOutputStream body = new ByteArrayOutputStream();
+    while (true) {
+      String sizeLine = line(in);
+      int semicolon = sizeLine.indexOf(';');
+      int size = Integer.parseInt((semicolon < 0 ? sizeLine : sizeLine.substring(0, semicolon)).trim(), 16);
+      if (size == 0) {
+        return body.toByteArray(); // trailers, if any, are not needed
+      }
+      body.write(in.readNBytes(size));
+      line(in); // the CRLF after the chunk
+    }
+  }
+
+  /** One line without its CRLF; fails on a connection closed mid-line or before any byte. */
+  private static String line(InputStream in) throws IOException {
+    ByteArrayOutputStream line = new ByteArrayOutputStream();
+    int b;
+    while ((b = in.read()) != -1) {
+      if (b == '\n') {
+        int n = line.size();
+        String s = line.toString(StandardCharsets.ISO_8859_1);
+        return n > 0 && s.charAt(n - 1) == '\r' ? s.substring(0, n - 1) : s;
+      }
+      line.write(b);
+    }
+    throw new IOException("connection closed while reading a line (got '" + line.toString(StandardCharsets.ISO_8859_1)
+        + "')");
+  }
+}

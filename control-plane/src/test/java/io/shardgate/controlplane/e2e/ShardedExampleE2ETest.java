@@ -1,0 +1,326 @@
+package io.shardgate.controlplane.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.sun.net.httpserver.HttpServer;
+import io.micronaut.context.ApplicationContext;
+import io.shardgate.controlplane.cli.ServeCommand;
+import io.shardgate.controlplane.cli.ShardgateCli;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/**
+ * The sharded example end to end, with nothing faked: two <b>real Envoy processes</b> (the binary in
+ * {@code shardgate.envoy.bin}) get their configuration from the control plane running in-process
+ * ({@link ServeCommand#start}) over <b>real gRPC</b> ADS on a loopback port, from bootstraps made by the project's own
+ * {@code bootstrap} command, and route <b>real HTTP</b> to two JDK HTTP servers standing in for the payments and
+ * catalog services. The config is a copy of {@code docs/examples/sharded} with free ports; the tests edit that copy
+ * as a user would.
+ *
+ * <p>The tests run in a fixed order ({@link Order}) over one shared setup: the routing checks first, then an edit
+ * that must reach the noisy Envoy within two seconds, then a broken file that must change nothing that is served.
+ * Timeouts are liveness bounds, except the two-second edit-to-serve deadline, which is the product requirement.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ShardedExampleE2ETest {
+
+  private static final Duration LIVENESS = Duration.ofSeconds(20);
+  /** "Editing a VirtualService file changes what the Envoy serves within two seconds." */
+  private static final Duration EDIT_TO_SERVE = Duration.ofSeconds(2);
+  /** Longer than the config source's debounce (150 ms), so a broken file has certainly been read. */
+  private static final Duration SETTLE = Duration.ofMillis(1_500);
+
+  private static final String PAYMENTS_HOST = "payments.example.com";
+  private static final String CATALOG_HOST = "catalog.example.com";
+  private static final String CATALOG_VS = "virtualservices/catalog/catalog.yaml";
+
+  @TempDir static Path work;
+
+  private static ExampleConfig config;
+  private static HttpServer paymentsBackend;
+  private static HttpServer catalogBackend;
+  private static ApplicationContext controlPlane;
+  private static int adminPort;
+  private static EnvoyProcess protectedEnvoy;
+  private static EnvoyProcess noisyEnvoy;
+  /** Set once the edit test saw its route served, so later tests can check it is still served. */
+  private static volatile boolean newPathServed;
+
+  @RegisterExtension
+  static final TestWatcher ENVOY_LOGS_ON_FAILURE = new TestWatcher() {
+    @Override
+    public void testFailed(ExtensionContext context, Throwable cause) {
+      printEnvoyLogs(context.getDisplayName());
+    }
+  };
+
+  @BeforeAll
+  static void startEverything() throws Exception {
+    EnvoyProcess.binary(); // fails at once, with the install command, when Envoy is missing
+    int[] ports = ExampleConfig.freePorts(8);
+    config = ExampleConfig.copyTo(work.resolve("config"), ports);
+    // Logs and bootstraps outside the watched config directory, so writing them triggers no reads.
+    Path run = Files.createDirectories(work.resolve("run"));
+    int xdsPort = ports[4];
+    adminPort = ports[5];
+    try {
+      paymentsBackend = backend(config.paymentsPort(), "payments-backend");
+      catalogBackend = backend(config.catalogPort(), "catalog-backend");
+      controlPlane = ServeCommand.start(config.dir(), xdsPort, adminPort, "127.0.0.1");
+      protectedEnvoy = startEnvoy("gateway-proxy-protected", xdsPort, ports[6], run);
+      noisyEnvoy = startEnvoy("gateway-proxy-noisy", xdsPort, ports[7], run);
+      protectedEnvoy.awaitReady(LIVENESS);
+      noisyEnvoy.awaitReady(LIVENESS);
+      protectedEnvoy.awaitListener(config.protectedPort(), PAYMENTS_HOST, "/healthz", LIVENESS);
+      noisyEnvoy.awaitListener(config.noisyPort(), CATALOG_HOST, "/", LIVENESS);
+    } catch (Throwable t) {
+      printEnvoyLogs("setup");
+      throw t;
+    }
+  }
+
+  @AfterAll
+  static void stopEverything() {
+    // Envoys first, so they do not spend the teardown reconnecting to a control plane that is gone.
+    for (EnvoyProcess envoy : new EnvoyProcess[] {protectedEnvoy, noisyEnvoy}) {
+      if (envoy != null) {
+        envoy.close();
+      }
+    }
+    if (controlPlane != null) {
+      controlPlane.close();
+    }
+    for (HttpServer backend : new HttpServer[] {paymentsBackend, catalogBackend}) {
+      if (backend != null) {
+        backend.stop(0);
+      }
+    }
+  }
+
+  @Test
+  @Order(1)
+  void protectedEnvoyServesThePaymentsRouteDelegatedToTheRouteTable() throws IOException {
+    RawHttp.Response charges = RawHttp.get(config.protectedPort(), PAYMENTS_HOST, "/payments/v1/charges");
+    assertEquals(200, charges.status(), charges::toString);
+    assertTrue(charges.body().contains("payments-backend"), charges::toString);
+    assertTrue(charges.body().contains("path=/payments/v1/charges"), charges::toString);
+
+    // The RouteTable's second route: anything else under /payments redirects (not followed) to /payments/v1.
+    RawHttp.Response other = RawHttp.get(config.protectedPort(), PAYMENTS_HOST, "/payments/old");
+    assertEquals(302, other.status(), other::toString);
+    assertTrue(String.valueOf(other.headers().get("location")).endsWith("/payments/v1"), other::toString);
+  }
+
+  @Test
+  @Order(2)
+  void noisyEnvoyDoesNotServeThePaymentsHost() throws IOException {
+    RawHttp.Response r = RawHttp.get(config.noisyPort(), PAYMENTS_HOST, "/payments/v1/charges");
+    assertEquals(404, r.status(), r::toString);
+    assertTrue(!r.body().contains("payments-backend"), r::toString);
+  }
+
+  @Test
+  @Order(3)
+  void catalogHostIsServedByTheNoisyEnvoyOnly() throws IOException {
+    RawHttp.Response noisy = RawHttp.get(config.noisyPort(), CATALOG_HOST, "/items/42");
+    assertEquals(200, noisy.status(), noisy::toString);
+    assertTrue(noisy.body().contains("catalog-backend"), noisy::toString);
+    assertTrue(noisy.body().contains("path=/items/42"), noisy::toString);
+
+    RawHttp.Response protectedShard = RawHttp.get(config.protectedPort(), CATALOG_HOST, "/items/42");
+    assertEquals(404, protectedShard.status(), protectedShard::toString);
+  }
+
+  @Test
+  @Order(4)
+  void editingAVirtualServiceChangesWhatTheNoisyEnvoyServesWithinTwoSeconds() throws Exception {
+    RawHttp.Response before = RawHttp.get(config.noisyPort(), CATALOG_HOST, "/new-path");
+    assertEquals(200, before.status(), () -> "before the edit /new-path goes to the catalog backend: " + before);
+
+    // A new first route of the catalog VirtualService.
+    String newRoute = """
+            routes:
+            - matchers:
+              - exact: /new-path
+              directResponseAction:
+                status: 418
+                body: "short and stout\\n"
+        """;
+    long written = System.nanoTime();
+    config.replace(CATALOG_VS, "    routes:\n", newRoute);
+
+    long deadline = written + EDIT_TO_SERVE.toNanos();
+    RawHttp.Response last = null;
+    while (true) {
+      try {
+        last = RawHttp.get(config.noisyPort(), CATALOG_HOST, "/new-path");
+      } catch (IOException e) {
+        fail("the noisy Envoy stopped answering after the edit: " + e);
+      }
+      long now = System.nanoTime();
+      if (last.status() == 418) {
+        long ms = (now - written) / 1_000_000;
+        System.out.println("E2E edit-to-serve: " + ms + " ms");
+        break;
+      }
+      if (now - deadline > 0) {
+        fail("the noisy Envoy did not serve the edited VirtualService within " + EDIT_TO_SERVE.toMillis()
+            + " ms of the file write; last answer to /new-path: " + last);
+      }
+      Thread.sleep(20);
+    }
+    newPathServed = true;
+    assertTrue(last.body().contains("short and stout"), last::toString);
+
+    // The rest of the catalog host is still routed, and the protected shard is unaffected.
+    RawHttp.Response catalog = RawHttp.get(config.noisyPort(), CATALOG_HOST, "/items/42");
+    assertEquals(200, catalog.status(), catalog::toString);
+    assertTrue(catalog.body().contains("catalog-backend"), catalog::toString);
+    assertPaymentsServedByProtectedOnly();
+    RawHttp.Response protectedNewPath = RawHttp.get(config.protectedPort(), CATALOG_HOST, "/new-path");
+    assertEquals(404, protectedNewPath.status(), protectedNewPath::toString);
+  }
+
+  @Test
+  @Order(5)
+  void aMalformedFileIsReportedByValidateAndTheEnvoysKeepTheLastGoodConfig() throws Exception {
+    Path broken = config.file("virtualservices/catalog/broken.yaml");
+    long written = System.nanoTime();
+    Files.writeString(broken, "spec: [unclosed\n", StandardCharsets.UTF_8);
+    try {
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      int exit = cli(out, err, "validate", "--config-dir", config.dir().toString());
+      String output = out + "\n" + err;
+      assertEquals(1, exit, () -> "validate must fail on a malformed file:\n" + output);
+      assertTrue(Pattern.compile("virtualservices/catalog/broken\\.yaml:\\d+").matcher(output).find(),
+          () -> "validate must name broken.yaml with a line number:\n" + output);
+
+      // The running control plane read the broken file too (else the checks below would prove nothing)...
+      awaitStatusMentions("broken.yaml");
+      long settled = written + SETTLE.toNanos();
+      while (System.nanoTime() - settled < 0) {
+        Thread.sleep(50);
+      }
+      // ...and both Envoys still serve the last good configuration.
+      assertPaymentsServedByProtectedOnly();
+      RawHttp.Response catalog = RawHttp.get(config.noisyPort(), CATALOG_HOST, "/items/7");
+      assertEquals(200, catalog.status(), catalog::toString);
+      assertTrue(catalog.body().contains("catalog-backend"), catalog::toString);
+      RawHttp.Response protectedCatalog = RawHttp.get(config.protectedPort(), CATALOG_HOST, "/items/7");
+      assertEquals(404, protectedCatalog.status(), protectedCatalog::toString);
+      if (newPathServed) {
+        RawHttp.Response edited = RawHttp.get(config.noisyPort(), CATALOG_HOST, "/new-path");
+        assertEquals(418, edited.status(), () -> "the edit made before the broken file is still served: " + edited);
+      }
+      protectedEnvoy.checkAlive();
+      noisyEnvoy.checkAlive();
+    } finally {
+      Files.deleteIfExists(broken);
+    }
+  }
+
+  // ---- helpers ----
+
+  private static void assertPaymentsServedByProtectedOnly() throws IOException {
+    RawHttp.Response payments = RawHttp.get(config.protectedPort(), PAYMENTS_HOST, "/payments/v1/charges");
+    assertEquals(200, payments.status(), payments::toString);
+    assertTrue(payments.body().contains("payments-backend"), payments::toString);
+    RawHttp.Response noisy = RawHttp.get(config.noisyPort(), PAYMENTS_HOST, "/payments/v1/charges");
+    assertEquals(404, noisy.status(), noisy::toString);
+  }
+
+  /** Polls the control plane's admin {@code /api/status} until its body contains {@code text}. */
+  private static void awaitStatusMentions(String text) throws InterruptedException {
+    long deadline = System.nanoTime() + LIVENESS.toNanos();
+    String last = "no answer";
+    while (System.nanoTime() - deadline < 0) {
+      try {
+        RawHttp.Response r = RawHttp.get(adminPort, "127.0.0.1:" + adminPort, "/api/status");
+        if (r.status() == 200 && r.body().contains(text)) {
+          return;
+        }
+        last = r.toString();
+      } catch (IOException e) {
+        last = e.toString();
+      }
+      Thread.sleep(50);
+    }
+    fail("the control plane's /api/status never mentioned " + text + "; last: " + last);
+  }
+
+  /** Runs a Shardgate command in-process, as {@code java -jar shardgate.jar args...} would, capturing its output. */
+  private static int cli(StringWriter out, StringWriter err, String... args) {
+    PrintWriter o = new PrintWriter(out, true);
+    PrintWriter e = new PrintWriter(err, true);
+    int exit = new CommandLine(new ShardgateCli())
+        .setCaseInsensitiveEnumValuesAllowed(true)
+        .setOut(o)
+        .setErr(e)
+        .execute(args);
+    o.flush();
+    e.flush();
+    return exit;
+  }
+
+  private static EnvoyProcess startEnvoy(String proxy, int xdsPort, int envoyAdminPort, Path run)
+      throws IOException {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = cli(out, err, "bootstrap", "--proxy", proxy, "--xds", "127.0.0.1:" + xdsPort,
+        "--admin-port", String.valueOf(envoyAdminPort));
+    assertEquals(0, exit, () -> "bootstrap --proxy " + proxy + " failed:\n" + err);
+    assertTrue(out.toString().contains("gloo-system~" + proxy), () -> "bootstrap without the role:\n" + out);
+    Path bootstrap = Files.writeString(run.resolve(proxy + ".yaml"), out.toString(), StandardCharsets.UTF_8);
+    return EnvoyProcess.start(proxy, bootstrap, run.resolve(proxy + ".log"), envoyAdminPort);
+  }
+
+  /** An HTTP server on 127.0.0.1:port answering every request 200 with its name and the request path. */
+  private static HttpServer backend(int port, String name) throws IOException {
+    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
+    server.createContext("/", exchange -> {
+      try (exchange) {
+        byte[] body = (name + " path=" + exchange.getRequestURI().getPath() + "\n").getBytes(StandardCharsets.UTF_8);
+        exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+        exchange.sendResponseHeaders(200, body.length);
+        try (OutputStream os = exchange.getResponseBody()) {
+          os.write(body);
+        }
+      }
+    });
+    server.start();
+    return server;
+  }
+
+  private static void printEnvoyLogs(String what) {
+    StringBuilder sb = new StringBuilder("---- Envoy logs after the failure of " + what + " ----\n");
+    for (EnvoyProcess envoy : new EnvoyProcess[] {protectedEnvoy, noisyEnvoy}) {
+      if (envoy != null) {
+        sb.append("== ").append(envoy.name).append(" (").append(envoy.log).append(")\n")
+            .append(envoy.logTail()).append('\n');
+      }
+    }
+    System.out.println(sb);
+  }
+}
