@@ -7,6 +7,7 @@ import io.micronaut.context.annotation.Value;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.source.DirectorySource;
+import io.shardgate.controlplane.state.LastGoodStore;
 import io.shardgate.snapshot.ShardDiscoveryServer;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import jakarta.inject.Named;
@@ -37,8 +38,8 @@ public class ServeFactory {
   }
 
   @Singleton
-  ShardPipeline pipeline(ShardSnapshotCache cache) {
-    return new ShardPipeline(cache);
+  ShardPipeline pipeline(ShardSnapshotCache cache, @Value("${shardgate.state-dir}") String stateDir) {
+    return new ShardPipeline(cache, new LastGoodStore(Path.of(stateDir).toAbsolutePath().normalize()));
   }
 
   @Singleton

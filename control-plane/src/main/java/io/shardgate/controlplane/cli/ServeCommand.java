@@ -29,6 +29,13 @@ public final class ServeCommand implements Callable<Integer> {
       description = "Directory of Gloo Edge YAML to serve (default: ${DEFAULT-VALUE}).")
   Path configDir;
 
+  @Option(
+      names = "--state-dir",
+      paramLabel = "DIR",
+      defaultValue = ".shardgate/state",
+      description = "Where the last good config of rejected resources is kept across restarts (default: ${DEFAULT-VALUE}).")
+  Path stateDir;
+
   @Option(names = "--xds-port", paramLabel = "PORT", defaultValue = "9977", description = "gRPC xDS (ADS) port (default: ${DEFAULT-VALUE}).")
   int xdsPort;
 
@@ -57,7 +64,7 @@ public final class ServeCommand implements Callable<Integer> {
               + " (a directory of Gloo Edge YAML), or run from the repository root to serve docs/examples/sharded.");
       return 2;
     }
-    context = start(configDir, xdsPort, adminPort, adminAddress);
+    context = start(configDir, stateDir, xdsPort, adminPort, adminAddress);
     serving = true;
     System.err.printf(
         "Shardgate serving %s: xDS on :%d, admin on http://%s:%d (GET /api/status). Attach an Envoy with:%n"
@@ -67,8 +74,20 @@ public final class ServeCommand implements Callable<Integer> {
   }
 
   /** Starts the control plane and returns its context; closing the context stops it. */
+  /** Starts the control plane with a fresh, temporary state directory (tests and throw-away runs). */
   public static ApplicationContext start(Path configDir, int xdsPort, int adminPort, String adminAddress) {
+    try {
+      return start(configDir, Files.createTempDirectory("shardgate-state"), xdsPort, adminPort, adminAddress);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot create a temporary state directory", e);
+    }
+  }
+
+  /** Starts the control plane with its last good state in {@code stateDir}; closing the context stops it. */
+  public static ApplicationContext start(
+      Path configDir, Path stateDir, int xdsPort, int adminPort, String adminAddress) {
     Map<String, Object> props = new LinkedHashMap<>();
+    props.put("shardgate.state-dir", stateDir.toAbsolutePath().normalize().toString());
     props.put("shardgate.config-dir", configDir.toAbsolutePath().normalize().toString());
     props.put("grpc.server.port", xdsPort);
     props.put("micronaut.server.port", adminPort);

@@ -1,6 +1,8 @@
 package io.shardgate.controlplane.pipeline;
 
+import io.shardgate.controlplane.state.LastGoodStore;
 import io.shardgate.sharding.report.ResourceState;
+import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import io.shardgate.snapshot.ShardResources;
@@ -23,10 +25,23 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
   private static final Logger LOG = LoggerFactory.getLogger(ShardPipeline.class);
 
   private final ShardSnapshotCache cache;
+  private final LastGoodStore lastGoodStore;
   private final AtomicReference<Translation> latest = new AtomicReference<>();
+  private LastGood lastGood;
 
+  /** A pipeline whose last good state lives in memory only (tools and tests). */
   public ShardPipeline(ShardSnapshotCache cache) {
+    this(cache, null);
+  }
+
+  /**
+   * A pipeline that starts from the last good state persisted in {@code store} and saves it after every
+   * translation, so a restart serves what was served before for resources that are still rejected.
+   */
+  public ShardPipeline(ShardSnapshotCache cache, LastGoodStore store) {
     this.cache = cache;
+    this.lastGoodStore = store;
+    this.lastGood = store == null ? LastGood.EMPTY : store.load();
   }
 
   @Override
@@ -34,7 +49,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     long started = System.nanoTime();
     Translation t;
     try {
-      t = Translation.of(input);
+      t = Translation.of(input, lastGood);
     } catch (RuntimeException e) {
       LOG.error("Translation of {} failed; every shard keeps serving its last snapshot", input.description(), e);
       return;
@@ -55,6 +70,10 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     }
     for (String emptied : cache.retainShards(t.xds().keySet())) {
       LOG.warn("Shard {} no longer has any Gateway; its Envoys now get an empty snapshot", emptied);
+    }
+    lastGood = t.gateway().lastGood();
+    if (lastGoodStore != null) {
+      lastGoodStore.save(lastGood);
     }
     latest.set(t);
     logProblems(t);

@@ -5,6 +5,8 @@ import io.shardgate.sharding.decode.ResourceDecoder;
 import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.translate.GatewayTranslation;
 import io.shardgate.sharding.translate.GatewayTranslator;
+import io.shardgate.sharding.translate.InvalidRoutePolicy;
+import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.snapshot.ShardResources;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -22,8 +24,15 @@ public record Translation(ConfigInput input, GatewayTranslation gateway, SortedM
     xds = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(xds));
   }
 
+  /** Translates {@code input} alone, with nothing to fall back on for rejected resources. */
   public static Translation of(ConfigInput input) {
-    GatewayTranslation gateway = GatewayTranslator.translate(ResourceDecoder.decode(input.documents()));
+    return of(input, LastGood.EMPTY);
+  }
+
+  /** Translates {@code input}; rejected resources serve what they produced in {@code previous}. */
+  public static Translation of(ConfigInput input, LastGood previous) {
+    GatewayTranslation gateway =
+        GatewayTranslator.translate(ResourceDecoder.decode(input.documents()), previous, InvalidRoutePolicy.DEFAULT);
     SortedMap<String, ShardResources> xds = new TreeMap<>();
     for (ShardConfig shard : gateway.shards().values()) {
       xds.put(shard.proxy().role(), XdsTranslator.translate(shard));

@@ -17,5 +17,6 @@ public record ProxyRoute(
 
   public ProxyRoute {
     matchers = List.copyOf(matchers);
+    options = options == null ? RouteOptions.NONE : options;
   }
 }

@@ -14,12 +14,14 @@ import java.util.SortedMap;
  * @param shards one entry per proxy name that has at least one Gateway, sorted by name
  * @param statuses the status of every input resource and every Proxy, sorted by key
  * @param documentProblems problems with documents that are not identifiable resources
+ * @param lastGood what every resource produced while accepted, to serve it while it is rejected later
  */
 public record GatewayTranslation(
     String writeNamespace,
     SortedMap<String, ShardConfig> shards,
     SortedMap<ResourceKey, ResourceStatus> statuses,
-    List<String> documentProblems) {
+    List<String> documentProblems,
+    LastGood lastGood) {
 
   public GatewayTranslation {
     shards = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(shards));

@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 
@@ -44,7 +45,16 @@ public final class GatewayTranslator {
 
   private GatewayTranslator() {}
 
+  /** Translates with no last good state (a first start, or tools that show only the current input). */
   public static GatewayTranslation translate(DecodedResources in) {
+    return translate(in, LastGood.EMPTY, InvalidRoutePolicy.DEFAULT);
+  }
+
+  /**
+   * Translates, serving the last accepted output of every rejected resource from {@code previous}; the result
+   * carries the next last good state.
+   */
+  public static GatewayTranslation translate(DecodedResources in, LastGood previous, InvalidRoutePolicy policy) {
     ResourceSnapshot snapshot = in.snapshot();
     Settings settings = snapshot.settings();
     String writeNamespace = settings.discoveryNamespace();
@@ -71,50 +81,92 @@ public final class GatewayTranslator {
                 + writeNamespace + " or set readGatewaysFromAllNamespaces: true)");
       }
     }
+    Map<String, List<Gateway>> servedGateways = new LinkedHashMap<>();
+    byProxy.forEach(
+        (proxyName, gateways) -> {
+          List<Gateway> kept =
+              gateways.stream()
+                  .filter(g -> settings.readGatewaysFromAllNamespaces() || g.meta().namespace().equals(writeNamespace))
+                  .toList();
+          if (!kept.isEmpty() || hasLastGoodListener(previous, proxyName)) {
+            servedGateways.put(proxyName, kept);
+          }
+        });
 
-    // Pass 1: build every proxy with everything that could be built; problems land in the reports.
-    Map<String, List<ProxyListener>> candidates = new LinkedHashMap<>();
-    for (var entry : byProxy.entrySet()) {
-      String proxyName = entry.getKey();
-      List<Gateway> gateways =
-          entry.getValue().stream()
-              .filter(g -> settings.readGatewaysFromAllNamespaces() || g.meta().namespace().equals(writeNamespace))
-              .toList();
-      if (gateways.isEmpty()) {
-        continue;
+    // A proxy whose only Gateways were rejected while decoding still serves their last accepted listeners.
+    previous.listeners().forEach(
+        (key, last) -> {
+          String proxyName = key.substring(0, key.indexOf('|'));
+          if (!servedGateways.containsKey(proxyName) && ctx.rejectedWhileDecoding(last.gateway())) {
+            servedGateways.put(proxyName, List.of());
+          }
+        });
+
+    // Pass 1 finds every problem: only then is it known which resources are rejected.
+    Set<ResourceKey> rejectedWhileDecoding = new TreeSet<>();
+    in.statuses().forEach((k, st) -> {
+      if (st.state() == io.shardgate.sharding.report.ResourceState.REJECTED) {
+        rejectedWhileDecoding.add(k);
       }
-      candidates.put(proxyName, buildListeners(ctx, proxyName, gateways));
-    }
+    });
+    servedGateways.forEach(
+        (proxyName, gateways) ->
+            buildListeners(ctx, proxyName, gateways,
+                new RouteFlattener.Substitution(rejectedWhileDecoding, previous, null, policy)));
+    Set<ResourceKey> rejected = new TreeSet<>();
+    reports.freeze().forEach((k, st) -> {
+      if (st.state() == io.shardgate.sharding.report.ResourceState.REJECTED) {
+        rejected.add(k);
+      }
+    });
 
-    // Pass 2: leave out what was rejected, now that every resource's problems are known.
+    // Pass 2 builds what is served: accepted resources as they are now, rejected ones as they last were.
+    LastGood.Builder next = new LastGood.Builder();
+    RouteFlattener.Substitution substitution = new RouteFlattener.Substitution(rejected, previous, next, policy);
     SortedMap<String, ShardConfig> shards = new TreeMap<>();
-    List<UpstreamCluster> clusters = upstreamClusters(snapshot, reports);
-    for (var entry : candidates.entrySet()) {
+    List<UpstreamCluster> clusters = upstreamClusters(snapshot);
+    for (var entry : servedGateways.entrySet()) {
       String proxyName = entry.getKey();
       ResourceKey proxyKey = TranslationContext.proxyKey(writeNamespace, proxyName);
       reports.accept(proxyKey, "");
-      List<ProxyListener> kept = new ArrayList<>();
-      for (ProxyListener l : entry.getValue()) {
-        if (reports.hasErrors(l.gateway())) {
-          reports.warning(proxyKey, "listener " + l.name() + " left out: " + l.gateway() + " is rejected");
-          continue;
-        }
-        List<ProxyVirtualHost> hosts = new ArrayList<>();
-        for (ProxyVirtualHost vh : l.virtualHosts()) {
-          if (reports.hasErrors(vh.virtualService())) {
-            reports.warning(
-                proxyKey, "virtual host " + vh.name() + " left out of " + l.name() + ": " + vh.virtualService()
-                    + " is rejected");
-            continue;
-          }
-          hosts.add(vh);
-        }
-        kept.add(new ProxyListener(l.name(), l.bindAddress(), l.bindPort(), hosts, l.gateway()));
+      List<ProxyListener> built = buildListeners(ctx, proxyName, entry.getValue(), substitution);
+      List<ProxyListener> served =
+          new LastGoodAssembler(ctx, proxyName, proxyKey, rejected, previous, next)
+              .assemble(entry.getValue(), built);
+      if (served.isEmpty() && entry.getValue().isEmpty()) {
+        continue;
       }
-      kept.sort(Comparator.comparing(ProxyListener::name));
-      shards.put(proxyName, new ShardConfig(new Proxy(proxyName, writeNamespace, kept), clusters));
+      shards.put(proxyName, new ShardConfig(new Proxy(proxyName, writeNamespace, served), clusters));
     }
-    return new GatewayTranslation(writeNamespace, shards, reports.freeze(), in.documentProblems());
+    warnUnreached(ctx, snapshot);
+    return new GatewayTranslation(writeNamespace, shards, reports.freeze(), in.documentProblems(), next.build());
+  }
+
+  private static boolean hasLastGoodListener(LastGood previous, String proxyName) {
+    String prefix = proxyName + "|";
+    var tail = previous.listeners().tailMap(prefix);
+    return !tail.isEmpty() && tail.firstKey().startsWith(prefix);
+  }
+
+  /**
+   * VirtualServices no Gateway selects and RouteTables no served VirtualService reaches serve nothing: say so, so a
+   * team does not read "Accepted" as "live".
+   */
+  private static void warnUnreached(TranslationContext ctx, ResourceSnapshot snapshot) {
+    var statuses = ctx.reports().freeze();
+    for (VirtualService vs : snapshot.virtualServices()) {
+      var st = statuses.get(vs.key());
+      if (st != null && st.proxies().isEmpty()) {
+        ctx.reports().warning(vs.key(), "no Gateway selects this VirtualService; it serves nothing");
+      }
+    }
+    for (var rt : snapshot.routeTables()) {
+      var st = statuses.get(rt.key());
+      if (st != null && st.proxies().isEmpty()) {
+        ctx.reports().warning(
+            rt.key(), "no served VirtualService delegates to this RouteTable; it serves nothing");
+      }
+    }
   }
 
   private static List<Resource> allResources(ResourceSnapshot s) {
@@ -128,7 +180,7 @@ public final class GatewayTranslator {
   }
 
   private static List<ProxyListener> buildListeners(
-      TranslationContext ctx, String proxyName, List<Gateway> gateways) {
+      TranslationContext ctx, String proxyName, List<Gateway> gateways, RouteFlattener.Substitution substitution) {
     Reports reports = ctx.reports();
     // Two listeners of one Envoy cannot share a port.
     Map<Integer, List<Gateway>> byPort = new TreeMap<>();
@@ -190,18 +242,19 @@ public final class GatewayTranslator {
           ctx.snapshot().virtualServices().stream().filter(v -> VirtualServiceSelection.selects(g, v)).toList();
       checkDomainConflicts(ctx, g, proxyName, selected);
       List<ProxyVirtualHost> hosts = new ArrayList<>();
+      String listenerName = "listener-" + g.bindAddress() + "-" + g.bindPort();
       for (VirtualService vs : selected) {
         reports.usedBy(vs.key(), proxyName);
         List<ProxyRoute> routes =
-            vs.virtualHost() == null ? List.of() : new RouteFlattener(ctx, vs, proxyName).flatten(g.meta().name());
+            vs.virtualHost() == null
+                ? List.of()
+                : new RouteFlattener(ctx, vs, proxyName, listenerName, substitution).flatten(g.meta().name());
         List<String> domains = vs.virtualHost() == null ? List.of() : vs.virtualHost().domains();
         hosts.add(
             new ProxyVirtualHost(vs.meta().namespace() + "." + vs.meta().name(), domains, routes, vs.key()));
       }
       hosts.sort(Comparator.comparing(ProxyVirtualHost::name));
-      listeners.add(
-          new ProxyListener(
-              "listener-" + g.bindAddress() + "-" + g.bindPort(), g.bindAddress(), g.bindPort(), hosts, g.key()));
+      listeners.add(new ProxyListener(listenerName, g.bindAddress(), g.bindPort(), hosts, g.key()));
     }
     return listeners;
   }
@@ -273,7 +326,7 @@ public final class GatewayTranslator {
   }
 
   /** Every static Upstream becomes a cluster; other types were reported while decoding. */
-  private static List<UpstreamCluster> upstreamClusters(ResourceSnapshot snapshot, Reports reports) {
+  private static List<UpstreamCluster> upstreamClusters(ResourceSnapshot snapshot) {
     List<UpstreamCluster> out = new ArrayList<>();
     for (Upstream u : snapshot.upstreams()) {
       if (u.staticSpec() == null) {

@@ -33,6 +33,7 @@ final class RouteFlattener {
 
   /** What a delegating route passes to the routes of the tables it selects. */
   private record Parent(
+      String path,
       Matcher matcher,
       RouteOptions options,
       String generatedName,
@@ -43,11 +44,23 @@ final class RouteFlattener {
   private final TranslationContext ctx;
   private final VirtualService vs;
   private final String proxyName;
+  private final String listenerName;
+  private final Substitution substitution;
 
-  RouteFlattener(TranslationContext ctx, VirtualService vs, String proxyName) {
+  /**
+   * How rejected RouteTables are handled while flattening. A rejected table is not descended into: the routes it
+   * last produced at the same delegation point are served instead (when there are any), and recorded again so they
+   * survive the next translation too. Accepted tables have their fresh output recorded.
+   */
+  record Substitution(java.util.Set<ResourceKey> rejected, LastGood previous, LastGood.Builder next, InvalidRoutePolicy policy) {}
+
+  RouteFlattener(
+      TranslationContext ctx, VirtualService vs, String proxyName, String listenerName, Substitution substitution) {
     this.ctx = ctx;
     this.vs = vs;
     this.proxyName = proxyName;
+    this.listenerName = listenerName;
+    this.substitution = substitution;
   }
 
   List<ProxyRoute> flatten(String gatewayName) {
@@ -92,10 +105,14 @@ final class RouteFlattener {
         continue;
       }
       RouteAction translated = translateAction(route, action, owner);
-      if (translated == null) {
-        continue;
-      }
       List<Matcher> matchers = route.matchers().isEmpty() ? List.of(Matcher.DEFAULT_PREFIX) : route.matchers();
+      if (translated == null || (translated instanceof RouteAction.Forward f && !allExist(f))) {
+        if (substitution.policy().replaceInvalidRoutes()) {
+          translated = substitution.policy().response();
+        } else if (translated == null) {
+          continue;
+        }
+      }
       out.add(new ProxyRoute(hasName ? generatedName : null, matchers, translated, route.options(), owner));
     }
     return out;
@@ -128,12 +145,18 @@ final class RouteFlattener {
       }
     }
     String ownerNamespace = owner.namespace();
+    String pointPath =
+        (parent(chain) == null ? vs.key().toString() : parent(chain)) + "@" + matcher.path().value();
     List<RouteTable> tables = selectTables(route, delegate, owner, ownerNamespace);
+    List<ProxyRoute> rejectedAtDecode = lastGoodOfTablesRejectedWhileDecoding(delegate, pointPath);
     if (tables.isEmpty()) {
-      return List.of();
+      if (rejectedAtDecode.isEmpty()) {
+        return invalidDelegation(route, matcher);
+      }
+      return rejectedAtDecode;
     }
     Parent parent =
-        new Parent(matcher, route.options(), generatedName, hasName, inheritMatchers, inheritPaths);
+        new Parent(pointPath, matcher, route.options(), generatedName, hasName, inheritMatchers, inheritPaths);
     // Tables run in ascending weight; within one weight in namespace/name order.
     TreeMap<Integer, List<RouteTable>> byWeight = new TreeMap<>();
     for (RouteTable t : tables) {
@@ -151,17 +174,94 @@ final class RouteFlattener {
           continue;
         }
         ctx.usedBy(table.key(), proxyName);
+        String tablePath = pointPath + ">" + table.key();
+        String key = LastGood.subtreeKey(proxyName, listenerName, tablePath);
+        if (substitution.rejected().contains(table.key())) {
+          combined.addAll(lastGoodSubtree(table.key(), key));
+          continue;
+        }
         List<ResourceKey> nextChain = new ArrayList<>(chain);
         nextChain.add(table.key());
         String prefix = generatedName + "_rt:" + table.meta().namespace() + "_" + table.meta().name();
-        combined.addAll(flatten(table.routes(), table.key(), parent, nextChain, prefix));
+        paths.put(table.key(), tablePath);
+        List<ProxyRoute> produced = flatten(table.routes(), table.key(), parent, nextChain, prefix);
+        paths.remove(table.key());
+        if (substitution.next() != null) {
+          substitution.next().subtrees.put(key, produced);
+        }
+        combined.addAll(produced);
       }
       if (sameWeight.size() > 1) {
         combined.sort(RouteOrdering.ROUTE_ORDER);
       }
       out.addAll(combined);
     }
+    out.addAll(rejectedAtDecode);
     return out;
+  }
+
+  /** Delegation paths of the tables on the current branch, so nested delegation points get stable keys. */
+  private final Map<ResourceKey, String> paths = new java.util.HashMap<>();
+
+  private String parent(List<ResourceKey> chain) {
+    return chain.size() <= 1 ? null : paths.get(chain.get(chain.size() - 1));
+  }
+
+  /** The routes a rejected table last produced here, recorded again for the next translation. */
+  private List<ProxyRoute> lastGoodSubtree(ResourceKey table, String key) {
+    List<ProxyRoute> last = substitution.previous().subtrees().get(key);
+    if (last == null) {
+      ctx.reports().warning(
+          vs.key(),
+          "on sub route table " + table.namespace() + "." + table.name()
+              + ": the table is rejected and has no last accepted version here; its routes are not served");
+      return List.of();
+    }
+    if (substitution.next() != null) {
+      substitution.next().subtrees.put(key, last);
+    }
+    ctx.reports().warning(
+        vs.key(),
+        "on sub route table " + table.namespace() + "." + table.name() + ": the table is rejected; its last accepted "
+            + last.size() + " routes keep being served");
+    return last;
+  }
+
+  /**
+   * Tables that this delegation reached last time but that are now rejected while decoding (so they are not in
+   * the snapshot and no selector or reference can find them) keep serving their last accepted routes.
+   */
+  private List<ProxyRoute> lastGoodOfTablesRejectedWhileDecoding(Action.Delegate delegate, String pointPath) {
+    String prefix = LastGood.subtreeKey(proxyName, listenerName, pointPath + ">");
+    List<ProxyRoute> out = new ArrayList<>();
+    for (var e : substitution.previous().subtrees().tailMap(prefix).entrySet()) {
+      if (!e.getKey().startsWith(prefix)) {
+        break;
+      }
+      String rest = e.getKey().substring(prefix.length());
+      if (rest.contains("@")) {
+        continue; // a deeper delegation point, carried by its own parent
+      }
+      ResourceKey table = ctx.decodeRejectedKey(rest);
+      if (table == null) {
+        continue;
+      }
+      if (delegate.ref() != null && !delegate.ref().equals(table.ref())) {
+        continue;
+      }
+      out.addAll(lastGoodSubtree(table, e.getKey()));
+    }
+    return out;
+  }
+
+  /** A delegation that produced nothing: with replaceInvalidRoutes its prefix answers with the configured response. */
+  private List<ProxyRoute> invalidDelegation(Route route, Matcher matcher) {
+    InvalidRoutePolicy policy = substitution.policy();
+    if (!policy.replaceInvalidRoutes()) {
+      return List.of();
+    }
+    return List.of(
+        new ProxyRoute(null, List.of(matcher), policy.response(), route.options(), vs.key()));
   }
 
   private List<RouteTable> selectTables(
@@ -284,6 +384,10 @@ final class RouteFlattener {
 
   // ------------------------------------------------------------------ actions
 
+  private boolean allExist(RouteAction.Forward f) {
+    return f.clusters().stream().allMatch(c -> ctx.upstream(c.upstream()) != null);
+  }
+
   private RouteAction translateAction(Route route, Action action, ResourceKey owner) {
     if (action instanceof Action.Redirect r) {
       return new RouteAction.Redirect(r);
@@ -375,10 +479,14 @@ final class RouteFlattener {
     }
   }
 
+  /**
+   * An error rejects the resource that holds the route. A RouteTable's error only warns its VirtualService: the
+   * table's subtree is left out (or served from its last accepted version), the rest of the host keeps serving.
+   */
   private void error(ResourceKey owner, String message) {
     ctx.reports().error(owner, message);
     if (!owner.equals(vs.key())) {
-      ctx.reports().error(vs.key(), "on sub route table " + owner.namespace() + "." + owner.name() + ": " + message);
+      ctx.reports().warning(vs.key(), "on sub route table " + owner.namespace() + "." + owner.name() + ": " + message);
     }
   }
 }

@@ -72,6 +72,21 @@ final class TranslationContext {
     return "";
   }
 
+  /** The key named by {@code text} ({@code Kind ns/name}) when that resource was rejected while decoding; else null. */
+  ResourceKey decodeRejectedKey(String text) {
+    for (var e : decodeStatuses.entrySet()) {
+      if (e.getKey().toString().equals(text) && e.getValue().state() == ResourceState.REJECTED) {
+        return e.getKey();
+      }
+    }
+    return null;
+  }
+
+  boolean rejectedWhileDecoding(ResourceKey key) {
+    ResourceStatus s = decodeStatuses.get(key);
+    return s != null && s.state() == ResourceState.REJECTED;
+  }
+
   static ResourceKey proxyKey(String namespace, String name) {
     return new ResourceKey(Kind.PROXY, namespace, name);
   }

@@ -1,0 +1,159 @@
+package io.shardgate.sharding.translate;
+
+import io.shardgate.sharding.ir.ProxyListener;
+import io.shardgate.sharding.ir.ProxyVirtualHost;
+import io.shardgate.sharding.model.Gateway;
+import io.shardgate.sharding.model.ResourceKey;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * Assembles one proxy's served listeners: accepted Gateways and VirtualServices as they are now, rejected ones as
+ * they were last accepted. Records everything served into the next {@link LastGood}.
+ *
+ * <p>Stage: gateway translation. Holds the state of one call; not thread-safe, never shared.
+ *
+ * <p>A last accepted output is only served where it cannot collide with current config: a virtual host whose domain
+ * an accepted VirtualService now claims, or a listener whose port an accepted Gateway now binds, is left out (Envoy
+ * would reject the whole route configuration or listener otherwise).
+ */
+final class LastGoodAssembler {
+
+  private final TranslationContext ctx;
+  private final String proxyName;
+  private final ResourceKey proxyKey;
+  private final Set<ResourceKey> rejected;
+  private final LastGood previous;
+  private final LastGood.Builder next;
+
+  LastGoodAssembler(
+      TranslationContext ctx,
+      String proxyName,
+      ResourceKey proxyKey,
+      Set<ResourceKey> rejected,
+      LastGood previous,
+      LastGood.Builder next) {
+    this.ctx = ctx;
+    this.proxyName = proxyName;
+    this.proxyKey = proxyKey;
+    this.rejected = rejected;
+    this.previous = previous;
+    this.next = next;
+  }
+
+  List<ProxyListener> assemble(List<Gateway> gateways, List<ProxyListener> built) {
+    Map<ResourceKey, ProxyListener> builtByGateway = new TreeMap<>();
+    built.forEach(l -> builtByGateway.put(l.gateway(), l));
+    List<ProxyListener> accepted = new ArrayList<>();
+    List<ProxyListener> lastGood = new ArrayList<>();
+    for (Gateway g : gateways) {
+      String key = LastGood.listenerKey(proxyName, g.key());
+      if (rejected.contains(g.key())) {
+        ProxyListener last = previous.listeners().get(key);
+        if (last == null) {
+          ctx.reports().warning(proxyKey, "no listener for " + g.key() + ": it is rejected and was never accepted");
+        } else {
+          lastGood.add(last);
+          ctx.reports().warning(
+              g.key(), "the Gateway is rejected; its last accepted listener " + last.name() + " keeps being served");
+        }
+        continue;
+      }
+      ProxyListener l = builtByGateway.get(g.key());
+      if (l != null) {
+        ProxyListener served = withHosts(l);
+        accepted.add(served);
+        next.listeners.put(key, served);
+      }
+    }
+    // Gateways rejected while decoding are not in the snapshot at all: find them through what they served before.
+    for (var e : subMap(previous.listeners(), proxyName + "|").entrySet()) {
+      ResourceKey gateway = e.getValue().gateway();
+      if (ctx.rejectedWhileDecoding(gateway)) {
+        lastGood.add(e.getValue());
+        ctx.reports().warning(
+            gateway, "the Gateway is rejected; its last accepted listener " + e.getValue().name()
+                + " keeps being served");
+      }
+    }
+    Set<Integer> ports = new HashSet<>();
+    List<ProxyListener> out = new ArrayList<>();
+    for (ProxyListener l : accepted) {
+      ports.add(l.bindPort());
+      out.add(l);
+    }
+    for (ProxyListener l : lastGood) {
+      if (!ports.add(l.bindPort())) {
+        ctx.reports().warning(
+            l.gateway(), "its last accepted listener is not served: port " + l.bindPort()
+                + " is now bound by another Gateway");
+        continue;
+      }
+      next.listeners.put(LastGood.listenerKey(proxyName, l.gateway()), l);
+      out.add(l);
+    }
+    out.sort(Comparator.comparing(ProxyListener::name));
+    return out;
+  }
+
+  private ProxyListener withHosts(ProxyListener l) {
+    List<ProxyVirtualHost> accepted = new ArrayList<>();
+    List<ProxyVirtualHost> candidates = new ArrayList<>();
+    for (ProxyVirtualHost vh : l.virtualHosts()) {
+      String key = LastGood.virtualHostKey(proxyName, l.name(), vh.virtualService());
+      if (rejected.contains(vh.virtualService())) {
+        ProxyVirtualHost last = previous.virtualHosts().get(key);
+        if (last == null) {
+          ctx.reports().warning(
+              proxyKey, "virtual host " + vh.name() + " left out of " + l.name() + ": " + vh.virtualService()
+                  + " is rejected and was never accepted here");
+        } else {
+          candidates.add(last);
+        }
+        continue;
+      }
+      accepted.add(vh);
+      next.virtualHosts.put(key, vh);
+    }
+    for (var e : subMap(previous.virtualHosts(), proxyName + "|" + l.name() + "|").entrySet()) {
+      if (ctx.rejectedWhileDecoding(e.getValue().virtualService())) {
+        candidates.add(e.getValue());
+      }
+    }
+    Set<String> domains = new HashSet<>();
+    accepted.forEach(vh -> domains.addAll(domainsOf(vh)));
+    List<ProxyVirtualHost> hosts = new ArrayList<>(accepted);
+    candidates.sort(Comparator.comparing(ProxyVirtualHost::name));
+    for (ProxyVirtualHost last : candidates) {
+      List<String> taken = domainsOf(last).stream().filter(domains::contains).toList();
+      if (!taken.isEmpty()) {
+        ctx.reports().warning(
+            last.virtualService(), "its last accepted virtual host is not served on " + l.name() + ": domains "
+                + taken + " are now served by another VirtualService");
+        continue;
+      }
+      domains.addAll(domainsOf(last));
+      hosts.add(last);
+      next.virtualHosts.put(LastGood.virtualHostKey(proxyName, l.name(), last.virtualService()), last);
+      ctx.reports().warning(
+          last.virtualService(), "the VirtualService is rejected; its last accepted virtual host keeps being served on "
+              + l.name() + " (proxy " + proxyName + ")");
+    }
+    hosts.sort(Comparator.comparing(ProxyVirtualHost::name));
+    return new ProxyListener(l.name(), l.bindAddress(), l.bindPort(), hosts, l.gateway());
+  }
+
+  private static List<String> domainsOf(ProxyVirtualHost vh) {
+    return vh.domains().isEmpty() ? List.of("*") : vh.domains();
+  }
+
+  private static <V> SortedMap<String, V> subMap(SortedMap<String, V> map, String prefix) {
+    return map.subMap(prefix, prefix + Character.MAX_VALUE);
+  }
+}
