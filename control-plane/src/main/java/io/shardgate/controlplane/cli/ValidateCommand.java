@@ -1,6 +1,7 @@
 package io.shardgate.controlplane.cli;
 
 import io.shardgate.controlplane.pipeline.Translation;
+import io.shardgate.controlplane.render.Trees;
 import io.shardgate.controlplane.source.SourceProblem;
 import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
@@ -40,11 +41,8 @@ public final class ValidateCommand implements Callable<Integer> {
     Map<ResourceState, Integer> counts = new EnumMap<>(ResourceState.class);
     for (ResourceStatus s : t.gateway().statuses().values()) {
       counts.merge(s.state(), 1, Integer::sum);
-      String state = s.state().name().charAt(0) + s.state().name().substring(1).toLowerCase();
-      out.printf("%-9s %s%s%n", state, s.key(), s.origin().isEmpty() ? "" : "  (" + s.origin() + ")");
-      s.errors().forEach(e -> out.println("          error: " + e));
-      s.warnings().forEach(w -> out.println("          warning: " + w));
     }
+    StatusPrinter.print(Trees.statuses(t.gateway().statuses().values()), out);
     long fileErrors = 0;
     for (SourceProblem p : t.input().problems()) {
       out.println(p);

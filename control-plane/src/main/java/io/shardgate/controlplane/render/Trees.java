@@ -102,10 +102,16 @@ public final class Trees {
     return value.toString();
   }
 
-  /** A status as people read it: state, problems and the proxies that use the resource. */
-  public static Map<String, Object> status(ResourceStatus s) {
+  /**
+   * A status as people read it: state, problems, and one sub-status per proxy that uses the resource (that proxy's
+   * own state), so a resource that is fine in itself but feeds a proxy with problems says so.
+   */
+  public static Map<String, Object> status(ResourceStatus s, Map<String, String> proxyStates) {
     Map<String, Object> out = new LinkedHashMap<>();
-    out.put("state", s.state().name().charAt(0) + s.state().name().substring(1).toLowerCase());
+    out.put("state", stateName(s.state()));
+    if (!s.origin().isEmpty()) {
+      out.put("origin", s.origin());
+    }
     if (!s.errors().isEmpty()) {
       out.put("errors", s.errors());
     }
@@ -113,17 +119,32 @@ public final class Trees {
       out.put("warnings", s.warnings());
     }
     if (!s.proxies().isEmpty()) {
-      out.put("proxies", new ArrayList<>(s.proxies()));
+      Map<String, Object> proxies = new TreeMap<>();
+      for (String p : s.proxies()) {
+        proxies.put(p, proxyStates.getOrDefault(p, "Pending"));
+      }
+      out.put("proxies", proxies);
     }
     return out;
   }
 
   public static SortedMap<String, Object> statuses(Collection<ResourceStatus> statuses) {
+    Map<String, String> proxyStates = new TreeMap<>();
+    for (ResourceStatus s : statuses) {
+      if (s.key().kind() == io.shardgate.sharding.model.Kind.PROXY) {
+        proxyStates.put(s.key().name(), stateName(s.state()));
+      }
+    }
     SortedMap<String, Object> out = new TreeMap<>();
     for (ResourceStatus s : statuses) {
-      out.put(s.key().toString(), status(s));
+      out.put(s.key().toString(), status(s, proxyStates));
     }
     return out;
+  }
+
+  /** {@code Accepted}, {@code Rejected}, ... as Gloo spells states. */
+  public static String stateName(io.shardgate.sharding.report.ResourceState state) {
+    return state.name().charAt(0) + state.name().substring(1).toLowerCase();
   }
 
   /** A proto as a tree, through its canonical JSON mapping (Any values resolved, map keys sorted). */
