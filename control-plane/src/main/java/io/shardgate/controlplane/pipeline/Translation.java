@@ -31,8 +31,9 @@ public record Translation(ConfigInput input, GatewayTranslation gateway, SortedM
 
   /** Translates {@code input}; rejected resources serve what they produced in {@code previous}. */
   public static Translation of(ConfigInput input, LastGood previous) {
+    var decoded = ResourceDecoder.decode(input.documents());
     GatewayTranslation gateway =
-        GatewayTranslator.translate(ResourceDecoder.decode(input.documents()), previous, InvalidRoutePolicy.DEFAULT);
+        GatewayTranslator.translate(decoded, previous, InvalidRoutePolicy.of(decoded.snapshot().settings()));
     SortedMap<String, ShardResources> xds = new TreeMap<>();
     for (ShardConfig shard : gateway.shards().values()) {
       xds.put(shard.proxy().role(), XdsTranslator.translate(shard));

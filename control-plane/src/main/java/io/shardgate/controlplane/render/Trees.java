@@ -3,8 +3,12 @@ package io.shardgate.controlplane.render;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceRef;
@@ -39,6 +43,11 @@ public final class Trees {
                   .add(HttpConnectionManager.getDescriptor())
                   .add(Router.getDescriptor())
                   .add(UpstreamTlsContext.getDescriptor())
+                  // Route options: per-route filter configs, their listener filters, the retry priority.
+                  .add(Cors.getDescriptor())
+                  .add(CorsPolicy.getDescriptor())
+                  .add(HTTPFault.getDescriptor())
+                  .add(PreviousPrioritiesConfig.getDescriptor())
                   .build())
           .sortingMapKeys();
 

@@ -22,7 +22,6 @@ import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
 import io.envoyproxy.envoy.config.route.v3.RedirectAction;
-import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
@@ -45,6 +44,7 @@ import io.shardgate.sharding.ir.UpstreamCluster;
 import io.shardgate.sharding.model.Action;
 import io.shardgate.sharding.model.IpLiterals;
 import io.shardgate.sharding.model.Matcher;
+import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.RouteOptions;
 import io.shardgate.sharding.model.Upstream;
 import io.shardgate.snapshot.ShardResources;
@@ -93,6 +93,8 @@ public final class XdsTranslator {
                 Rds.newBuilder()
                     .setRouteConfigName(XdsNames.routeConfiguration(l.name()))
                     .setConfigSource(adsConfigSource()))
+            // Filters the listener's route options need (fault injection, CORS); the router stays last.
+            .addAllHttpFilters(RouteOptionsTranslator.httpFilters(l))
             .addHttpFilters(
                 HttpFilter.newBuilder().setName(ROUTER_FILTER).setTypedConfig(Any.pack(Router.getDefaultInstance())))
             .build();
@@ -143,7 +145,7 @@ public final class XdsTranslator {
     Route.Builder b = Route.newBuilder().setName(name).setMatch(match(m));
     RouteAction action = r.action();
     if (action instanceof RouteAction.Forward f) {
-      b.setRoute(forward(f, r.options()));
+      b.setRoute(forward(f, r.options(), r.source()));
     } else if (action instanceof RouteAction.Redirect red) {
       b.setRedirect(redirect(red.redirect()));
     } else if (action instanceof RouteAction.DirectResponse d) {
@@ -153,6 +155,7 @@ public final class XdsTranslator {
       }
       b.setDirectResponse(dr);
     }
+    RouteOptionsTranslator.applyToRoute(b, r.options(), action instanceof RouteAction.Forward);
     return b.build();
   }
 
@@ -208,7 +211,8 @@ public final class XdsTranslator {
     return RegexMatcher.newBuilder().setRegex(regex).build();
   }
 
-  static io.envoyproxy.envoy.config.route.v3.RouteAction forward(RouteAction.Forward f, RouteOptions options) {
+  static io.envoyproxy.envoy.config.route.v3.RouteAction forward(
+      RouteAction.Forward f, RouteOptions options, ResourceKey source) {
     var b = io.envoyproxy.envoy.config.route.v3.RouteAction.newBuilder();
     if (f.weighted()) {
       WeightedCluster.Builder wc = WeightedCluster.newBuilder();
@@ -222,26 +226,7 @@ public final class XdsTranslator {
     } else {
       b.setCluster(XdsNames.cluster(f.clusters().get(0).upstream()));
     }
-    if (options.prefixRewrite() != null) {
-      b.setPrefixRewrite(options.prefixRewrite());
-    }
-    if (options.timeout() != null) {
-      b.setTimeout(duration(options.timeout()));
-    }
-    RouteOptions.Retries retries = options.retries();
-    if (retries != null) {
-      RetryPolicy.Builder rp = RetryPolicy.newBuilder();
-      if (retries.retryOn() != null) {
-        rp.setRetryOn(retries.retryOn());
-      }
-      if (retries.numRetries() != null) {
-        rp.setNumRetries(UInt32Value.of(retries.numRetries()));
-      }
-      if (retries.perTryTimeout() != null) {
-        rp.setPerTryTimeout(duration(retries.perTryTimeout()));
-      }
-      b.setRetryPolicy(rp);
-    }
+    RouteOptionsTranslator.applyToRouteAction(b, options, source);
     return b.build();
   }
 
@@ -255,6 +240,9 @@ public final class XdsTranslator {
     }
     if (r.prefixRewrite() != null) {
       b.setPrefixRewrite(r.prefixRewrite());
+    }
+    if (r.regexRewrite() != null) {
+      b.setRegexRewrite(RouteOptionsTranslator.regexRewrite(r.regexRewrite()));
     }
     if (r.httpsRedirect()) {
       b.setHttpsRedirect(true);

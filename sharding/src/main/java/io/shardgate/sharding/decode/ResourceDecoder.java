@@ -25,7 +25,6 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Decodes Gloo Edge v1 documents (Kubernetes form) into the typed resource model.
@@ -39,12 +38,6 @@ import java.util.Set;
  * file:line.
  */
 public final class ResourceDecoder {
-
-  private static final Set<String> ENTERPRISE_OPTIONS =
-      Set.of(
-          "extauth", "extensions", "ratelimit", "ratelimitBasic", "ratelimitEarly", "ratelimitRegular",
-          "rateLimitConfigs", "rateLimitEarlyConfigs", "rateLimitRegularConfigs", "waf", "jwt", "jwtStaged",
-          "jwtProvidersStaged", "rbac", "dlp", "extProc", "stagedTransformations", "transformations");
 
   private ResourceDecoder() {}
 
@@ -387,7 +380,7 @@ public final class ResourceDecoder {
       r.problems().error(
           r.path(), "set only one of routeAction, redirectAction, directResponseAction and delegateAction");
     }
-    RouteOptions options = decodeRouteOptions(r);
+    RouteOptions options = decodeRouteOptions(r, actions.isEmpty() ? null : actions.get(0));
     r.unsupported("optionsConfigRefs", "RouteOption references are not supported by Shardgate yet; ignored");
     return new Route(
         name,
@@ -555,16 +548,17 @@ public final class ResourceDecoder {
         r.problems().error(r.pathOf("responseCode"), "must be one of " + codes + ", got " + Fields.describe(raw));
       }
     }
-    r.unsupported("regexRewrite", "regexRewrite on redirects is not supported by Shardgate yet; ignored");
     String pathRedirect = r.str("pathRedirect");
     String prefixRewrite = r.str("prefixRewrite");
-    if (pathRedirect != null && prefixRewrite != null) {
-      r.problems().error(r.path(), "set only one of pathRedirect and prefixRewrite");
+    RouteOptions.RegexRewrite regexRewrite = RouteOptionsDecoder.regexRewrite(r, "regexRewrite");
+    if ((pathRedirect != null ? 1 : 0) + (prefixRewrite != null ? 1 : 0) + (regexRewrite != null ? 1 : 0) > 1) {
+      r.problems().error(r.path(), "set only one of pathRedirect, prefixRewrite and regexRewrite");
     }
     return new Action.Redirect(
         r.str("hostRedirect"),
         pathRedirect,
         prefixRewrite,
+        regexRewrite,
         code,
         Boolean.TRUE.equals(r.bool("httpsRedirect")),
         Boolean.TRUE.equals(r.bool("stripQuery")),
@@ -603,25 +597,13 @@ public final class ResourceDecoder {
     return new Action.Delegate(null, null);
   }
 
-  private static RouteOptions decodeRouteOptions(Fields r) {
+  /** {@code options} of a route whose action is {@code action}; see {@link RouteOptionsDecoder}. */
+  private static RouteOptions decodeRouteOptions(Fields r, Action action) {
     Fields o = r.obj("options");
     if (o == null) {
       return RouteOptions.NONE;
     }
-    String prefixRewrite = o.str("prefixRewrite");
-    var timeout = o.duration("timeout");
-    RouteOptions.Retries retries = null;
-    Fields rt = o.obj("retries");
-    if (rt != null) {
-      Long n = rt.integer("numRetries");
-      retries = new RouteOptions.Retries(rt.str("retryOn"), n == null ? null : n.intValue(), rt.duration("perTryTimeout"));
-      rt.finish();
-    }
-    for (String enterprise : ENTERPRISE_OPTIONS) {
-      o.unsupported(enterprise, "is an enterprise option that Shardgate does not serve; ignored");
-    }
-    o.finish();
-    return new RouteOptions(prefixRewrite, timeout, retries);
+    return RouteOptionsDecoder.decode(o, action);
   }
 
   // ---------------------------------------------------------------- Upstream, UpstreamGroup, Settings
@@ -715,10 +697,29 @@ public final class ResourceDecoder {
       readAll = Boolean.TRUE.equals(gw.bool("readGatewaysFromAllNamespaces"));
       gw.finish();
     }
+    Settings.InvalidConfigPolicy policy = null;
+    Fields gloo = spec.obj("gloo");
+    if (gloo != null) {
+      Fields icp = gloo.obj("invalidConfigPolicy");
+      if (icp != null) {
+        Integer code = icp.intInRange("invalidRouteResponseCode", 200, 599);
+        policy =
+            new Settings.InvalidConfigPolicy(
+                Boolean.TRUE.equals(icp.bool("replaceInvalidRoutes")),
+                code == null ? 404 : code,
+                icp.str("invalidRouteResponseBody", Settings.InvalidConfigPolicy.DEFAULT_BODY));
+        icp.finish();
+      }
+      // Listener addresses of Gloo's own servers: Shardgate takes its ports from the command line.
+      gloo.ignore("xdsBindAddr", "restXdsBindAddr", "validationBindAddr", "proxyDebugBindAddr");
+      gloo.finish();
+    }
     // Which config source to read is chosen on Shardgate's command line, not in Settings.
     spec.ignore("kubernetesConfigSource", "directoryConfigSource", "consulKvSource", "kubernetesSecretSource",
         "directorySecretSource", "vaultSecretSource", "kubernetesArtifactSource", "directoryArtifactSource",
         "consulKvArtifactSource", "refreshRate");
-    return new Settings(meta, discoveryNamespace, watchNamespaces, readAll);
+    // Shardgate's own block: per-shard clusters and the edge shard (docs/sharding.md).
+    Settings.Shardgate shardgate = ShardgateSettingsDecoder.decode(spec, "shardgate");
+    return new Settings(meta, discoveryNamespace, watchNamespaces, readAll, policy, shardgate);
   }
 }

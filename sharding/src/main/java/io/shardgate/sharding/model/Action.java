@@ -42,11 +42,15 @@ public sealed interface Action
   /** One weighted destination of {@code multi} or an UpstreamGroup. */
   record WeightedDestination(Destination destination, int weight) {}
 
-  /** {@code redirectAction}. {@code responseCode} is Gloo's enum name (MOVED_PERMANENTLY when unset). */
+  /**
+   * {@code redirectAction}. {@code responseCode} is Gloo's enum name (MOVED_PERMANENTLY when unset). At most one of
+   * {@code pathRedirect}, {@code prefixRewrite} and {@code regexRewrite} is set.
+   */
   record Redirect(
       String hostRedirect,
       String pathRedirect,
       String prefixRewrite,
+      RouteOptions.RegexRewrite regexRewrite,
       String responseCode,
       boolean httpsRedirect,
       boolean stripQuery,

@@ -8,10 +8,28 @@ import java.util.List;
  * @param discoveryNamespace the write namespace: where Proxies live and the first half of node roles
  * @param watchNamespaces namespaces whose resources are read; empty means all (the write namespace is always read)
  * @param readGatewaysFromAllNamespaces when false only Gateways in the write namespace are translated
+ * @param invalidConfigPolicy {@code gloo.invalidConfigPolicy}
+ * @param shardgate {@code shardgate}: Shardgate's own block (per-shard clusters, the edge shard); see
+ *     docs/sharding.md
  */
 public record Settings(
-    ObjectMeta meta, String discoveryNamespace, List<String> watchNamespaces, boolean readGatewaysFromAllNamespaces)
+    ObjectMeta meta,
+    String discoveryNamespace,
+    List<String> watchNamespaces,
+    boolean readGatewaysFromAllNamespaces,
+    InvalidConfigPolicy invalidConfigPolicy,
+    Shardgate shardgate)
     implements Resource {
+
+  /**
+   * {@code gloo.invalidConfigPolicy}: with {@code replaceInvalidRoutes}, routes that cannot be served answer with
+   * this code and body instead of being dropped.
+   */
+  public record InvalidConfigPolicy(boolean replaceInvalidRoutes, int invalidRouteResponseCode, String invalidRouteResponseBody) {
+    public static final String DEFAULT_BODY =
+        "Shardgate has invalid configuration for this route. Administrators should run 'shardgate validate'.";
+    public static final InvalidConfigPolicy DEFAULT = new InvalidConfigPolicy(false, 404, DEFAULT_BODY);
+  }
 
   public static final String DEFAULT_WRITE_NAMESPACE = "gloo-system";
 
@@ -21,12 +39,86 @@ public record Settings(
           new ObjectMeta("default", DEFAULT_WRITE_NAMESPACE, java.util.Map.of(), java.util.Map.of(), "(defaults)"),
           DEFAULT_WRITE_NAMESPACE,
           List.of(),
-          false);
+          false,
+          InvalidConfigPolicy.DEFAULT,
+          Shardgate.DEFAULT);
 
   public Settings {
     discoveryNamespace =
         discoveryNamespace == null || discoveryNamespace.isEmpty() ? DEFAULT_WRITE_NAMESPACE : discoveryNamespace;
     watchNamespaces = List.copyOf(watchNamespaces);
+    invalidConfigPolicy = invalidConfigPolicy == null ? InvalidConfigPolicy.DEFAULT : invalidConfigPolicy;
+    shardgate = shardgate == null ? Shardgate.DEFAULT : shardgate;
+  }
+
+  /** Settings without a {@code shardgate} block. */
+  public Settings(
+      ObjectMeta meta,
+      String discoveryNamespace,
+      List<String> watchNamespaces,
+      boolean readGatewaysFromAllNamespaces,
+      InvalidConfigPolicy invalidConfigPolicy) {
+    this(meta, discoveryNamespace, watchNamespaces, readGatewaysFromAllNamespaces, invalidConfigPolicy, null);
+  }
+
+  /**
+   * {@code spec.shardgate}: settings of Shardgate's own that Gloo does not have.
+   *
+   * @param allUpstreamsPerShard true: every shard gets a cluster for every Upstream, as in Gloo; false (default):
+   *     each shard gets only the clusters its routes reach
+   * @param edge the edge shard
+   */
+  public record Shardgate(boolean allUpstreamsPerShard, Edge edge) {
+    public static final Shardgate DEFAULT = new Shardgate(false, Edge.DEFAULT);
+
+    public Shardgate {
+      edge = edge == null ? Edge.DEFAULT : edge;
+    }
+  }
+
+  /**
+   * {@code spec.shardgate.edge}: a thin edge proxy, synthesized by Shardgate, that routes each shard's domains (by
+   * Host, and by SNI for TLS passthrough) to that shard's gateway-proxy.
+   *
+   * @param enabled whether the edge shard is built
+   * @param proxyName its proxy name; its Envoys present the role {@code <writeNamespace>~<proxyName>}
+   * @param bindAddress the address of its listeners
+   * @param bindPort the port of its HTTP listener
+   * @param tlsBindPort the port of its TLS passthrough listener (built only when some shard has a TLS address)
+   * @param shardAddresses per shard (proxy name), where its gateway-proxy takes plain HTTP
+   * @param shardTlsAddresses per shard (proxy name), where its gateway-proxy takes TLS
+   */
+  public record Edge(
+      boolean enabled,
+      String proxyName,
+      String bindAddress,
+      int bindPort,
+      int tlsBindPort,
+      java.util.Map<String, HostPort> shardAddresses,
+      java.util.Map<String, HostPort> shardTlsAddresses) {
+
+    public static final String DEFAULT_PROXY_NAME = "gateway-proxy-edge";
+    public static final String DEFAULT_BIND_ADDRESS = "::";
+    public static final int DEFAULT_BIND_PORT = 8080;
+    public static final int DEFAULT_TLS_BIND_PORT = 8443;
+    public static final Edge DEFAULT =
+        new Edge(false, DEFAULT_PROXY_NAME, DEFAULT_BIND_ADDRESS, DEFAULT_BIND_PORT, DEFAULT_TLS_BIND_PORT,
+            java.util.Map.of(), java.util.Map.of());
+
+    public Edge {
+      proxyName = proxyName == null || proxyName.isEmpty() ? DEFAULT_PROXY_NAME : proxyName;
+      bindAddress = bindAddress == null || bindAddress.isEmpty() ? DEFAULT_BIND_ADDRESS : bindAddress;
+      shardAddresses = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(shardAddresses));
+      shardTlsAddresses = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(shardTlsAddresses));
+    }
+  }
+
+  /** A {@code host:port} address; {@code host} is a name or an IP literal (IPv6 without brackets). */
+  public record HostPort(String host, int port) {
+    @Override
+    public String toString() {
+      return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+    }
   }
 
   @Override

@@ -9,10 +9,14 @@ import io.shardgate.sharding.ir.RouteAction;
  */
 public record InvalidRoutePolicy(boolean replaceInvalidRoutes, int responseCode, String responseBody) {
 
-  public static final String DEFAULT_BODY =
-      "Shardgate has invalid configuration for this route. Administrators should run 'shardgate validate'.";
+  public static final InvalidRoutePolicy DEFAULT =
+      new InvalidRoutePolicy(false, 404, io.shardgate.sharding.model.Settings.InvalidConfigPolicy.DEFAULT_BODY);
 
-  public static final InvalidRoutePolicy DEFAULT = new InvalidRoutePolicy(false, 404, DEFAULT_BODY);
+  /** The policy a Settings resource asks for. */
+  public static InvalidRoutePolicy of(io.shardgate.sharding.model.Settings settings) {
+    var p = settings.invalidConfigPolicy();
+    return new InvalidRoutePolicy(p.replaceInvalidRoutes(), p.invalidRouteResponseCode(), p.invalidRouteResponseBody());
+  }
 
   RouteAction.DirectResponse response() {
     return new RouteAction.DirectResponse(responseCode, responseBody);

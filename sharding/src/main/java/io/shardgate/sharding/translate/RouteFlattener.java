@@ -274,7 +274,7 @@ final class RouteFlattener {
             ref.namespace().isEmpty()
                 ? " (the reference has no namespace, which is never defaulted: add namespace: " + ownerNamespace + ")"
                 : ctx.rejectedHint(new ResourceKey(Kind.ROUTE_TABLE, ref.namespace(), ref.name()));
-        warn(owner, route.field() + ": route table " + ref + " missing" + hint + "; the route is dropped");
+        warn(owner, route.field() + ": route table " + ref + " missing" + hint + "; " + droppedOrReplaced());
         return List.of();
       }
       return List.of(t);
@@ -296,11 +296,17 @@ final class RouteFlattener {
       }
     }
     Set<String> namespaces = new HashSet<>(sel.namespaces().isEmpty() ? List.of(ownerNamespace) : sel.namespaces());
-    List<RouteTable> out = new ArrayList<>();
-    for (RouteTable t : ctx.snapshot().routeTables()) {
-      if (!namespaces.contains("*") && !namespaces.contains(t.meta().namespace())) {
-        continue;
+    List<RouteTable> candidates;
+    if (namespaces.contains("*")) {
+      candidates = ctx.snapshot().routeTables();
+    } else {
+      candidates = new ArrayList<>();
+      for (String ns : new java.util.TreeSet<>(namespaces)) {
+        candidates.addAll(ctx.routeTablesIn(ns));
       }
+    }
+    List<RouteTable> out = new ArrayList<>();
+    for (RouteTable t : candidates) {
       Map<String, String> labels = t.meta().labels();
       boolean matches =
           sel.labels().entrySet().stream().allMatch(en -> en.getValue().equals(labels.get(en.getKey())))
@@ -310,7 +316,7 @@ final class RouteFlattener {
       }
     }
     if (out.isEmpty()) {
-      warn(owner, route.field() + ": no route table matches the given selector; the route is dropped");
+      warn(owner, route.field() + ": no route table matches the given selector; " + droppedOrReplaced());
     }
     return out;
   }
@@ -463,7 +469,10 @@ final class RouteFlattener {
     if (ctx.upstream(ref) == null) {
       // Kept, as in Gloo: Envoy answers 503 for this route until the Upstream exists.
       warn(owner, route.field() + ": upstream " + ref + " not found" + ctx.rejectedHint(key)
-          + "; requests to this route get 503 until it exists");
+          + (substitution.policy().replaceInvalidRoutes()
+              ? "; requests to this route get the invalid-route response ("
+                  + substitution.policy().responseCode() + ") until it exists"
+              : "; requests to this route get 503 until it exists"));
     } else {
       ctx.usedBy(key, proxyName);
     }
@@ -471,6 +480,13 @@ final class RouteFlattener {
   }
 
   // ------------------------------------------------------------------ reporting
+
+  /** What happens to a route that cannot be served, under the invalid-config policy. */
+  private String droppedOrReplaced() {
+    return substitution.policy().replaceInvalidRoutes()
+        ? "the route answers with the invalid-route response (" + substitution.policy().responseCode() + ")"
+        : "the route is dropped";
+  }
 
   private void warn(ResourceKey owner, String message) {
     ctx.reports().warning(owner, message);

@@ -10,6 +10,7 @@ import io.shardgate.sharding.model.UpstreamGroup;
 import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.sharding.report.Reports;
+import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.function.Function;
@@ -27,6 +28,7 @@ final class TranslationContext {
   private final Map<ResourceRef, RouteTable> routeTables;
   private final Map<ResourceRef, Upstream> upstreams;
   private final Map<ResourceRef, UpstreamGroup> upstreamGroups;
+  private final Map<String, List<RouteTable>> routeTablesByNamespace;
 
   TranslationContext(
       ResourceSnapshot snapshot, Reports reports, SortedMap<ResourceKey, ResourceStatus> decodeStatuses) {
@@ -37,6 +39,10 @@ final class TranslationContext {
     this.upstreams = snapshot.upstreams().stream().collect(Collectors.toMap(u -> u.meta().ref(), Function.identity()));
     this.upstreamGroups =
         snapshot.upstreamGroups().stream().collect(Collectors.toMap(g -> g.meta().ref(), Function.identity()));
+    // Selectors look in one namespace far more often than in all of them: index so each lookup is not a full scan.
+    this.routeTablesByNamespace =
+        snapshot.routeTables().stream()
+            .collect(Collectors.groupingBy(t -> t.meta().namespace(), java.util.TreeMap::new, Collectors.toList()));
   }
 
   ResourceSnapshot snapshot() {
@@ -49,6 +55,11 @@ final class TranslationContext {
 
   RouteTable routeTable(ResourceRef ref) {
     return routeTables.get(ref);
+  }
+
+  /** The route tables of one namespace, in namespace/name order. */
+  List<RouteTable> routeTablesIn(String namespace) {
+    return routeTablesByNamespace.getOrDefault(namespace, List.of());
   }
 
   Upstream upstream(ResourceRef ref) {
