@@ -113,6 +113,7 @@ final class RouteFlattener {
           continue;
         }
       }
+      checkShadowUpstream(route, owner);
       out.add(new ProxyRoute(hasName ? generatedName : null, matchers, translated, route.options(), owner));
     }
     return out;
@@ -389,6 +390,22 @@ final class RouteFlattener {
   }
 
   // ------------------------------------------------------------------ actions
+
+  /** A shadowed route mirrors to an Upstream the shard must serve; say so when it does not exist. */
+  private void checkShadowUpstream(Route route, ResourceKey owner) {
+    var shadowing = route.options().shadowing();
+    if (shadowing == null || shadowing.upstream() == null) {
+      return;
+    }
+    ResourceRef ref = shadowing.upstream().withDefaultNamespace(owner.namespace());
+    ResourceKey key = new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name());
+    if (ctx.upstream(ref) == null) {
+      warn(owner, route.field() + ": options.shadowing upstream " + ref + " not found" + ctx.rejectedHint(key)
+          + "; mirrored requests are dropped until it exists");
+    } else {
+      ctx.usedBy(key, proxyName);
+    }
+  }
 
   private boolean allExist(RouteAction.Forward f) {
     return f.clusters().stream().allMatch(c -> ctx.upstream(c.upstream()) != null);
