@@ -89,6 +89,8 @@ public final class XdsTranslator {
         HttpConnectionManager.newBuilder()
             .setStatPrefix("http")
             .setCodecType(HttpConnectionManager.CodecType.AUTO)
+            // Gloo's gateways accept websocket upgrades by default; routes can still turn them off.
+            .addUpgradeConfigs(HttpConnectionManager.UpgradeConfig.newBuilder().setUpgradeType("websocket"))
             .setRds(
                 Rds.newBuilder()
                     .setRouteConfigName(XdsNames.routeConfiguration(l.name()))
