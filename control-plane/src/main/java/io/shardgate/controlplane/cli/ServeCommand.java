@@ -66,6 +66,10 @@ public final class ServeCommand implements Callable<Integer> {
     }
     context = start(configDir, stateDir, xdsPort, adminPort, adminAddress);
     serving = true;
+    ApplicationContext running = context;
+    // Runs beside Micronaut's own shutdown hook: ending the ADS streams at once lets its graceful gRPC stop finish
+    // instead of waiting for streams that never end, and lets Envoys reconnect to a replacement right away.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> closeStreams(running), "shardgate-close-xds-streams"));
     System.err.printf(
         "Shardgate serving %s: xDS on :%d, admin on http://%s:%d (GET /api/status). Attach an Envoy with:%n"
             + "  java -jar control-plane/target/shardgate.jar bootstrap --proxy <proxyName> --xds 127.0.0.1:%d > envoy.yaml%n",
@@ -74,6 +78,22 @@ public final class ServeCommand implements Callable<Integer> {
   }
 
   /** Starts the control plane and returns its context; closing the context stops it. */
+  /**
+   * Stops a control plane started by {@link #start}: ends every xDS stream first (Envoys reconnect elsewhere at
+   * once), then closes the context.
+   */
+  public static void stop(ApplicationContext context) {
+    closeStreams(context);
+    context.close();
+  }
+
+  private static void closeStreams(ApplicationContext context) {
+    if (context.isRunning()) {
+      context.findBean(io.micronaut.grpc.server.GrpcEmbeddedServer.class)
+          .ifPresent(server -> server.getServer().shutdownNow());
+    }
+  }
+
   /** Starts the control plane with a fresh, temporary state directory (tests and throw-away runs). */
   public static ApplicationContext start(Path configDir, int xdsPort, int adminPort, String adminAddress) {
     try {

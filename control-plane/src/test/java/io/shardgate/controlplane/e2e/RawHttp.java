@@ -67,6 +67,54 @@ final class RawHttp {
     }
   }
 
+  /**
+   * {@code method path} on 127.0.0.1:port with the given Host header and extra request headers (no body), for
+   * routes that match on methods and headers. Same reading rules as {@link #get}.
+   */
+  static Response request(int port, String method, String host, String path, Map<String, String> headers)
+      throws IOException {
+    StringBuilder head = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(host)
+        .append("\r\nConnection: close\r\nAccept: */*\r\n");
+    headers.forEach((name, value) -> head.append(name).append(": ").append(value).append("\r\n"));
+    head.append("\r\n");
+    try (Socket socket = new Socket()) {
+      socket.connect(new InetSocketAddress("127.0.0.1", port), CONNECT_TIMEOUT_MS);
+      socket.setSoTimeout(READ_TIMEOUT_MS);
+      OutputStream out = socket.getOutputStream();
+      out.write(head.toString().getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      return readResponse(new BufferedInputStream(socket.getInputStream()), !"HEAD".equals(method));
+    }
+  }
+
+  /** Status line, headers and (unless {@code withBody} is false) the body of one response. */
+  private static Response readResponse(InputStream in, boolean withBody) throws IOException {
+    String statusLine = line(in);
+    String[] parts = statusLine.split(" ", 3);
+    if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
+      throw new IOException("not an HTTP/1.x status line: '" + statusLine + "'");
+    }
+    int status = Integer.parseInt(parts[1]);
+    Map<String, String> headers = new TreeMap<>();
+    for (String h = line(in); !h.isEmpty(); h = line(in)) {
+      int colon = h.indexOf(':');
+      if (colon > 0) {
+        headers.put(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
+      }
+    }
+    byte[] body;
+    if (!withBody) {
+      body = new byte[0];
+    } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+      body = chunked(in);
+    } else if (headers.containsKey("content-length")) {
+      body = in.readNBytes(Integer.parseInt(headers.get("content-length")));
+    } else {
+      body = in.readAllBytes(); // Connection: close delimits it
+    }
+    return new Response(status, headers, new String(body, StandardCharsets.UTF_8));
+  }
+
   private static byte[] chunked(InputStream in) throws IOException {
     ByteArrayOutputStream body = new ByteArrayOutputStream();
     while (true) {

@@ -96,6 +96,7 @@ final class LastGoodAssembler {
         continue;
       }
       next.listeners.put(LastGood.listenerKey(proxyName, l.gateway()), l);
+      l.virtualHosts().forEach(vh -> ctx.usedByRoutes(vh.routes(), proxyName));
       out.add(l);
     }
     out.sort(Comparator.comparing(ProxyListener::name));
@@ -140,6 +141,7 @@ final class LastGoodAssembler {
       }
       domains.addAll(domainsOf(last));
       hosts.add(last);
+      ctx.usedByRoutes(last.routes(), proxyName);
       next.virtualHosts.put(LastGood.virtualHostKey(proxyName, l.name(), last.virtualService()), last);
       ctx.reports().warning(
           last.virtualService(), "the VirtualService is rejected; its last accepted virtual host keeps being served on "

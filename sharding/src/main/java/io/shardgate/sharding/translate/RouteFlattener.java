@@ -221,6 +221,7 @@ final class RouteFlattener {
     if (substitution.next() != null) {
       substitution.next().subtrees.put(key, last);
     }
+    ctx.usedByRoutes(last, proxyName);
     ctx.reports().warning(
         vs.key(),
         "on sub route table " + table.namespace() + "." + table.name() + ": the table is rejected; its last accepted "

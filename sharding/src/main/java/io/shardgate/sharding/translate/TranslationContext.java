@@ -74,6 +74,25 @@ final class TranslationContext {
     reports.usedBy(key, proxyName);
   }
 
+  /**
+   * Marks the upstreams that served routes send to as used by {@code proxyName}: last good routes still send
+   * traffic there, so their Upstreams must keep their clusters and must not look unused.
+   */
+  void usedByRoutes(List<io.shardgate.sharding.ir.ProxyRoute> routes, String proxyName) {
+    for (var r : routes) {
+      if (r.action() instanceof io.shardgate.sharding.ir.RouteAction.Forward f) {
+        for (var c : f.clusters()) {
+          usedBy(new ResourceKey(Kind.UPSTREAM, c.upstream().namespace(), c.upstream().name()), proxyName);
+        }
+      }
+      var shadowing = r.options().shadowing();
+      if (shadowing != null && shadowing.upstream() != null) {
+        var ref = shadowing.upstream().withDefaultNamespace(r.source().namespace());
+        usedBy(new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name()), proxyName);
+      }
+    }
+  }
+
   /** Explains a failed lookup when the resource exists but was rejected while decoding; else empty. */
   String rejectedHint(ResourceKey key) {
     ResourceStatus s = decodeStatuses.get(key);
