@@ -13,12 +13,18 @@ import java.util.SortedMap;
  * @param statuses the decode problems of every resource read, rejected ones included
  * @param documentProblems problems with documents that are not (identifiable) resources, as
  *     {@code origin:line: message}
+ * @param rejectedMeta the metadata of resources rejected while decoding, so selectors can still say they matched
+ *     a rejected resource
  */
 public record DecodedResources(
-    ResourceSnapshot snapshot, SortedMap<ResourceKey, ResourceStatus> statuses, List<String> documentProblems) {
+    ResourceSnapshot snapshot,
+    SortedMap<ResourceKey, ResourceStatus> statuses,
+    List<String> documentProblems,
+    SortedMap<ResourceKey, io.shardgate.sharding.model.ObjectMeta> rejectedMeta) {
 
   public DecodedResources {
     statuses = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(statuses));
     documentProblems = List.copyOf(documentProblems);
+    rejectedMeta = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(rejectedMeta));
   }
 }

@@ -51,6 +51,7 @@ public final class ResourceDecoder {
 
     Map<ResourceKey, Resource> byKey = new HashMap<>();
     Map<ResourceKey, String> originOf = new HashMap<>();
+    java.util.SortedMap<ResourceKey, ObjectMeta> rejectedMeta = new java.util.TreeMap<>();
     for (SourceDocument doc : docs) {
       Object kindValue = doc.content().get("kind");
       Object apiVersion = doc.content().get("apiVersion");
@@ -114,6 +115,8 @@ public final class ResourceDecoder {
       originOf.put(key, meta.origin());
       if (problems.errors.isEmpty()) {
         byKey.put(key, resource);
+      } else {
+        rejectedMeta.put(key, meta);
       }
     }
 
@@ -148,7 +151,7 @@ public final class ResourceDecoder {
     }
     ResourceSnapshot snapshot =
         new ResourceSnapshot(gateways, virtualServices, routeTables, upstreams, upstreamGroups, settings);
-    return new DecodedResources(snapshot, reports.freeze(), documentProblems);
+    return new DecodedResources(snapshot, reports.freeze(), documentProblems, rejectedMeta);
   }
 
   private static String errorsSuffix(Fields.Problems problems) {
@@ -572,11 +575,10 @@ public final class ResourceDecoder {
     Fields sel = d.obj("selector");
     // The deprecated name/namespace pair takes precedence over ref and selector, as in Gloo.
     if (name != null || namespace != null) {
-      if (refFields != null) {
-        refFields.finish();
-      }
-      if (sel != null) {
-        sel.finish();
+      if (refFields != null || sel != null) {
+        d.problems().warning(
+            d.path(), "the deprecated name/namespace take precedence; " + (refFields != null ? "ref" : "selector")
+                + " is ignored");
       }
       return new Action.Delegate(new ResourceRef(namespace, name), null);
     }

@@ -62,7 +62,7 @@ public final class GatewayTranslator {
     for (Resource r : allResources(snapshot)) {
       reports.accept(r.key(), r.meta().origin());
     }
-    TranslationContext ctx = new TranslationContext(snapshot, reports, in.statuses());
+    TranslationContext ctx = new TranslationContext(snapshot, reports, in.statuses(), in.rejectedMeta());
     validateUpstreamGroups(ctx);
 
     // Group before filtering by namespace, as Gloo does: a proxy whose Gateways are all filtered out has no Proxy.

@@ -139,7 +139,14 @@ final class RouteFlattener {
     } else {
       matcher = route.matchers().get(0);
       if (matcher.path() == null) {
-        matcher = matcher.withPath(Matcher.DEFAULT_PREFIX.path(), matcher.caseSensitive());
+        if (!matcher.headers().isEmpty() || !matcher.queryParameters().isEmpty() || !matcher.methods().isEmpty()
+            || matcher.caseSensitive() != null) {
+          // Gloo replaces such a matcher with the default one, dropping its conditions; say so rather than hide it.
+          warn(owner, route.field() + ": the delegating matcher has no path, so it is replaced by prefix '/' and its"
+              + " headers, query parameters, methods and caseSensitive are ignored (as in Gloo); add a prefix to keep"
+              + " them");
+        }
+        matcher = Matcher.DEFAULT_PREFIX;
       } else if (matcher.path().type() != Matcher.PathType.PREFIX) {
         error(owner, route.field() + ": routes with delegate actions must use a prefix matcher");
         return List.of();
@@ -307,17 +314,23 @@ final class RouteFlattener {
         candidates.addAll(ctx.routeTablesIn(ns));
       }
     }
+    java.util.function.Predicate<Map<String, String>> selects =
+        labels ->
+            sel.labels().entrySet().stream().allMatch(en -> en.getValue().equals(labels.get(en.getKey())))
+                && sel.expressions().stream().allMatch(e -> e.matches(labels));
     List<RouteTable> out = new ArrayList<>();
     for (RouteTable t : candidates) {
-      Map<String, String> labels = t.meta().labels();
-      boolean matches =
-          sel.labels().entrySet().stream().allMatch(en -> en.getValue().equals(labels.get(en.getKey())))
-              && sel.expressions().stream().allMatch(e -> e.matches(labels));
-      if (matches) {
+      if (selects.test(t.meta().labels())) {
         out.add(t);
       }
     }
-    if (out.isEmpty()) {
+    // A table rejected while decoding is not in the snapshot, but its owner must still hear that it was selected.
+    List<ResourceKey> rejected = ctx.rejectedTablesMatching(namespaces, selects);
+    for (ResourceKey table : rejected) {
+      warn(owner, route.field() + ": route table " + table.ref() + " matches the selector but is rejected: "
+          + ctx.firstDecodeError(table));
+    }
+    if (out.isEmpty() && rejected.isEmpty()) {
       warn(owner, route.field() + ": no route table matches the given selector; " + droppedOrReplaced());
     }
     return out;
@@ -362,8 +375,13 @@ final class RouteFlattener {
     String parentPrefix = p.path() == null ? "/" : p.path().value();
     for (int j = 0; j < child.matchers().size(); j++) {
       Matcher m = child.matchers().get(j);
-      String path = m.path() == null ? "/" : m.path().value();
       String which = "matcher " + j;
+      // A child matcher without a path compares as the empty string, as in Gloo, so it never extends the prefix.
+      if (m.path() == null) {
+        return which + " has no path; under a delegating route every child matcher needs a path that starts with '"
+            + parentPrefix + "'";
+      }
+      String path = m.path().value();
       if (!path.startsWith(parentPrefix)) {
         return which + " path '" + path + "' does not start with the delegating route's prefix '" + parentPrefix + "'";
       }

@@ -30,8 +30,14 @@ final class TranslationContext {
   private final Map<ResourceRef, UpstreamGroup> upstreamGroups;
   private final Map<String, List<RouteTable>> routeTablesByNamespace;
 
+  private final SortedMap<ResourceKey, io.shardgate.sharding.model.ObjectMeta> rejectedMeta;
+
   TranslationContext(
-      ResourceSnapshot snapshot, Reports reports, SortedMap<ResourceKey, ResourceStatus> decodeStatuses) {
+      ResourceSnapshot snapshot,
+      Reports reports,
+      SortedMap<ResourceKey, ResourceStatus> decodeStatuses,
+      SortedMap<ResourceKey, io.shardgate.sharding.model.ObjectMeta> rejectedMeta) {
+    this.rejectedMeta = rejectedMeta;
     this.snapshot = snapshot;
     this.reports = reports;
     this.decodeStatuses = decodeStatuses;
@@ -55,6 +61,21 @@ final class TranslationContext {
 
   RouteTable routeTable(ResourceRef ref) {
     return routeTables.get(ref);
+  }
+
+  /** RouteTables rejected while decoding whose labels match, in the given namespaces ({@code *} for all). */
+  List<ResourceKey> rejectedTablesMatching(
+      java.util.Set<String> namespaces, java.util.function.Predicate<Map<String, String>> labels) {
+    List<ResourceKey> out = new java.util.ArrayList<>();
+    rejectedMeta.forEach(
+        (key, meta) -> {
+          if (key.kind() == Kind.ROUTE_TABLE
+              && (namespaces.contains("*") || namespaces.contains(key.namespace()))
+              && labels.test(meta.labels())) {
+            out.add(key);
+          }
+        });
+    return out;
   }
 
   /** The route tables of one namespace, in namespace/name order. */
@@ -110,6 +131,12 @@ final class TranslationContext {
       }
     }
     return null;
+  }
+
+  /** The first error that rejected {@code key} while decoding, or empty. */
+  String firstDecodeError(ResourceKey key) {
+    ResourceStatus s = decodeStatuses.get(key);
+    return s == null || s.errors().isEmpty() ? "" : s.errors().get(0);
   }
 
   boolean rejectedWhileDecoding(ResourceKey key) {
