@@ -31,6 +31,7 @@ final class TranslationContext {
   private final Map<String, List<RouteTable>> routeTablesByNamespace;
 
   private final SortedMap<ResourceKey, io.shardgate.sharding.model.ObjectMeta> rejectedMeta;
+  private final Map<String, ResourceKey> rejectedWhileDecodingByName = new java.util.HashMap<>();
 
   TranslationContext(
       ResourceSnapshot snapshot,
@@ -38,6 +39,12 @@ final class TranslationContext {
       SortedMap<ResourceKey, ResourceStatus> decodeStatuses,
       SortedMap<ResourceKey, io.shardgate.sharding.model.ObjectMeta> rejectedMeta) {
     this.rejectedMeta = rejectedMeta;
+    decodeStatuses.forEach(
+        (k, st) -> {
+          if (st.state() == ResourceState.REJECTED) {
+            rejectedWhileDecodingByName.put(k.toString(), k);
+          }
+        });
     this.snapshot = snapshot;
     this.reports = reports;
     this.decodeStatuses = decodeStatuses;
@@ -125,12 +132,7 @@ final class TranslationContext {
 
   /** The key named by {@code text} ({@code Kind ns/name}) when that resource was rejected while decoding; else null. */
   ResourceKey decodeRejectedKey(String text) {
-    for (var e : decodeStatuses.entrySet()) {
-      if (e.getKey().toString().equals(text) && e.getValue().state() == ResourceState.REJECTED) {
-        return e.getKey();
-      }
-    }
-    return null;
+    return rejectedWhileDecodingByName.get(text);
   }
 
   /** The first error that rejected {@code key} while decoding, or empty. */
