@@ -8,7 +8,12 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
+import java.time.Instant;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
@@ -16,8 +21,10 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,27 +36,43 @@ import org.slf4j.LoggerFactory;
  *
  * <p>On each request it: resolves the node's group (remembering the stream's node for Envoys that send it only on the
  * first request); serves unknown roles an empty snapshot once the cache is synced, with one WARN per role; counts and
- * logs NACKs (one WARN per group, type and version) and tells the cache which version was rejected so it is not
- * resent; and keeps per-group counters ({@link #stats()}).
+ * logs NACKs (one WARN per group, type and version), records each as the group's latest NACK of its type in the cache
+ * ({@link ShardSnapshotCache#latestNacks(String)}) and tells the cache which version was rejected so it is not
+ * resent; matches ACKs to responses by nonce; and keeps per-group counters ({@link #stats()}). Every stream event is
+ * also reported to the {@link ShardStreamListener}s given at creation.
+ *
+ * <p>Delta (incremental) streams: java-control-plane only counts a resource as known to the client once the client
+ * ACKs a response that carried it. It ignores {@code initial_resource_versions}, so a client reconnecting to a
+ * restarted control plane would be sent everything again, and it does not count a rejected resource as known, so the
+ * rejected version of a subscribed (RDS, EDS) resource would be sent again at once, in a loop. Per stream and type,
+ * these callbacks keep the versions the client declared or rejected ("assumed" versions) until a response sends or
+ * removes that resource again, and the cache's watcher adds them to what java-control-plane tracks.
  */
 public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardDiscoveryCallbacks.class);
-  private static final String UNKNOWN_VERSION = "unknown";
 
   private final ShardSnapshotCache cache;
+  private final List<ShardStreamListener> listeners;
   private final ConcurrentMap<Long, StreamState> streams = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, GroupCounters> counters = new ConcurrentHashMap<>();
   // Bounded: NACK keys include versions and no-role keys include node ids, both of which grow without limit.
   private final Cache<String, Boolean> loggedOnce = Caffeine.newBuilder().maximumSize(10_000).build();
 
-  private ShardDiscoveryCallbacks(ShardSnapshotCache cache) {
+  private ShardDiscoveryCallbacks(ShardSnapshotCache cache, List<ShardStreamListener> listeners) {
     this.cache = cache;
+    this.listeners = listeners;
   }
 
   /** Callbacks for one discovery server that serves {@code cache}. */
   public static ShardDiscoveryCallbacks create(ShardSnapshotCache cache) {
-    ShardDiscoveryCallbacks callbacks = new ShardDiscoveryCallbacks(Objects.requireNonNull(cache, "cache"));
+    return create(cache, List.of());
+  }
+
+  /** Callbacks for one discovery server that serves {@code cache}, reporting stream events to {@code listeners}. */
+  public static ShardDiscoveryCallbacks create(ShardSnapshotCache cache, List<ShardStreamListener> listeners) {
+    ShardDiscoveryCallbacks callbacks =
+        new ShardDiscoveryCallbacks(Objects.requireNonNull(cache, "cache"), List.copyOf(listeners));
     cache.register(callbacks);
     return callbacks;
   }
@@ -89,54 +112,95 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
   @Override
   public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+    long now = System.nanoTime();
     StreamState stream = stream(streamId);
     Node node = stream.effectiveNode(request.hasNode() ? request.getNode() : null);
-    String group = stream.join(NodeRoles.groupOf(node), this);
+    String group = stream.join(NodeRoles.groupOf(node), false, this);
     String typeUrl = stream.typeUrl(request.getTypeUrl());
     Node nodeFix = request.hasNode() || node == null ? null : node;
     String versionFix = null;
     Set<String> sentNames = Set.of();
+    Sent answered = stream.sent(typeUrl, request.getResponseNonce());
     if (request.hasErrorDetail()) {
-      Sent rejected = stream.sent(typeUrl, request.getResponseNonce());
-      nack(group, node, typeUrl, rejected, request.getErrorDetail().getMessage());
-      if (rejected != null) {
-        versionFix = rejected.version;
-        sentNames = rejected.names;
+      if (answered != null) {
+        answered.answered.set(true);
+        versionFix = answered.version;
+        sentNames = answered.names;
       }
+      nack(group, node, typeUrl, answered, request.getErrorDetail().getMessage());
+    } else {
+      ack(group, typeUrl, answered, now);
     }
     if (nodeFix != null || versionFix != null) {
-      cache.addFixup(request, new ShardSnapshotCache.RequestFixup(nodeFix, versionFix, sentNames));
+      cache.addFixup(request, new ShardSnapshotCache.RequestFixup(nodeFix, versionFix, sentNames, Map.of()));
     }
     checkRole(stream, group, node);
   }
 
   @Override
   public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+    long now = System.nanoTime();
     StreamState stream = stream(streamId);
     Node node = stream.effectiveNode(request.hasNode() ? request.getNode() : null);
-    String group = stream.join(NodeRoles.groupOf(node), this);
+    String group = stream.join(NodeRoles.groupOf(node), true, this);
     String typeUrl = stream.typeUrl(request.getTypeUrl());
-    if (request.hasErrorDetail()) {
-      nack(group, node, typeUrl, stream.sent(typeUrl, request.getResponseNonce()),
-          request.getErrorDetail().getMessage());
+    DeltaState delta = stream.delta(typeUrl);
+    // Only the first request of a type on a stream may carry initial_resource_versions (xDS protocol).
+    if (delta.first.compareAndSet(true, false)) {
+      delta.assumed.putAll(request.getInitialResourceVersionsMap());
     }
-    if (!request.hasNode() && node != null) {
-      cache.addFixup(request, new ShardSnapshotCache.RequestFixup(node, null, Set.of()));
+    request.getResourceNamesUnsubscribeList().forEach(delta.assumed::remove);
+    Sent answered = stream.sent(typeUrl, request.getResponseNonce());
+    if (request.hasErrorDetail()) {
+      if (answered != null) {
+        answered.answered.set(true);
+        // The client keeps what it had; the rejected versions stand in for it, so they are not sent again until
+        // they change. (What it had before is unknown to us; it is at worst sent again with the next change.)
+        delta.assumed.putAll(answered.versions);
+      }
+      nack(group, node, typeUrl, answered, request.getErrorDetail().getMessage());
+    } else {
+      ack(group, typeUrl, answered, now);
+    }
+    Node nodeFix = request.hasNode() || node == null ? null : node;
+    Map<String, String> assumed = delta.assumed.isEmpty() ? Map.of() : Map.copyOf(delta.assumed);
+    if (nodeFix != null || !assumed.isEmpty()) {
+      cache.addFixup(request, new ShardSnapshotCache.RequestFixup(nodeFix, null, Set.of(), assumed));
     }
     checkRole(stream, group, node);
   }
 
   @Override
   public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+    StreamState stream = stream(streamId);
     // Recorded before the response is written, so it is there when the Envoy's ACK or NACK comes back.
-    stream(streamId).sent.put(response.getTypeUrl(),
-        new Sent(response.getNonce(), response.getVersionInfo(), Set.copyOf(request.getResourceNamesList())));
+    stream.sent.put(response.getTypeUrl(), new Sent(response.getNonce(), response.getVersionInfo(),
+        Set.copyOf(request.getResourceNamesList()), Map.of(), System.nanoTime()));
+    String group = stream.group;
+    if (group != null) {
+      fire(l -> l.onResponse(group, response.getTypeUrl(), response.getVersionInfo(), response.getNonce(),
+          response.getResourcesCount(), false));
+    }
   }
 
   @Override
   public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
-    stream(streamId).sent.put(response.getTypeUrl(),
-        new Sent(response.getNonce(), response.getSystemVersionInfo(), Set.of()));
+    StreamState stream = stream(streamId);
+    Map<String, String> versions = new HashMap<>();
+    for (Resource resource : response.getResourcesList()) {
+      versions.put(resource.getName(), resource.getVersion());
+    }
+    // From now on java-control-plane tracks these names itself (once ACKed) or they are gone from the client.
+    DeltaState delta = stream.delta(response.getTypeUrl());
+    versions.keySet().forEach(delta.assumed::remove);
+    response.getRemovedResourcesList().forEach(delta.assumed::remove);
+    stream.sent.put(response.getTypeUrl(), new Sent(response.getNonce(), response.getSystemVersionInfo(),
+        Set.copyOf(versions.keySet()), Map.copyOf(versions), System.nanoTime()));
+    String group = stream.group;
+    if (group != null) {
+      fire(l -> l.onResponse(group, response.getTypeUrl(), response.getSystemVersionInfo(), response.getNonce(),
+          response.getResourcesCount(), true));
+    }
   }
 
   /** Answers streams that waited for the first sync and turn out to ask for an unknown role. Under the cache's lock. */
@@ -181,13 +245,37 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
   }
 
   private void nack(String group, Node node, String typeUrl, Sent rejected, String message) {
-    String version = rejected == null ? UNKNOWN_VERSION : rejected.version;
+    String version = rejected == null ? ShardStreamStats.Nack.UNKNOWN_VERSION : rejected.version;
+    ShardStreamStats.Nack nack = new ShardStreamStats.Nack(nodeId(node), typeUrl, version, message, Instant.now());
     GroupCounters c = counters(group);
     c.nacks.increment();
-    c.lastNack = new ShardStreamStats.Nack(nodeId(node), typeUrl, version, message);
+    c.lastNack = nack;
+    cache.recordNack(group, nack);
     if (loggedOnce.asMap().putIfAbsent("nack\u0000" + group + "\u0000" + typeUrl + "\u0000" + version,
         Boolean.TRUE) == null) {
       LOG.warn("Envoy node {} (role '{}') rejected {} version {}: {}", nodeId(node), group, typeUrl, version, message);
+    }
+    fire(l -> l.onNack(group, nack));
+  }
+
+  /** Reports the ACK of {@code answered}, once; a request that answers no response (or a stale one) is no ACK. */
+  private void ack(String group, String typeUrl, Sent answered, long now) {
+    if (answered != null && answered.answered.compareAndSet(false, true)) {
+      long latency = Math.max(0, now - answered.sentNanos);
+      fire(l -> l.onAck(group, typeUrl, answered.version, latency));
+    }
+  }
+
+  /** Calls every listener; a failing listener must not break the stream, nor flood the log. */
+  private void fire(Consumer<ShardStreamListener> event) {
+    for (ShardStreamListener listener : listeners) {
+      try {
+        event.accept(listener);
+      } catch (RuntimeException e) {
+        if (loggedOnce.asMap().putIfAbsent("listener\u0000" + listener.getClass().getName(), Boolean.TRUE) == null) {
+          LOG.error("stream listener {} failed; its later failures are not logged", listener, e);
+        }
+      }
     }
   }
 
@@ -198,8 +286,12 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
   private void closed(long streamId) {
     StreamState stream = streams.remove(streamId);
-    if (stream != null && stream.group != null) {
-      counters(stream.group).connected.decrementAndGet();
+    if (stream != null) {
+      String group = stream.group;
+      if (group != null) {
+        counters(group).connected.decrementAndGet();
+        fire(l -> l.onStreamClose(group, stream.isDelta));
+      }
     }
   }
 
@@ -211,15 +303,37 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     return node == null || node.getId().isEmpty() ? "(without id)" : node.getId();
   }
 
-  /** The last response of one type on one stream. */
-  private record Sent(String nonce, String version, Set<String> names) {
+  /**
+   * The last response of one type on one stream.
+   *
+   * @param names SotW: the resource names the answered request asked for; delta: the names sent
+   * @param versions delta only: the version of each resource sent
+   * @param sentNanos {@link System#nanoTime()} just before it was written
+   * @param answered set by its ACK or NACK, so that one response gives at most one ACK
+   */
+  private record Sent(String nonce, String version, Set<String> names, Map<String, String> versions, long sentNanos,
+      AtomicBoolean answered) {
+
+    Sent(String nonce, String version, Set<String> names, Map<String, String> versions, long sentNanos) {
+      this(nonce, version, names, versions, sentNanos, new AtomicBoolean());
+    }
+  }
+
+  /** What a delta stream's client has of one type beyond what java-control-plane tracks. */
+  private static final class DeltaState {
+    /** Whether the stream has not sent a request of this type yet. */
+    final AtomicBoolean first = new AtomicBoolean(true);
+    /** Resource name to the version the client declared in initial_resource_versions or rejected. */
+    final ConcurrentMap<String, String> assumed = new ConcurrentHashMap<>();
   }
 
   private static final class StreamState {
     final String defaultTypeUrl;
     final ConcurrentMap<String, Sent> sent = new ConcurrentHashMap<>();
+    final ConcurrentMap<String, DeltaState> delta = new ConcurrentHashMap<>();
     volatile Node node;
     volatile String group;
+    volatile boolean isDelta;
     /** A request of this stream arrived before the cache was synced. Guarded by the cache's writers' lock. */
     volatile boolean parked;
 
@@ -237,12 +351,21 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     }
 
     /** Joins the stream to its group on its first request; later requests do not move it. */
-    synchronized String join(String requestGroup, ShardDiscoveryCallbacks owner) {
-      if (group == null) {
+    String join(String requestGroup, boolean deltaRequest, ShardDiscoveryCallbacks owner) {
+      synchronized (this) {
+        if (group != null) {
+          return requestGroup;
+        }
+        isDelta = deltaRequest;
         group = requestGroup;
         owner.counters(requestGroup).connected.incrementAndGet();
       }
+      owner.fire(l -> l.onStreamOpen(requestGroup, deltaRequest));
       return requestGroup;
+    }
+
+    DeltaState delta(String typeUrl) {
+      return delta.computeIfAbsent(typeUrl, t -> new DeltaState());
     }
 
     String typeUrl(String requestTypeUrl) {
@@ -252,6 +375,9 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
     /** The response a request with this nonce answers, if it is the latest of its type. */
     Sent sent(String typeUrl, String nonce) {
+      if (nonce.isEmpty()) {
+        return null;
+      }
       Sent last = sent.get(typeUrl);
       return last != null && last.nonce.equals(nonce) ? last : null;
     }

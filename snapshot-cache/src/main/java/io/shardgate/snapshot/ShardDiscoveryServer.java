@@ -28,11 +28,22 @@ public final class ShardDiscoveryServer {
   }
 
   /**
-   * A server with Shardgate's callbacks, then {@code extraCallbacks} (metrics, tracing) in order.
+   * A server with Shardgate's callbacks, then {@code extraCallbacks} (raw java-control-plane callbacks) in order.
    */
   public ShardDiscoveryServer(ShardSnapshotCache cache, List<? extends DiscoveryServerCallbacks> extraCallbacks) {
+    this(cache, extraCallbacks, ShardStreamListener.NONE);
+  }
+
+  /**
+   * A server with Shardgate's callbacks, which report every stream event to {@code listener} (metrics), then
+   * {@code extraCallbacks} in order.
+   */
+  public ShardDiscoveryServer(ShardSnapshotCache cache, List<? extends DiscoveryServerCallbacks> extraCallbacks,
+      ShardStreamListener listener) {
     Objects.requireNonNull(cache, "cache");
-    this.callbacks = ShardDiscoveryCallbacks.create(cache);
+    Objects.requireNonNull(listener, "listener");
+    this.callbacks = ShardDiscoveryCallbacks.create(cache,
+        listener == ShardStreamListener.NONE ? List.of() : List.of(listener));
     List<DiscoveryServerCallbacks> all = new ArrayList<>();
     all.add(callbacks);
     all.addAll(extraCallbacks);
@@ -56,7 +67,7 @@ public final class ShardDiscoveryServer {
         server.getSecretDiscoveryServiceImpl());
   }
 
-  /** The per-group stream counters of this server. */
+  /** The per-group stream counters of this server, and its NACK bookkeeping. */
   public ShardDiscoveryCallbacks callbacks() {
     return callbacks;
   }

@@ -15,13 +15,16 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.SortedSet;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
@@ -48,7 +51,12 @@ import org.slf4j.LoggerFactory;
  *       its Envoys get an empty snapshot, which lets them finish initializing instead of hanging;
  *   <li>NACKed versions are not resent: java-control-plane answers a NACK, whose {@code version_info} is the last
  *       accepted version, by sending the rejected version again at once, which would loop as fast as Envoy can reject
- *       it. {@link #configWatcher()} parks such a request until the shard's content changes.
+ *       it. {@link #configWatcher()} parks such a request until the shard's content changes. The same holds for delta
+ *       streams, where a rejected resource that the client subscribed to by name would be resent at once;
+ *   <li>the latest NACK per group and type ({@link #latestNacks(String)}), so the control plane can show which
+ *       resources Envoys reject;
+ *   <li>delta clients that reconnect with {@code initial_resource_versions} get only what differs from those versions,
+ *       not everything again (java-control-plane ignores that field).
  * </ul>
  *
  * <p>Contract with the control plane: after each translation, {@link #setShard} every shard, then call
@@ -66,6 +74,7 @@ public final class ShardSnapshotCache {
   // Keyed by the identity of the raw request object (weak keys compare with ==), so a fix-up can only ever apply to
   // the very request it was computed for, and vanishes with it if java-control-plane ignores that request.
   private final Cache<Object, RequestFixup> fixups = Caffeine.newBuilder().weakKeys().build();
+  private final ConcurrentMap<String, ConcurrentMap<String, ShardStreamStats.Nack>> nacks = new ConcurrentHashMap<>();
   private volatile boolean synced;
 
   /** A cache whose fallback listener listens on {@link FallbackConfig#DEFAULT}. */
@@ -161,6 +170,34 @@ public final class ShardSnapshotCache {
   /** Whether {@link #retainShards} has been called at least once. */
   public boolean isSynced() {
     return synced;
+  }
+
+  /**
+   * Whether a Gateway feeds {@code group} now (it is in {@link #knownRoles()}). Constant time, for callers that must
+   * not trust a role an Envoy presents, such as metrics tags.
+   */
+  public boolean isKnownRole(String group) {
+    Entry entry = entries.get(group);
+    return entry != null && entry.fed;
+  }
+
+  /**
+   * The latest NACK of each xDS type of one group, by type URL (sorted): the rejected version, the rejecting node and
+   * Envoy's message. A NACK stays until a later NACK of the same group and type replaces it; whether it still matters
+   * is whether its version is still the one served ({@link #versionOf}). Empty for a group without NACKs.
+   */
+  public SortedMap<String, ShardStreamStats.Nack> latestNacks(String group) {
+    Map<String, ShardStreamStats.Nack> byType = nacks.get(group);
+    return byType == null ? Collections.emptySortedMap() : Collections.unmodifiableSortedMap(new TreeMap<>(byType));
+  }
+
+  /** {@link #latestNacks(String)} of every group that has had a NACK, by group (sorted). */
+  public SortedMap<String, SortedMap<String, ShardStreamStats.Nack>> latestNacks() {
+    SortedMap<String, SortedMap<String, ShardStreamStats.Nack>> out = new TreeMap<>();
+    for (String group : nacks.keySet()) {
+      out.put(group, latestNacks(group));
+    }
+    return Collections.unmodifiableSortedMap(out);
   }
 
   /** The content version a group currently serves for one xDS type URL; empty for unknown groups and type URLs. */
@@ -267,6 +304,10 @@ public final class ShardSnapshotCache {
     fixups.put(rawRequest, fixup);
   }
 
+  void recordNack(String group, ShardStreamStats.Nack nack) {
+    nacks.computeIfAbsent(group, g -> new ConcurrentHashMap<>()).put(nack.typeUrl(), nack);
+  }
+
   /**
    * Changes java-control-plane makes to a request before it reaches {@link SimpleCache}.
    *
@@ -274,8 +315,10 @@ public final class ShardSnapshotCache {
    *     else null
    * @param versionInfo for a NACK, the version that was rejected, else null
    * @param sentNames for a NACK, the resource names the rejected response answered, else empty
+   * @param assumedVersions delta only: resource name to the version the client has without java-control-plane
+   *     knowing it (declared in {@code initial_resource_versions}, or rejected), else empty
    */
-  record RequestFixup(Node node, String versionInfo, Set<String> sentNames) {
+  record RequestFixup(Node node, String versionInfo, Set<String> sentNames, Map<String, String> assumedVersions) {
   }
 
   private final class FixingConfigWatcher implements ConfigWatcher {
@@ -311,6 +354,18 @@ public final class ShardSnapshotCache {
       if (fixup != null && fixup.node() != null) {
         DeltaDiscoveryRequest fixed = request.v3Request().toBuilder().setNode(fixup.node()).build();
         request = DeltaXdsRequest.create(fixed);
+      }
+      if (fixup != null && !fixup.assumedVersions().isEmpty()) {
+        // SimpleCache sends a resource when the client's tracked version differs from the snapshot's, and always sends
+        // a "pending" one (subscribed by name, never ACKed). With the assumed versions counted as tracked, and assumed
+        // names no longer pending, it sends only what differs from them: nothing after a reconnect to equal content,
+        // and a rejected resource only once it changes. Versions java-control-plane tracks itself (ACKed) win.
+        Map<String, String> tracked = new HashMap<>(fixup.assumedVersions());
+        tracked.putAll(resourceVersions);
+        Set<String> pending = new HashSet<>(pendingResources);
+        pending.removeAll(fixup.assumedVersions().keySet());
+        resourceVersions = tracked;
+        pendingResources = pending;
       }
       return cache.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
           responseConsumer, hasClusterChanged);

@@ -1,5 +1,6 @@
 package io.shardgate.snapshot;
 
+import java.time.Instant;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -32,11 +33,25 @@ public record ShardStreamStats(
   /**
    * One rejected response. Immutable value.
    *
-   * @param nodeId the rejecting Envoy's {@code node.id}
+   * @param nodeId the rejecting Envoy's {@code node.id}, or {@code "(without id)"}
    * @param typeUrl the rejected xDS type
-   * @param version the rejected version, or {@code "unknown"} if the NACK named a response we cannot match
+   * @param version the rejected version (delta: the {@code system_version_info} of the rejected response), or
+   *     {@value #UNKNOWN_VERSION} if the NACK named a response we cannot match
    * @param message Envoy's error message
+   * @param at when the NACK arrived
    */
-  public record Nack(String nodeId, String typeUrl, String version, String message) {
+  public record Nack(String nodeId, String typeUrl, String version, String message, Instant at) {
+
+    /** The version of a NACK whose nonce matches no response of its stream. */
+    public static final String UNKNOWN_VERSION = "unknown";
+
+    /** Checks for nulls. */
+    public Nack {
+      Objects.requireNonNull(nodeId, "nodeId");
+      Objects.requireNonNull(typeUrl, "typeUrl");
+      Objects.requireNonNull(version, "version");
+      Objects.requireNonNull(message, "message");
+      Objects.requireNonNull(at, "at");
+    }
   }
 }

@@ -34,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -58,11 +59,12 @@ class RawAdsProtocolTest {
   private Server server;
   private ManagedChannel channel;
   private final List<AdsStream> streams = new ArrayList<>();
+  private final RecordingListener events = new RecordingListener();
 
   @BeforeEach
   void start() throws IOException {
     cache = new ShardSnapshotCache();
-    xds = new ShardDiscoveryServer(cache);
+    xds = new ShardDiscoveryServer(cache, List.of(), events);
     server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
         .addService(xds.aggregatedDiscoveryService())
         .build()
@@ -194,6 +196,16 @@ class RawAdsProtocolTest {
     assertEquals(1, stats.nacks());
     assertEquals(rejected.getVersionInfo(), stats.lastNack().orElseThrow().version());
     assertEquals("envoy-a-1", stats.lastNack().orElseThrow().nodeId());
+    ShardStreamStats.Nack latest = cache.latestNacks(Fixtures.SHARD_A).get(CDS);
+    assertEquals(rejected.getVersionInfo(), latest.version());
+    assertEquals("envoy-a-1", latest.nodeId());
+    assertEquals("cluster a-one: pretend Envoy dislikes it", latest.message());
+    assertEquals(Set.of(Fixtures.SHARD_A), cache.latestNacks().keySet());
+    assertTrue(cache.latestNacks(Fixtures.SHARD_B).isEmpty());
+    assertEquals(List.of("open " + Fixtures.SHARD_A + " sotw",
+        "response " + Fixtures.SHARD_A + " " + CDS + " " + rejected.getVersionInfo() + " 1 sotw",
+        "nack " + Fixtures.SHARD_A + " " + CDS + " " + rejected.getVersionInfo()), events.all(),
+        "a NACKed response is never also ACKed");
 
     // the stream is not stuck: a fixed shard is pushed
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "fixed"));
@@ -230,6 +242,88 @@ class RawAdsProtocolTest {
 
     one.close();
     eventually(() -> xds.callbacks().statsOf(Fixtures.SHARD_A).connectedStreams() == 1);
+  }
+
+  @Test
+  void listenerHearsEachStreamEventAndMatchesAcksByNonceOnce() {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    a.subscribe(CDS);
+    DiscoveryResponse response = a.next();
+    a.ack(response);
+    a.ack(response); // the same nonce again (Envoy does so when it changes its subscription): not a second ACK
+    a.assertSilent();
+    String version = response.getVersionInfo();
+    assertEquals(List.of("open " + Fixtures.SHARD_A + " sotw",
+        "response " + Fixtures.SHARD_A + " " + CDS + " " + version + " 1 sotw",
+        "ack " + Fixtures.SHARD_A + " " + CDS + " " + version), events.all());
+    assertTrue(events.ackLatencies.get(0) >= 0);
+
+    a.close();
+    eventually(() -> events.all().contains("close " + Fixtures.SHARD_A + " sotw"));
+  }
+
+  @Test
+  void listenerHearsDeltaStreams() {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two"));
+    DeltaStream delta = new DeltaStream(channel, Fixtures.node("envoy-a-delta", Fixtures.SHARD_A));
+    try {
+      DeltaDiscoveryResponse response = delta.subscribeAndAck(CDS, List.of());
+      String version = response.getSystemVersionInfo();
+      eventually(() -> events.all().size() == 3);
+      assertEquals(List.of("open " + Fixtures.SHARD_A + " delta",
+          "response " + Fixtures.SHARD_A + " " + CDS + " " + version + " 2 delta",
+          "ack " + Fixtures.SHARD_A + " " + CDS + " " + version), events.all());
+    } finally {
+      delta.close();
+    }
+    eventually(() -> events.all().contains("close " + Fixtures.SHARD_A + " delta"));
+  }
+
+  @Test
+  void aFailingListenerDoesNotBreakTheStream() throws IOException, InterruptedException {
+    ShardSnapshotCache other = new ShardSnapshotCache();
+    other.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    ShardStreamListener failing = new ShardStreamListener() {
+      @Override
+      public void onResponse(String group, String typeUrl, String version, String nonce, int resources,
+          boolean delta) {
+        throw new IllegalStateException("a broken metrics binding");
+      }
+    };
+    Server failingServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+        .addService(new ShardDiscoveryServer(other, List.of(), failing).aggregatedDiscoveryService())
+        .build()
+        .start();
+    ManagedChannel failingChannel = NettyChannelBuilder.forAddress("127.0.0.1", failingServer.getPort())
+        .usePlaintext().build();
+    try {
+      BlockingQueue<DiscoveryResponse> got = new LinkedBlockingQueue<>();
+      StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(failingChannel)
+          .streamAggregatedResources(new StreamObserver<>() {
+            @Override
+            public void onNext(DiscoveryResponse value) {
+              got.add(value);
+            }
+
+            @Override
+            public void onError(Throwable t) {
+            }
+
+            @Override
+            public void onCompleted() {
+            }
+          });
+      requests.onNext(DiscoveryRequest.newBuilder().setNode(Fixtures.node("envoy", Fixtures.SHARD_A))
+          .setTypeUrl(CDS).build());
+      assertNotNull(got.poll(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
+      requests.onCompleted();
+    } finally {
+      failingChannel.shutdownNow();
+      failingServer.shutdownNow();
+      assertTrue(failingChannel.awaitTermination(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
+      assertTrue(failingServer.awaitTermination(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
+    }
   }
 
   @Test
@@ -287,6 +381,43 @@ class RawAdsProtocolTest {
     while (!condition.getAsBoolean()) {
       assertTrue(System.nanoTime() < deadline, "condition not met in time");
       Thread.onSpinWait();
+    }
+  }
+
+  /** Records listener events as short strings, in arrival order. */
+  private static final class RecordingListener implements ShardStreamListener {
+    final List<String> events = new CopyOnWriteArrayList<>();
+    final List<Long> ackLatencies = new CopyOnWriteArrayList<>();
+
+    List<String> all() {
+      return List.copyOf(events);
+    }
+
+    @Override
+    public void onStreamOpen(String group, boolean delta) {
+      events.add("open " + group + (delta ? " delta" : " sotw"));
+    }
+
+    @Override
+    public void onStreamClose(String group, boolean delta) {
+      events.add("close " + group + (delta ? " delta" : " sotw"));
+    }
+
+    @Override
+    public void onResponse(String group, String typeUrl, String version, String nonce, int resources,
+        boolean delta) {
+      events.add("response " + group + " " + typeUrl + " " + version + " " + resources + (delta ? " delta" : " sotw"));
+    }
+
+    @Override
+    public void onAck(String group, String typeUrl, String version, long latencyNanos) {
+      ackLatencies.add(latencyNanos);
+      events.add("ack " + group + " " + typeUrl + " " + version);
+    }
+
+    @Override
+    public void onNack(String group, ShardStreamStats.Nack nack) {
+      events.add("nack " + group + " " + nack.typeUrl() + " " + nack.version());
     }
   }
 

@@ -8,14 +8,21 @@ import io.micronaut.http.annotation.Produces;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.controlplane.render.Trees;
+import io.shardgate.controlplane.xds.XdsSources;
+import io.shardgate.sharding.ir.ShardConfig;
+import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.snapshot.ShardSnapshotCache;
+import io.shardgate.snapshot.ShardStreamStats;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The admin API on the admin port (loopback by default): health, readiness, and the current statuses and shard
- * versions as JSON. Read-only.
+ * The admin API on the admin port (loopback by default): health, readiness, and the current statuses, shard
+ * versions and the latest NACK of each shard and type as JSON. Read-only.
  */
 @Controller
 public class AdminController {
@@ -60,6 +67,41 @@ public class AdminController {
       shards.put(role, cache.versionOf(role, io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL).orElse(""));
     }
     out.put("listenerVersions", shards);
+    out.put("nacks", nacks(t));
+    return out;
+  }
+
+  /**
+   * Per shard, the latest NACK of each xDS type: what was rejected, by which node, Envoy's message, whether the
+   * rejected version is still the one served ({@code current}), and the input resources the message names.
+   */
+  private Map<String, Object> nacks(Translation t) {
+    Map<String, ShardConfig> byRole = new HashMap<>();
+    for (ShardConfig shard : t.gateway().shards().values()) {
+      byRole.put(shard.proxy().role(), shard);
+    }
+    Map<String, Object> out = new TreeMap<>();
+    for (Map.Entry<String, ? extends Map<String, ShardStreamStats.Nack>> e : cache.latestNacks().entrySet()) {
+      String role = e.getKey();
+      ShardConfig shard = byRole.get(role);
+      XdsSources sources = shard == null ? null : XdsSources.of(shard);
+      List<Map<String, Object>> list = new ArrayList<>();
+      for (ShardStreamStats.Nack nack : e.getValue().values()) {
+        String served = cache.versionOf(role, nack.typeUrl()).orElse("");
+        Map<String, Object> n = new LinkedHashMap<>();
+        n.put("typeUrl", nack.typeUrl());
+        n.put("version", nack.version());
+        n.put("servedVersion", served);
+        n.put("current", served.equals(nack.version()));
+        n.put("nodeId", nack.nodeId());
+        n.put("message", nack.message());
+        n.put("at", nack.at().toString());
+        n.put("resources", sources == null ? List.of()
+            : sources.sourcesNamedIn(nack.typeUrl(), nack.message()).stream().map(ResourceKey::toString).toList());
+        list.add(n);
+      }
+      out.put(role, list);
+    }
     return out;
   }
 }

@@ -1,9 +1,12 @@
 package io.shardgate.controlplane.app;
 
 import io.grpc.BindableService;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Value;
+import io.shardgate.controlplane.metrics.ShardgateMetrics;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.source.DirectorySource;
@@ -13,10 +16,12 @@ import io.shardgate.snapshot.ShardSnapshotCache;
 import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Wiring of the {@code serve} process: snapshot cache, ADS service (registered with Micronaut's gRPC server because
- * it is a {@link BindableService} bean), pipeline and the directory source. Only this package knows Micronaut.
+ * it is a {@link BindableService} bean), pipeline, the directory source, and the metrics that observe all three.
+ * Only this package knows Micronaut.
  */
 @Factory
 public class ServeFactory {
@@ -26,9 +31,24 @@ public class ServeFactory {
     return new ShardSnapshotCache();
   }
 
+  /** The one registry of the process; {@code GET /metrics} ({@link MetricsController}) renders it. */
   @Singleton
-  ShardDiscoveryServer discoveryServer(ShardSnapshotCache cache) {
-    return new ShardDiscoveryServer(cache);
+  @Bean(preDestroy = "close")
+  PrometheusMeterRegistry meterRegistry() {
+    return new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  }
+
+  @Singleton
+  @Bean(preDestroy = "close")
+  ShardgateMetrics metrics(PrometheusMeterRegistry registry, ShardSnapshotCache cache) {
+    ShardgateMetrics metrics = new ShardgateMetrics(registry, cache);
+    metrics.bindJvm();
+    return metrics;
+  }
+
+  @Singleton
+  ShardDiscoveryServer discoveryServer(ShardSnapshotCache cache, ShardgateMetrics metrics) {
+    return new ShardDiscoveryServer(cache, List.of(), metrics);
   }
 
   @Singleton
@@ -38,14 +58,19 @@ public class ServeFactory {
   }
 
   @Singleton
-  ShardPipeline pipeline(ShardSnapshotCache cache, @Value("${shardgate.state-dir}") String stateDir) {
-    return new ShardPipeline(cache, new LastGoodStore(Path.of(stateDir).toAbsolutePath().normalize()));
+  ShardPipeline pipeline(ShardSnapshotCache cache, @Value("${shardgate.state-dir}") String stateDir,
+      ShardgateMetrics metrics) {
+    return new ShardPipeline(cache, new LastGoodStore(Path.of(stateDir).toAbsolutePath().normalize()), metrics);
   }
 
   @Singleton
   @Bean(preDestroy = "close")
-  DirectorySource directorySource(@Value("${shardgate.config-dir}") String configDir, ShardPipeline pipeline) {
+  DirectorySource directorySource(@Value("${shardgate.config-dir}") String configDir, ShardPipeline pipeline,
+      ShardgateMetrics metrics) {
     Path root = Path.of(configDir).toAbsolutePath().normalize();
-    return new DirectorySource(root, contents -> pipeline.accept(ConfigInput.of(root.toString(), contents)));
+    DirectorySource source =
+        new DirectorySource(root, contents -> pipeline.accept(ConfigInput.of(root.toString(), contents)));
+    metrics.bindSource(source);
+    return source;
   }
 }

@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
       ServeCommand.class,
       TranslateCommand.class,
       ValidateCommand.class,
+      PlanCommand.class,
       StatusCommand.class,
       BootstrapCommand.class,
       CommandLine.HelpCommand.class

@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The one stateful loop: each new input from a source is translated and published into the snapshot cache, one
  * snapshot per shard. Only shards whose resources changed get a new version (the cache compares content
- * versions), so an edit on one shard pushes nothing to the others.
+ * versions), so an edit on one shard pushes nothing to the others; a shard whose plan fingerprint did not change is
+ * not even xDS-translated again.
  *
  * <p>Stateful; {@link #accept} is synchronized so inputs are translated one at a time in arrival order. A
  * translation that throws (a bug, never bad input) is logged and the previous snapshots keep serving.
@@ -26,7 +27,13 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
 
   private final ShardSnapshotCache cache;
   private final LastGoodStore lastGoodStore;
+  private final PipelineObserver observer;
   private final AtomicReference<Translation> latest = new AtomicReference<>();
+  /** Per role: xDS translations run, and pushes (snapshots that changed), since this pipeline started. */
+  private final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> translations =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> pushes =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private LastGood lastGood;
 
   /** A pipeline whose last good state lives in memory only (tools and tests). */
@@ -39,8 +46,14 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
    * translation, so a restart serves what was served before for resources that are still rejected.
    */
   public ShardPipeline(ShardSnapshotCache cache, LastGoodStore store) {
+    this(cache, store, PipelineObserver.NONE);
+  }
+
+  /** As {@link #ShardPipeline(ShardSnapshotCache, LastGoodStore)}, reporting each pass to {@code observer}. */
+  public ShardPipeline(ShardSnapshotCache cache, LastGoodStore store, PipelineObserver observer) {
     this.cache = cache;
     this.lastGoodStore = store;
+    this.observer = java.util.Objects.requireNonNull(observer, "observer");
     this.lastGood = store == null ? LastGood.EMPTY : store.load();
   }
 
@@ -49,16 +62,27 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     long started = System.nanoTime();
     Translation t;
     try {
-      t = Translation.of(input, lastGood);
+      // Shards whose fingerprint did not change keep the previous translation's resources (t.translated()).
+      t = Translation.of(input, lastGood, latest.get());
     } catch (RuntimeException e) {
       LOG.error("Translation of {} failed; every shard keeps serving its last snapshot", input.description(), e);
+      observer.translationFailed();
       return;
     }
+    long translationNanos = System.nanoTime() - started;
     int changed = 0;
     for (Map.Entry<String, ShardResources> shard : t.xds().entrySet()) {
+      if (!t.translated().contains(shard.getKey())) {
+        continue; // its fingerprint did not change: neither translated nor pushed
+      }
+      count(translations, shard.getKey());
       try {
-        if (cache.setShard(shard.getKey(), shard.getValue())) {
+        long publishStarted = System.nanoTime();
+        boolean shardChanged = cache.setShard(shard.getKey(), shard.getValue());
+        observer.shardPublished(shard.getKey(), shardChanged, System.nanoTime() - publishStarted);
+        if (shardChanged) {
           changed++;
+          count(pushes, shard.getKey());
           LOG.info(
               "Shard {} updated: {} listeners, {} route configurations, {} clusters",
               shard.getKey(), shard.getValue().listeners().size(), shard.getValue().routes().size(),
@@ -66,6 +90,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
         }
       } catch (IllegalArgumentException e) {
         LOG.error("Shard {} keeps its last snapshot: {}", shard.getKey(), e.getMessage());
+        observer.shardPublishFailed(shard.getKey());
       }
     }
     for (String emptied : cache.retainShards(t.xds().keySet())) {
@@ -76,6 +101,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
       lastGoodStore.save(lastGood);
     }
     latest.set(t);
+    observer.translated(t.translated(), translationNanos);
     logProblems(t);
     LOG.info(
         "Translated {}: {} shards, {} changed, {} resources ({} rejected) in {} ms",
@@ -87,6 +113,26 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
   /** The latest translation, or null before the first input. */
   public Translation latest() {
     return latest.get();
+  }
+
+  /**
+   * How many times this pipeline xDS-translated the shard with this role (edge included). A shard whose fingerprint
+   * did not change since the previous input is not translated, so a metadata-only edit adds nothing here.
+   */
+  public long translations(String role) {
+    var n = translations.get(role);
+    return n == null ? 0 : n.get();
+  }
+
+  /** How many times this pipeline pushed a changed snapshot to the shard with this role. */
+  public long pushes(String role) {
+    var n = pushes.get(role);
+    return n == null ? 0 : n.get();
+  }
+
+  private static void count(
+      java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> counters, String role) {
+    counters.computeIfAbsent(role, r -> new java.util.concurrent.atomic.AtomicLong()).incrementAndGet();
   }
 
   /** Resource problems; the source logs its own file problems when it first sees them. */

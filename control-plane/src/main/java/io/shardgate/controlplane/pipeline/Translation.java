@@ -1,27 +1,46 @@
 package io.shardgate.controlplane.pipeline;
 
+import io.shardgate.controlplane.xds.EdgeXdsTranslator;
 import io.shardgate.controlplane.xds.XdsTranslator;
 import io.shardgate.sharding.decode.ResourceDecoder;
 import io.shardgate.sharding.ir.ShardConfig;
+import io.shardgate.sharding.plan.PlanSettings;
+import io.shardgate.sharding.plan.ShardPlan;
+import io.shardgate.sharding.plan.ShardPlanner;
 import io.shardgate.sharding.translate.GatewayTranslation;
 import io.shardgate.sharding.translate.GatewayTranslator;
 import io.shardgate.sharding.translate.InvalidRoutePolicy;
 import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.snapshot.ShardResources;
+import java.util.Collections;
 import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
- * The whole pure translation of one input: decode, gateway translation, then xDS translation per shard. Used by
- * the running pipeline and by the {@code translate} and {@code validate} commands, so both see exactly what the
- * Envoys would get. Immutable.
+ * The whole pure translation of one input: decode, gateway translation, shard plan, then xDS translation per shard
+ * (and for the edge shard, when enabled). Used by the running pipeline and by the {@code translate}, {@code validate}
+ * and {@code plan} commands, so they all see exactly what the Envoys would get. Immutable.
  *
- * @param xds the Envoy resources per node role ({@code writeNamespace~proxyName}), sorted
+ * @param gateway the gateway translation with the shard plan applied: each shard's clusters are only the Upstreams its
+ *     routes reach (unless {@code shardgate.allUpstreamsPerShard}), and the plan's errors and warnings (edge domain
+ *     conflicts, edge settings) are in the statuses
+ * @param plan the shard plan: per shard what it serves, reaches and depends on (fingerprint), and the edge shard
+ * @param xds the Envoy resources per node role ({@code writeNamespace~proxyName}), the edge's included, sorted
+ * @param translated the roles whose xDS resources this translation produced; the others were reused unchanged from
+ *     the translation before (their fingerprint did not change), so there is nothing to push for them
  */
-public record Translation(ConfigInput input, GatewayTranslation gateway, SortedMap<String, ShardResources> xds) {
+public record Translation(
+    ConfigInput input,
+    GatewayTranslation gateway,
+    ShardPlan plan,
+    SortedMap<String, ShardResources> xds,
+    SortedSet<String> translated) {
 
   public Translation {
-    xds = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(xds));
+    xds = Collections.unmodifiableSortedMap(new TreeMap<>(xds));
+    translated = Collections.unmodifiableSortedSet(new TreeSet<>(translated));
   }
 
   /** Translates {@code input} alone, with nothing to fall back on for rejected resources. */
@@ -31,13 +50,61 @@ public record Translation(ConfigInput input, GatewayTranslation gateway, SortedM
 
   /** Translates {@code input}; rejected resources serve what they produced in {@code previous}. */
   public static Translation of(ConfigInput input, LastGood previous) {
+    return of(input, previous, null);
+  }
+
+  /**
+   * Translates {@code input}; rejected resources serve what they produced in {@code previous}, and a shard whose
+   * fingerprint equals its fingerprint in {@code before} is not xDS-translated again: it keeps {@code before}'s
+   * resources and is left out of {@link #translated}.
+   *
+   * @param before the previous translation of the same pipeline, or null to translate every shard
+   */
+  public static Translation of(ConfigInput input, LastGood previous, Translation before) {
     var decoded = ResourceDecoder.decode(input.documents());
+    var settings = decoded.snapshot().settings();
+    GatewayTranslation translated = GatewayTranslator.translate(decoded, previous, InvalidRoutePolicy.of(settings));
+    ShardPlan plan = ShardPlanner.plan(decoded.snapshot(), translated, PlanSettings.of(settings));
+    SortedMap<String, ShardConfig> shards = new TreeMap<>();
+    translated.shards().forEach((name, shard) -> shards.put(name, plan.withReachedClusters(shard)));
     GatewayTranslation gateway =
-        GatewayTranslator.translate(decoded, previous, InvalidRoutePolicy.of(decoded.snapshot().settings()));
+        new GatewayTranslation(
+            translated.writeNamespace(),
+            shards,
+            plan.withStatuses(translated.statuses()),
+            translated.documentProblems(),
+            translated.lastGood());
+
+    SortedMap<String, String> fingerprints = plan.fingerprints();
+    SortedMap<String, String> previousFingerprints =
+        before == null ? Collections.emptySortedMap() : before.plan().fingerprints();
     SortedMap<String, ShardResources> xds = new TreeMap<>();
-    for (ShardConfig shard : gateway.shards().values()) {
-      xds.put(shard.proxy().role(), XdsTranslator.translate(shard));
+    SortedSet<String> done = new TreeSet<>();
+    for (ShardConfig shard : shards.values()) {
+      String role = shard.proxy().role();
+      ShardResources reused = reusable(before, role, fingerprints, previousFingerprints);
+      xds.put(role, reused != null ? reused : XdsTranslator.translate(shard));
+      if (reused == null) {
+        done.add(role);
+      }
     }
-    return new Translation(input, gateway, xds);
+    if (plan.edge() != null) {
+      String role = plan.edge().role();
+      ShardResources reused = reusable(before, role, fingerprints, previousFingerprints);
+      xds.put(role, reused != null ? reused : EdgeXdsTranslator.translate(plan.edge()));
+      if (reused == null) {
+        done.add(role);
+      }
+    }
+    return new Translation(input, gateway, plan, xds, done);
+  }
+
+  private static ShardResources reusable(
+      Translation before, String role, SortedMap<String, String> now, SortedMap<String, String> then) {
+    String fingerprint = now.get(role);
+    if (before == null || fingerprint == null || !fingerprint.equals(then.get(role))) {
+      return null;
+    }
+    return before.xds().get(role);
   }
 }

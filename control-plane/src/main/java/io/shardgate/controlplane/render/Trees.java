@@ -48,6 +48,9 @@ public final class Trees {
                   .add(CorsPolicy.getDescriptor())
                   .add(HTTPFault.getDescriptor())
                   .add(PreviousPrioritiesConfig.getDescriptor())
+                  // The edge shard's TLS passthrough listener.
+                  .add(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
+                  .add(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.getDescriptor())
                   .build())
           .sortingMapKeys();
 

@@ -89,6 +89,7 @@ public final class DirectorySource implements AutoCloseable {
   private final AtomicLong loads = new AtomicLong();
   private final AtomicLong reloads = new AtomicLong();
   private final AtomicLong events = new AtomicLong();
+  private final AtomicLong batches = new AtomicLong();
 
   private final Object lifecycle = new Object();
   private boolean started; // guarded by lifecycle
@@ -200,6 +201,14 @@ public final class DirectorySource implements AutoCloseable {
     return loads.get();
   }
 
+  /**
+   * How many debounced bursts of events were read: one per burst however many events it had, so {@link #events()}
+   * divided by this is the debounce's coalescing factor. Re-scans and the initial read are not counted.
+   */
+  public long batches() {
+    return batches.get();
+  }
+
   /** How many file-system events were received (an overflow counts as the events it stands for). */
   public long events() {
     return events.get();
@@ -269,6 +278,7 @@ public final class DirectorySource implements AutoCloseable {
         }
         if (pending && (now - lastEvent >= debounceNanos || now - burstStart >= maxDelayNanos)) {
           pending = false;
+          batches.incrementAndGet();
           reload("change");
           nextRescan = System.nanoTime() + rescanNanos;
         } else if (!pending && now - nextRescan >= 0) {

