@@ -35,6 +35,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
   private final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> pushes =
       new java.util.concurrent.ConcurrentHashMap<>();
   private LastGood lastGood;
+  private final DecodeCache decodeCache = new DecodeCache();
 
   /** A pipeline whose last good state lives in memory only (tools and tests). */
   public ShardPipeline(ShardSnapshotCache cache) {
@@ -63,11 +64,13 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     Translation t;
     try {
       // Shards whose fingerprint did not change keep the previous translation's resources (t.translated()).
-      t = Translation.of(input, lastGood, latest.get());
+      t = Translation.of(input, lastGood, latest.get(), decodeCache);
     } catch (RuntimeException e) {
       LOG.error("Translation of {} failed; every shard keeps serving its last snapshot", input.description(), e);
       observer.translationFailed();
       return;
+    } finally {
+      decodeCache.endPass();
     }
     long translationNanos = System.nanoTime() - started;
     int changed = 0;

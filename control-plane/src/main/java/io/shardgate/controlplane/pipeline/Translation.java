@@ -61,7 +61,17 @@ public record Translation(
    * @param before the previous translation of the same pipeline, or null to translate every shard
    */
   public static Translation of(ConfigInput input, LastGood previous, Translation before) {
-    var decoded = ResourceDecoder.decode(input.documents());
+    return of(input, previous, before, ResourceDecoder::decodeDocument);
+  }
+
+  /** As {@link #of(ConfigInput, LastGood, Translation)}, decoding each document through {@code decoder}. */
+  public static Translation of(
+      ConfigInput input,
+      LastGood previous,
+      Translation before,
+      java.util.function.Function<io.shardgate.sharding.decode.SourceDocument,
+              io.shardgate.sharding.decode.DecodedDocument> decoder) {
+    var decoded = ResourceDecoder.decode(input.documents(), decoder);
     var settings = decoded.snapshot().settings();
     GatewayTranslation translated = GatewayTranslator.translate(decoded, previous, InvalidRoutePolicy.of(settings));
     ShardPlan plan = ShardPlanner.plan(decoded.snapshot(), translated, PlanSettings.of(settings));
