@@ -5,8 +5,6 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -168,16 +166,7 @@ public final class EdgeXdsTranslator {
                     .setClusterName(name)
                     .addEndpoints(
                         LocalityLbEndpoints.newBuilder()
-                            .addLbEndpoints(
-                                LbEndpoint.newBuilder()
-                                    .setEndpoint(
-                                        Endpoint.newBuilder()
-                                            .setAddress(
-                                                Address.newBuilder()
-                                                    .setSocketAddress(
-                                                        SocketAddress.newBuilder()
-                                                            .setAddress(to.host())
-                                                            .setPortValue(to.port())))))));
+                            .addLbEndpoints(XdsTranslator.lbEndpoint(to.host(), to.port()))));
     if (IpLiterals.isIp(to.host())) {
       c.setType(Cluster.DiscoveryType.STATIC);
     } else {

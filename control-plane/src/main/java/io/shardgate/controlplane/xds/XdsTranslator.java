@@ -259,19 +259,23 @@ public final class XdsTranslator {
 
   // ------------------------------------------------------------------ clusters
 
+  /** One endpoint at {@code host:port}. */
+  static LbEndpoint lbEndpoint(String host, int port) {
+    return LbEndpoint.newBuilder()
+        .setEndpoint(
+            Endpoint.newBuilder()
+                .setAddress(
+                    Address.newBuilder()
+                        .setSocketAddress(SocketAddress.newBuilder().setAddress(host).setPortValue(port))))
+        .build();
+  }
+
   static Cluster cluster(UpstreamCluster u) {
     String name = XdsNames.cluster(u.upstream());
     boolean allIps = u.hosts().stream().allMatch(h -> IpLiterals.isIp(h.addr()));
     LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
     for (Upstream.StaticHost h : u.hosts()) {
-      locality.addLbEndpoints(
-          LbEndpoint.newBuilder()
-              .setEndpoint(
-                  Endpoint.newBuilder()
-                      .setAddress(
-                          Address.newBuilder()
-                              .setSocketAddress(
-                                  SocketAddress.newBuilder().setAddress(h.addr()).setPortValue(h.port())))));
+      locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()));
     }
     Cluster.Builder c =
         Cluster.newBuilder()

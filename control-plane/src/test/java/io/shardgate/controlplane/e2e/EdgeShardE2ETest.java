@@ -7,12 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.net.httpserver.HttpServer;
 import io.micronaut.context.ApplicationContext;
 import io.shardgate.controlplane.cli.ServeCommand;
-import io.shardgate.controlplane.cli.ShardgateCli;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -38,7 +35,6 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The edge shard end to end: the sharded example with {@code spec.shardgate.edge} enabled in its Settings, served by
@@ -103,13 +99,13 @@ class EdgeShardE2ETest {
         """.formatted(edgePort, edgeTlsPort, config.protectedPort(), config.noisyPort(), tlsStandInPort));
     Path run = Files.createDirectories(work.resolve("run"));
     try {
-      paymentsBackend = backend(config.paymentsPort(), "payments-backend");
-      catalogBackend = backend(config.catalogPort(), "catalog-backend");
+      paymentsBackend = E2eSupport.echoBackend(config.paymentsPort(), "payments-backend");
+      catalogBackend = E2eSupport.echoBackend(config.catalogPort(), "catalog-backend");
       protectedTls = new TlsStandIn(tlsStandInPort);
       controlPlane = ServeCommand.start(config.dir(), xdsPort, adminPort, "127.0.0.1");
-      protectedEnvoy = startEnvoy("gateway-proxy-protected", xdsPort, ports[6], run);
-      noisyEnvoy = startEnvoy("gateway-proxy-noisy", xdsPort, ports[7], run);
-      edgeEnvoy = startEnvoy(EDGE, xdsPort, ports[8], run);
+      protectedEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-protected", "gateway-proxy-protected", xdsPort, ports[6], run);
+      noisyEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-noisy", "gateway-proxy-noisy", xdsPort, ports[7], run);
+      edgeEnvoy = E2eSupport.startShardEnvoy(EDGE, EDGE, xdsPort, ports[8], run);
       for (EnvoyProcess envoy : new EnvoyProcess[] {protectedEnvoy, noisyEnvoy, edgeEnvoy}) {
         envoy.awaitReady(LIVENESS);
       }
@@ -200,7 +196,7 @@ class EdgeShardE2ETest {
 
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = cli(out, err, "plan", "--config-dir", config.dir().toString());
+    int exit = E2eSupport.cli(out, err, "plan", "--config-dir", config.dir().toString());
     assertEquals(0, exit, () -> out + "\n" + err);
     assertTrue(out.toString().contains("Edge " + EDGE), out::toString);
     assertTrue(out.toString().matches("(?s).*payments\\.example\\.com\\s+gateway-proxy-protected\\s+127\\.0\\.0\\.1:"
@@ -266,47 +262,6 @@ class EdgeShardE2ETest {
     public void close() throws IOException {
       server.close();
     }
-  }
-
-  private static int cli(StringWriter out, StringWriter err, String... args) {
-    PrintWriter o = new PrintWriter(out, true);
-    PrintWriter e = new PrintWriter(err, true);
-    int exit = new CommandLine(new ShardgateCli())
-        .setCaseInsensitiveEnumValuesAllowed(true)
-        .setOut(o)
-        .setErr(e)
-        .execute(args);
-    o.flush();
-    e.flush();
-    return exit;
-  }
-
-  private static EnvoyProcess startEnvoy(String proxy, int xdsPort, int envoyAdminPort, Path run)
-      throws IOException {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = cli(out, err, "bootstrap", "--proxy", proxy, "--xds", "127.0.0.1:" + xdsPort,
-        "--admin-port", String.valueOf(envoyAdminPort));
-    assertEquals(0, exit, () -> "bootstrap --proxy " + proxy + " failed:\n" + err);
-    Path bootstrap = Files.writeString(run.resolve(proxy + ".yaml"), out.toString(), StandardCharsets.UTF_8);
-    return EnvoyProcess.start(proxy, bootstrap, run.resolve(proxy + ".log"), envoyAdminPort);
-  }
-
-  /** An HTTP server on 127.0.0.1:port answering every request 200 with its name and the request path. */
-  private static HttpServer backend(int port, String name) throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
-    server.createContext("/", exchange -> {
-      try (exchange) {
-        byte[] body = (name + " path=" + exchange.getRequestURI().getPath() + "\n").getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-        exchange.sendResponseHeaders(200, body.length);
-        try (OutputStream os = exchange.getResponseBody()) {
-          os.write(body);
-        }
-      }
-    });
-    server.start();
-    return server;
   }
 
   private static void printEnvoyLogs(String what) {

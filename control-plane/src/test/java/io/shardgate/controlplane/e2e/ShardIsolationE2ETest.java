@@ -7,11 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.micronaut.context.ApplicationContext;
 import io.shardgate.controlplane.cli.ServeCommand;
-import io.shardgate.controlplane.cli.ShardgateCli;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,7 +19,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * Shard isolation seen from the Envoys themselves: four <b>real Envoy processes</b> (each shard once with a state of
@@ -180,19 +175,10 @@ class ShardIsolationE2ETest {
 
   private static EnvoyProcess envoy(String proxy, String flavour, boolean delta, int xdsPort, int adminPort, Path run)
       throws IOException {
-    List<String> args = new ArrayList<>(List.of("bootstrap", "--proxy", proxy, "--xds", "127.0.0.1:" + xdsPort,
-        "--admin-port", String.valueOf(adminPort), "--node-id", proxy + "-" + flavour));
-    if (delta) {
-      args.add("--delta");
-    }
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = new CommandLine(new ShardgateCli()).setOut(new PrintWriter(out)).setErr(new PrintWriter(err))
-        .execute(args.toArray(String[]::new));
-    assertEquals(0, exit, () -> "bootstrap failed: " + err);
     String name = proxy + "-" + flavour;
-    Path bootstrap = Files.writeString(run.resolve(name + ".yaml"), out.toString(), StandardCharsets.UTF_8);
-    EnvoyProcess e = EnvoyProcess.start(name, bootstrap, run.resolve(name + ".log"), adminPort);
+    EnvoyProcess e = delta
+        ? E2eSupport.startShardEnvoy(name, proxy, xdsPort, adminPort, run, "--node-id", name, "--delta")
+        : E2eSupport.startShardEnvoy(name, proxy, xdsPort, adminPort, run, "--node-id", name);
     adminPorts.put(e, adminPort);
     return e;
   }

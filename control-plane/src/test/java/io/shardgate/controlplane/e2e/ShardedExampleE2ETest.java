@@ -7,12 +7,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 import com.sun.net.httpserver.HttpServer;
 import io.micronaut.context.ApplicationContext;
 import io.shardgate.controlplane.cli.ServeCommand;
-import io.shardgate.controlplane.cli.ShardgateCli;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +24,6 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The sharded example end to end, with nothing faked: two <b>real Envoy processes</b> (the binary in
@@ -85,11 +80,11 @@ class ShardedExampleE2ETest {
     int xdsPort = ports[4];
     adminPort = ports[5];
     try {
-      paymentsBackend = backend(config.paymentsPort(), "payments-backend");
-      catalogBackend = backend(config.catalogPort(), "catalog-backend");
+      paymentsBackend = E2eSupport.echoBackend(config.paymentsPort(), "payments-backend");
+      catalogBackend = E2eSupport.echoBackend(config.catalogPort(), "catalog-backend");
       controlPlane = ServeCommand.start(config.dir(), xdsPort, adminPort, "127.0.0.1");
-      protectedEnvoy = startEnvoy("gateway-proxy-protected", xdsPort, ports[6], run);
-      noisyEnvoy = startEnvoy("gateway-proxy-noisy", xdsPort, ports[7], run);
+      protectedEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-protected", "gateway-proxy-protected", xdsPort, ports[6], run);
+      noisyEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-noisy", "gateway-proxy-noisy", xdsPort, ports[7], run);
       protectedEnvoy.awaitReady(LIVENESS);
       noisyEnvoy.awaitReady(LIVENESS);
       protectedEnvoy.awaitListener(config.protectedPort(), PAYMENTS_HOST, "/healthz", LIVENESS);
@@ -211,7 +206,7 @@ class ShardedExampleE2ETest {
     try {
       StringWriter out = new StringWriter();
       StringWriter err = new StringWriter();
-      int exit = cli(out, err, "validate", "--config-dir", config.dir().toString());
+      int exit = E2eSupport.cli(out, err, "validate", "--config-dir", config.dir().toString());
       String output = out + "\n" + err;
       assertEquals(1, exit, () -> "validate must fail on a malformed file:\n" + output);
       assertTrue(Pattern.compile("virtualservices/catalog/broken\\.yaml:\\d+").matcher(output).find(),
@@ -268,49 +263,6 @@ class ShardedExampleE2ETest {
       Thread.sleep(50);
     }
     fail("the control plane's /api/status never mentioned " + text + "; last: " + last);
-  }
-
-  /** Runs a Shardgate command in-process, as {@code java -jar shardgate.jar args...} would, capturing its output. */
-  private static int cli(StringWriter out, StringWriter err, String... args) {
-    PrintWriter o = new PrintWriter(out, true);
-    PrintWriter e = new PrintWriter(err, true);
-    int exit = new CommandLine(new ShardgateCli())
-        .setCaseInsensitiveEnumValuesAllowed(true)
-        .setOut(o)
-        .setErr(e)
-        .execute(args);
-    o.flush();
-    e.flush();
-    return exit;
-  }
-
-  private static EnvoyProcess startEnvoy(String proxy, int xdsPort, int envoyAdminPort, Path run)
-      throws IOException {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = cli(out, err, "bootstrap", "--proxy", proxy, "--xds", "127.0.0.1:" + xdsPort,
-        "--admin-port", String.valueOf(envoyAdminPort));
-    assertEquals(0, exit, () -> "bootstrap --proxy " + proxy + " failed:\n" + err);
-    assertTrue(out.toString().contains("gloo-system~" + proxy), () -> "bootstrap without the role:\n" + out);
-    Path bootstrap = Files.writeString(run.resolve(proxy + ".yaml"), out.toString(), StandardCharsets.UTF_8);
-    return EnvoyProcess.start(proxy, bootstrap, run.resolve(proxy + ".log"), envoyAdminPort);
-  }
-
-  /** An HTTP server on 127.0.0.1:port answering every request 200 with its name and the request path. */
-  private static HttpServer backend(int port, String name) throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
-    server.createContext("/", exchange -> {
-      try (exchange) {
-        byte[] body = (name + " path=" + exchange.getRequestURI().getPath() + "\n").getBytes(StandardCharsets.UTF_8);
-        exchange.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
-        exchange.sendResponseHeaders(200, body.length);
-        try (OutputStream os = exchange.getResponseBody()) {
-          os.write(body);
-        }
-      }
-    });
-    server.start();
-    return server;
   }
 
   private static void printEnvoyLogs(String what) {

@@ -10,13 +10,11 @@ import com.sun.net.httpserver.HttpServer;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.micronaut.context.ApplicationContext;
 import io.shardgate.controlplane.cli.ServeCommand;
-import io.shardgate.controlplane.cli.ShardgateCli;
 import io.shardgate.snapshot.ShardDiscoveryServer;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import io.shardgate.snapshot.ShardStreamStats;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -46,7 +44,6 @@ import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
-import picocli.CommandLine;
 
 /**
  * Team delegation end to end, with nothing faked: a <b>real Envoy process</b> (the binary in
@@ -221,7 +218,7 @@ class TeamDelegationE2ETest {
       backendB = backend(ports[2], BACKEND_B);
       backendC = backend(ports[3], BACKEND_C);
       controlPlane = ServeCommand.start(configDir, stateDir, xdsPort, adminPort, "127.0.0.1");
-      envoy = startEnvoy(xdsPort, envoyAdminPort, run);
+      envoy = E2eSupport.startShardEnvoy(PROXY, PROXY, xdsPort, envoyAdminPort, run);
       envoy.awaitReady(LIVENESS);
       envoy.awaitListener(listenerPort, HOST, "/", LIVENESS);
       awaitEnvoyInSyncWithControlPlane();
@@ -277,7 +274,7 @@ class TeamDelegationE2ETest {
     // validate (what the team runs before committing) rejects that table and nothing else.
     StringWriter out = new StringWriter();
     StringWriter err = new StringWriter();
-    int exit = cli(out, err, "validate", "--config-dir", configDir.toString());
+    int exit = E2eSupport.cli(out, err, "validate", "--config-dir", configDir.toString());
     String validate = out + "\n" + err;
     assertEquals(1, exit, () -> "validate must exit 1 when a table is rejected:\n" + validate);
     assertTrue(Pattern.compile("(?m)^Rejected\\s+" + Pattern.quote(ORDERS_LIVE_TABLE) + "\\s").matcher(validate).find(),
@@ -608,17 +605,6 @@ class TeamDelegationE2ETest {
     fail("Envoy's " + name + " was not " + value + " within " + bound + "; last: " + last);
   }
 
-  private static EnvoyProcess startEnvoy(int xds, int envoyAdminPort, Path run) throws IOException {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int exit = cli(out, err, "bootstrap", "--proxy", PROXY, "--xds", "127.0.0.1:" + xds,
-        "--admin-port", String.valueOf(envoyAdminPort));
-    assertEquals(0, exit, () -> "bootstrap --proxy " + PROXY + " failed:\n" + err);
-    assertTrue(out.toString().contains(ROLE), () -> "bootstrap without the role " + ROLE + ":\n" + out);
-    Path bootstrap = Files.writeString(run.resolve(PROXY + ".yaml"), out.toString(), StandardCharsets.UTF_8);
-    return EnvoyProcess.start(PROXY, bootstrap, run.resolve(PROXY + ".log"), envoyAdminPort);
-  }
-
   private static void printEnvoyLog(String what) {
     if (envoy != null) {
       System.out.println("---- Envoy log after the failure of " + what + " (" + envoy.log + ") ----\n"
@@ -720,19 +706,5 @@ class TeamDelegationE2ETest {
     });
     server.start();
     return server;
-  }
-
-  /** Runs a Shardgate command in-process, as {@code java -jar shardgate.jar args...} would, capturing its output. */
-  private static int cli(StringWriter out, StringWriter err, String... args) {
-    PrintWriter o = new PrintWriter(out, true);
-    PrintWriter e = new PrintWriter(err, true);
-    int exit = new CommandLine(new ShardgateCli())
-        .setCaseInsensitiveEnumValuesAllowed(true)
-        .setOut(o)
-        .setErr(e)
-        .execute(args);
-    o.flush();
-    e.flush();
-    return exit;
   }
 }
