@@ -61,14 +61,46 @@ public class AdminController {
     }
     out.put("source", t.input().description());
     out.put("sourceProblems", t.input().problems().stream().map(Object::toString).toList());
-    out.put("resources", Trees.statuses(t.gateway().statuses().values()));
+    Map<String, Object> resources = Trees.statuses(t.gateway().statuses().values());
+    out.put("resources", resources);
     Map<String, Object> shards = new TreeMap<>();
     for (String role : t.xds().keySet()) {
       shards.put(role, cache.versionOf(role, io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL).orElse(""));
     }
     out.put("listenerVersions", shards);
-    out.put("nacks", nacks(t));
+    Map<String, Object> nacks = nacks(t);
+    out.put("nacks", nacks);
+    markRejectedByEnvoy(resources, nacks);
     return out;
+  }
+
+  /**
+   * An Envoy that rejects (NACKs) the version its shard serves now is not running that resource's config: the
+   * resources that produced the rejected xDS resources show it as an error, so a team sees it in its own status.
+   */
+  @SuppressWarnings("unchecked")
+  private static void markRejectedByEnvoy(Map<String, Object> resources, Map<String, Object> nacks) {
+    nacks.forEach(
+        (role, list) -> {
+          for (Map<String, Object> nack : (List<Map<String, Object>>) list) {
+            if (!Boolean.TRUE.equals(nack.get("current"))) {
+              continue;
+            }
+            String type = String.valueOf(nack.get("typeUrl"));
+            String message =
+                "Envoy " + nack.get("nodeId") + " (shard " + role + ") rejected " + type.substring(type.lastIndexOf('.') + 1)
+                    + " version " + nack.get("version") + ": " + nack.get("message");
+            for (String key : (List<String>) nack.get("resources")) {
+              if (resources.get(key) instanceof Map<?, ?> status) {
+                Map<String, Object> st = (Map<String, Object>) status;
+                List<Object> errors = new ArrayList<>((List<Object>) st.getOrDefault("errors", List.of()));
+                errors.add(message);
+                st.put("errors", errors);
+                st.put("state", "Rejected");
+              }
+            }
+          }
+        });
   }
 
   /**

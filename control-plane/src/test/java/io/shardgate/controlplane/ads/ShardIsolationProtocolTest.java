@@ -143,6 +143,14 @@ class ShardIsolationProtocolTest {
     assertEquals(clusters.getVersionInfo(), cds.get("version"));
     assertEquals(List.of("Upstream payments/payments"), cds.get("resources"));
     assertNull(nacksOrNull(NOISY), "the noisy shard had no NACK");
+    // The resources behind the rejected xDS resources show it in their own status.
+    @SuppressWarnings("unchecked")
+    Map<String, Map<String, Object>> resources = (Map<String, Map<String, Object>>) served.status().get("resources");
+    Map<String, Object> upstream = resources.get("Upstream payments/payments");
+    assertEquals("Rejected", upstream.get("state"), upstream::toString);
+    assertTrue(upstream.get("errors").toString().contains("envoy-protected-nacking"), upstream::toString);
+    assertTrue(upstream.get("errors").toString().contains("pretend Envoy dislikes it"), upstream::toString);
+    assertEquals("Accepted", resources.get("Upstream catalog/catalog").get("state"));
 
     String metrics = served.get("/metrics").body();
     assertTrue(metrics.contains("shardgate_shard_nacks_total{shard=\"" + PROTECTED + "\",type_url=\"" + LDS
