@@ -71,7 +71,29 @@ public class AdminController {
     Map<String, Object> nacks = nacks(t);
     out.put("nacks", nacks);
     markRejectedByEnvoy(resources, nacks);
+    addReasons(resources);
     return out;
+  }
+
+  /** A one-line reason per resource, as Gloo's status has: the errors, then the warnings. */
+  @SuppressWarnings("unchecked")
+  private static void addReasons(Map<String, Object> resources) {
+    for (Object value : resources.values()) {
+      Map<String, Object> st = (Map<String, Object>) value;
+      List<Object> errors = (List<Object>) st.getOrDefault("errors", List.of());
+      List<Object> warnings = (List<Object>) st.getOrDefault("warnings", List.of());
+      StringBuilder reason = new StringBuilder();
+      errors.forEach(e -> reason.append(reason.length() == 0 ? "" : "; ").append(e));
+      if (!warnings.isEmpty()) {
+        reason.append(reason.length() == 0 ? "" : "; ").append("warning: ");
+        for (int i = 0; i < warnings.size(); i++) {
+          reason.append(i == 0 ? "" : "; ").append(warnings.get(i));
+        }
+      }
+      if (reason.length() > 0) {
+        st.put("reason", reason.toString());
+      }
+    }
   }
 
   /**

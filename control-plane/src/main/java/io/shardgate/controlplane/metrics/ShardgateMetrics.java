@@ -83,6 +83,7 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
   private final ConcurrentMap<String, Counter> snapshotUpdates = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Counter> publishFailures = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Timer> publish = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, Timer> shardTranslation = new ConcurrentHashMap<>();
   private final ConcurrentMap<ShardType, Counter> pushes = new ConcurrentHashMap<>();
   private final ConcurrentMap<ShardType, Counter> nacks = new ConcurrentHashMap<>();
   private final ConcurrentMap<ShardType, Timer> ackLatency = new ConcurrentHashMap<>();
@@ -176,6 +177,14 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
   @Override
   public void translationFailed() {
     translationFailures.increment();
+  }
+
+  @Override
+  public void shardTranslated(String shard, long translationNanos) {
+    perShard(shardTranslation, shard, s -> latencyTimer("shardgate.shard.translation")
+        .description("Time to translate one shard's Proxy into its Envoy resources (xDS translation)")
+        .tag(SHARD, s)
+        .register(registry)).record(translationNanos, TimeUnit.NANOSECONDS);
   }
 
   @Override

@@ -26,6 +26,14 @@ public interface PipelineObserver {
   default void translated(SortedSet<String> translatedShards, long translationNanos) {
   }
 
+  /**
+   * One shard was translated to xDS in this pass (shards whose inputs did not change are not).
+   *
+   * @param translationNanos time of that shard's xDS translation alone
+   */
+  default void shardTranslated(String shard, long translationNanos) {
+  }
+
   /** A translation pass threw (a bug, never bad input); every shard kept its snapshot. */
   default void translationFailed() {
   }

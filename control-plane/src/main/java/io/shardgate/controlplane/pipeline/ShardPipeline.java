@@ -64,7 +64,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     Translation t;
     try {
       // Shards whose fingerprint did not change keep the previous translation's resources (t.translated()).
-      t = Translation.of(input, lastGood, latest.get(), decodeCache);
+      t = Translation.of(input, lastGood, latest.get(), decodeCache, observer::shardTranslated);
     } catch (RuntimeException e) {
       LOG.error("Translation of {} failed; every shard keeps serving its last snapshot", input.description(), e);
       observer.translationFailed();

@@ -71,6 +71,20 @@ public record Translation(
       Translation before,
       java.util.function.Function<io.shardgate.sharding.decode.SourceDocument,
               io.shardgate.sharding.decode.DecodedDocument> decoder) {
+    return of(input, previous, before, decoder, null);
+  }
+
+  /**
+   * As above, reporting how long each shard's xDS translation took to {@code timing} (null for none). The clock is
+   * read here, around the pure translators, never inside them.
+   */
+  public static Translation of(
+      ConfigInput input,
+      LastGood previous,
+      Translation before,
+      java.util.function.Function<io.shardgate.sharding.decode.SourceDocument,
+              io.shardgate.sharding.decode.DecodedDocument> decoder,
+      java.util.function.ObjLongConsumer<String> timing) {
     var decoded = ResourceDecoder.decode(input.documents(), decoder);
     var settings = decoded.snapshot().settings();
     GatewayTranslation translated = GatewayTranslator.translate(decoded, previous, InvalidRoutePolicy.of(settings));
@@ -93,16 +107,28 @@ public record Translation(
     for (ShardConfig shard : shards.values()) {
       String role = shard.proxy().role();
       ShardResources reused = reusable(before, role, fingerprints, previousFingerprints);
-      xds.put(role, reused != null ? reused : XdsTranslator.translate(shard));
-      if (reused == null) {
-        done.add(role);
+      if (reused != null) {
+        xds.put(role, reused);
+        continue;
       }
+      long started = timing == null ? 0 : System.nanoTime();
+      xds.put(role, XdsTranslator.translate(shard));
+      if (timing != null) {
+        timing.accept(role, System.nanoTime() - started);
+      }
+      done.add(role);
     }
     if (plan.edge() != null) {
       String role = plan.edge().role();
       ShardResources reused = reusable(before, role, fingerprints, previousFingerprints);
-      xds.put(role, reused != null ? reused : EdgeXdsTranslator.translate(plan.edge()));
-      if (reused == null) {
+      if (reused != null) {
+        xds.put(role, reused);
+      } else {
+        long started = timing == null ? 0 : System.nanoTime();
+        xds.put(role, EdgeXdsTranslator.translate(plan.edge()));
+        if (timing != null) {
+          timing.accept(role, System.nanoTime() - started);
+        }
         done.add(role);
       }
     }

@@ -150,6 +150,7 @@ class ShardIsolationProtocolTest {
     assertEquals("Rejected", upstream.get("state"), upstream::toString);
     assertTrue(upstream.get("errors").toString().contains("envoy-protected-nacking"), upstream::toString);
     assertTrue(upstream.get("errors").toString().contains("pretend Envoy dislikes it"), upstream::toString);
+    assertTrue(String.valueOf(upstream.get("reason")).contains("pretend Envoy dislikes it"), upstream::toString);
     assertEquals("Accepted", resources.get("Upstream catalog/catalog").get("state"));
 
     String metrics = served.get("/metrics").body();
