@@ -6,15 +6,14 @@ import io.shardgate.sharding.model.ResourceRef;
 import io.shardgate.sharding.plan.EdgePlan;
 import io.shardgate.sharding.plan.ShardPlan;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code plan}: which VirtualServices, routes and Upstreams land on which shard; conflicts; the edge's routes. */
@@ -36,12 +35,11 @@ public final class PlanCommand implements Callable<Integer> {
   /** Injected by picocli: its writers are the terminal, or whatever a caller set with setOut/setErr. */
   @Spec CommandSpec spec;
 
-  @Option(names = "--config-dir", required = true, paramLabel = "DIR", description = "Directory of Gloo Edge YAML.")
-  Path configDir;
+  @Mixin ConfigDirInput input;
 
   @Override
   public Integer call() {
-    Translation t = Inputs.translate(configDir, spec.commandLine().getErr());
+    Translation t = input.translate();
     if (t == null) {
       return 2;
     }

@@ -5,11 +5,11 @@ import io.shardgate.controlplane.render.TranslationOutput;
 import io.shardgate.controlplane.render.Trees;
 import io.shardgate.snapshot.ShardResources;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -27,15 +27,14 @@ public final class TranslateCommand implements Callable<Integer> {
   /** Injected by picocli: its writers are the terminal, or whatever a caller set with setOut/setErr. */
   @Spec CommandSpec spec;
 
-  @Option(names = "--config-dir", required = true, paramLabel = "DIR", description = "Directory of Gloo Edge YAML.")
-  Path configDir;
+  @Mixin ConfigDirInput input;
 
   @Option(names = "--proxy", paramLabel = "NAME", description = "Only this proxy name (shard).")
   String proxy;
 
   @Override
   public Integer call() {
-    Translation t = Inputs.translate(configDir, spec.commandLine().getErr());
+    Translation t = input.translate();
     if (t == null) {
       return 2;
     }

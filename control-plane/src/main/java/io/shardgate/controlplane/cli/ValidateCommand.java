@@ -6,13 +6,12 @@ import io.shardgate.controlplane.source.SourceProblem;
 import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code validate}: every resource's state and problems; exit 1 when anything is rejected or unreadable. */
@@ -28,12 +27,11 @@ public final class ValidateCommand implements Callable<Integer> {
   /** Injected by picocli: its writers are the terminal, or whatever a caller set with setOut/setErr. */
   @Spec CommandSpec spec;
 
-  @Option(names = "--config-dir", required = true, paramLabel = "DIR", description = "Directory of Gloo Edge YAML.")
-  Path configDir;
+  @Mixin ConfigDirInput input;
 
   @Override
   public Integer call() {
-    Translation t = Inputs.translate(configDir, spec.commandLine().getErr());
+    Translation t = input.translate();
     if (t == null) {
       return 2;
     }
