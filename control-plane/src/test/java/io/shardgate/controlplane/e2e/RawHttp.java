@@ -34,42 +34,12 @@ final class RawHttp {
 
   /** {@code GET path} on 127.0.0.1:port with the given Host header. */
   static Response get(int port, String host, String path) throws IOException {
-    try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress("127.0.0.1", port), CONNECT_TIMEOUT_MS);
-      socket.setSoTimeout(READ_TIMEOUT_MS);
-      OutputStream out = socket.getOutputStream();
-      out.write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\nAccept: */*\r\n\r\n")
-          .getBytes(StandardCharsets.US_ASCII));
-      out.flush();
-      InputStream in = new BufferedInputStream(socket.getInputStream());
-      String statusLine = line(in);
-      String[] parts = statusLine.split(" ", 3);
-      if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
-        throw new IOException("not an HTTP/1.x status line: '" + statusLine + "'");
-      }
-      int status = Integer.parseInt(parts[1]);
-      Map<String, String> headers = new TreeMap<>();
-      for (String h = line(in); !h.isEmpty(); h = line(in)) {
-        int colon = h.indexOf(':');
-        if (colon > 0) {
-          headers.put(h.substring(0, colon).trim().toLowerCase(Locale.ROOT), h.substring(colon + 1).trim());
-        }
-      }
-      byte[] body;
-      if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
-        body = chunked(in);
-      } else if (headers.containsKey("content-length")) {
-        body = in.readNBytes(Integer.parseInt(headers.get("content-length")));
-      } else {
-        body = in.readAllBytes(); // Connection: close delimits it
-      }
-      return new Response(status, headers, new String(body, StandardCharsets.UTF_8));
-    }
+    return request(port, "GET", host, path, Map.of());
   }
 
   /**
    * {@code method path} on 127.0.0.1:port with the given Host header and extra request headers (no body), for
-   * routes that match on methods and headers. Same reading rules as {@link #get}.
+   * routes that match on methods and headers.
    */
   static Response request(int port, String method, String host, String path, Map<String, String> headers)
       throws IOException {
