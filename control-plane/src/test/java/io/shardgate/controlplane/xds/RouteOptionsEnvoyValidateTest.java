@@ -4,21 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import com.google.protobuf.Any;
-import com.google.protobuf.InvalidProtocolBufferException;
-import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
-import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatchAndSubstitute;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.Translation;
-import io.shardgate.controlplane.render.Trees;
 import io.shardgate.controlplane.source.YamlDocumentReader;
 import io.shardgate.sharding.decode.SourceDocument;
 import io.shardgate.snapshot.ShardResources;
@@ -28,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -46,7 +37,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class RouteOptionsEnvoyValidateTest {
 
-  private static final String INSTALL_COMMAND = "bash tools/install-envoy.sh 1.40.0";
 
   @TempDir Path work;
 
@@ -85,8 +75,8 @@ class RouteOptionsEnvoyValidateTest {
             .build();
     ShardResources withBrokenRoute =
         new ShardResources(shard.clusters(), List.of(), shard.listeners(), List.of(broken), List.of());
-    Path config = write("control-broken-regex", bootstrap(withBrokenRoute));
-    Run run = envoyValidate(config);
+    Path config = EnvoyValidation.write(work, "control-broken-regex", EnvoyValidation.bootstrap(withBrokenRoute));
+    EnvoyValidation.Run run = EnvoyValidation.validate(config, work);
     assertNotEquals(0, run.exitCode(), "Envoy accepted a look-ahead regex; the validate harness proves nothing:\n" + run.output());
   }
 
@@ -96,8 +86,9 @@ class RouteOptionsEnvoyValidateTest {
     String caseName = in.getFileName().toString().replace(".in.yaml", "");
     for (Map.Entry<String, ShardResources> shard : t.xds().entrySet()) {
       assertFalse(shard.getValue().listeners().isEmpty(), caseName + ": shard " + shard.getKey() + " has no listener");
-      Path config = write(caseName + "-" + shard.getKey().replace('~', '-'), bootstrap(shard.getValue()));
-      Run run = envoyValidate(config);
+      Path config = EnvoyValidation.write(
+          work, caseName + "-" + shard.getKey().replace('~', '-'), EnvoyValidation.bootstrap(shard.getValue()));
+      EnvoyValidation.Run run = EnvoyValidation.validate(config, work);
       assertEquals(
           0,
           run.exitCode(),
@@ -110,73 +101,6 @@ class RouteOptionsEnvoyValidateTest {
     List<SourceDocument> docs =
         new YamlDocumentReader().read(in.getFileName().toString(), Files.readString(in, StandardCharsets.UTF_8));
     return Translation.of(new ConfigInput("route-option-validate", docs, List.of()));
-  }
-
-  /** A static bootstrap with the shard's listeners and clusters; each listener's routes inlined instead of RDS. */
-  static Bootstrap bootstrap(ShardResources shard) throws InvalidProtocolBufferException {
-    Bootstrap.StaticResources.Builder sr = Bootstrap.StaticResources.newBuilder().addAllClusters(shard.clusters());
-    for (Listener l : shard.listeners()) {
-      Listener.Builder lb = l.toBuilder();
-      for (FilterChain.Builder chain : lb.getFilterChainsBuilderList()) {
-        for (Filter.Builder filter : chain.getFiltersBuilderList()) {
-          if (!filter.getTypedConfig().is(HttpConnectionManager.class)) {
-            continue;
-          }
-          HttpConnectionManager hcm = filter.getTypedConfig().unpack(HttpConnectionManager.class);
-          String name = hcm.getRds().getRouteConfigName();
-          RouteConfiguration rc =
-              shard.routes().stream()
-                  .filter(r -> r.getName().equals(name))
-                  .findFirst()
-                  .orElseThrow(() -> new AssertionError("listener " + l.getName() + " names route configuration "
-                      + name + ", which the shard does not have"));
-          filter.setTypedConfig(Any.pack(hcm.toBuilder().clearRds().setRouteConfig(rc).build()));
-        }
-      }
-      sr.addListeners(lb);
-    }
-    return Bootstrap.newBuilder().setStaticResources(sr).build();
-  }
-
-  /** The bootstrap as YAML, printed through the same type registry as the golden files. */
-  private Path write(String name, Bootstrap bootstrap) throws IOException {
-    Path file = work.resolve(name + ".yaml");
-    Files.writeString(file, Trees.yaml(Trees.proto(bootstrap)), StandardCharsets.UTF_8);
-    return file;
-  }
-
-  record Run(int exitCode, String output) {}
-
-  private Run envoyValidate(Path config) throws Exception {
-    Path log = work.resolve(config.getFileName() + ".log");
-    Process p =
-        new ProcessBuilder(envoyBinary().toString(), "--mode", "validate", "-c", config.toString(), "-l", "warn")
-            .directory(work.toFile())
-            .redirectErrorStream(true)
-            .redirectOutput(log.toFile())
-            .start();
-    try {
-      if (!p.waitFor(60, TimeUnit.SECONDS)) {
-        fail("envoy --mode validate did not finish within 60 s for " + config + ":\n" + Files.readString(log));
-      }
-      return new Run(p.exitValue(), Files.readString(log));
-    } finally {
-      p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-    }
-  }
-
-  /** The binary Surefire names in {@code shardgate.envoy.bin}, or fails the calling test. */
-  private static Path envoyBinary() {
-    String configured = System.getProperty("shardgate.envoy.bin");
-    Path bin =
-        configured != null && !configured.isBlank()
-            ? Path.of(configured)
-            : moduleDir().getParent().resolve(".tools/envoy-1.40.0/envoy/_bin/envoy");
-    if (!Files.isExecutable(bin)) {
-      fail("No Envoy binary at " + bin + ". This test runs the real Envoy; install it from the repository root"
-          + " with:\n  " + INSTALL_COMMAND);
-    }
-    return bin;
   }
 
   private static Path moduleDir() {
