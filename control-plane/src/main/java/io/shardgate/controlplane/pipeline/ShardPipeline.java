@@ -103,9 +103,9 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     if (lastGoodStore != null) {
       lastGoodStore.save(lastGood);
     }
-    latest.set(t);
+    Translation previous = latest.getAndSet(t);
     observer.translated(t.translated(), translationNanos);
-    logProblems(t);
+    logProblems(t, previous);
     LOG.info(
         "Translated {}: {} shards, {} changed, {} resources ({} rejected) in {} ms",
         input.description(), t.xds().size(), changed, t.gateway().statuses().size(),
@@ -139,15 +139,31 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
   }
 
   /** Resource problems; the source logs its own file problems when it first sees them. */
-  private static void logProblems(Translation t) {
+  /**
+   * Logs the problems that are new since {@code previous} (all of them on the first pass): a large configuration
+   * with a few long-standing warnings must not repeat them on every edit. GET /api/status always has them all.
+   */
+  private static void logProblems(Translation t, Translation previous) {
+    var before = previous == null ? java.util.Map.<io.shardgate.sharding.model.ResourceKey, ResourceStatus>of()
+        : previous.gateway().statuses();
+    var documentProblemsBefore =
+        previous == null ? java.util.Set.<String>of() : java.util.Set.copyOf(previous.gateway().documentProblems());
     for (String p : t.gateway().documentProblems()) {
-      LOG.warn("{}", p);
+      if (!documentProblemsBefore.contains(p)) {
+        LOG.warn("{}", p);
+      }
     }
     for (ResourceStatus s : t.gateway().statuses().values()) {
+      ResourceStatus was = before.get(s.key());
+      if (was != null && was.state() == s.state() && was.reason().equals(s.reason())) {
+        continue;
+      }
       if (s.state() == ResourceState.REJECTED) {
         LOG.error("{} is rejected: {}", s.key(), s.reason());
       } else if (s.state() == ResourceState.WARNING) {
         LOG.warn("{}: {}", s.key(), s.reason());
+      } else if (was != null && was.state() != ResourceState.ACCEPTED) {
+        LOG.info("{} is {} again", s.key(), s.state().name().toLowerCase());
       }
     }
   }
