@@ -2,10 +2,9 @@ package io.shardgate.sharding.report;
 
 import io.shardgate.sharding.model.ResourceKey;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
@@ -13,11 +12,12 @@ import java.util.TreeSet;
 
 /**
  * Collects errors and warnings per resource during one decode or translation call, then freezes them into
- * {@link ResourceStatus}es.
+ * {@link ResourceStatus}es or a {@link Contribution}.
  *
  * <p>Mutable and not thread-safe: each call creates its own and never shares it, which keeps the translators
- * pure functions of their input. Messages are de-duplicated per resource (a VirtualService translated for two
- * Gateways reports each problem once) and kept in the order they were first found.
+ * pure functions of their input. A status is a set of messages, kept in {@link MessageOrder}: a problem reported
+ * twice (a VirtualService translated for two Gateways) appears once, and the order in which problems were found
+ * never shows, so cached and fresh results merge into the same status.
  */
 public final class Reports {
 
@@ -25,8 +25,8 @@ public final class Reports {
 
   private static final class Entry {
     String origin = "";
-    final Set<String> errors = new LinkedHashSet<>();
-    final Set<String> warnings = new LinkedHashSet<>();
+    final SortedSet<String> errors = new TreeSet<>(MessageOrder.INSTANCE);
+    final SortedSet<String> warnings = new TreeSet<>(MessageOrder.INSTANCE);
     final SortedSet<String> proxies = new TreeSet<>();
   }
 
@@ -81,6 +81,26 @@ public final class Reports {
     return this;
   }
 
+  /** Adds everything {@code other} says to this collector. */
+  public Reports addAll(Contribution other) {
+    other.parts().forEach(
+        (k, p) -> {
+          Entry e = entry(k);
+          if (e.origin.isEmpty()) {
+            e.origin = p.origin();
+          }
+          e.errors.addAll(p.errors());
+          e.warnings.addAll(p.warnings());
+          e.proxies.addAll(p.proxies());
+        });
+    return this;
+  }
+
+  /** Whether nothing was reported, not even a registration. */
+  public boolean isEmpty() {
+    return entries.isEmpty();
+  }
+
   /** The statuses of every resource seen, sorted by key. */
   public SortedMap<ResourceKey, ResourceStatus> freeze() {
     SortedMap<ResourceKey, ResourceStatus> out = new TreeMap<>();
@@ -90,6 +110,13 @@ public final class Reports {
                 k,
                 ResourceStatus.of(
                     k, e.origin, new ArrayList<>(e.errors), new ArrayList<>(e.warnings), e.proxies)));
-    return java.util.Collections.unmodifiableSortedMap(out);
+    return Collections.unmodifiableSortedMap(out);
+  }
+
+  /** Everything reported, as one immutable contribution. */
+  public Contribution contribution() {
+    SortedMap<ResourceKey, Contribution.Part> parts = new TreeMap<>();
+    entries.forEach((k, e) -> parts.put(k, new Contribution.Part(e.origin, e.errors, e.warnings, e.proxies)));
+    return new Contribution(parts);
   }
 }
