@@ -1,7 +1,7 @@
 package io.shardgate.loadtests;
 
 import io.shardgate.controlplane.pipeline.ConfigInput;
-import io.shardgate.controlplane.pipeline.DecodeCache;
+import io.shardgate.controlplane.pipeline.TranslationEngine;
 import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.controlplane.source.YamlDocumentReader;
 import io.shardgate.sharding.decode.SourceDocument;
@@ -59,16 +59,14 @@ public final class TranslationBenchmark {
       }
     }
     ConfigInput editedInput = new ConfigInput("edited", editedDocs, List.of());
-    DecodeCache cache = new DecodeCache();
-    Translation base = Translation.of(input, last.gateway().lastGood(), last, cache);
-    cache.endPass();
+    TranslationEngine engine = new TranslationEngine();
+    Translation base = engine.translate(input, last.gateway().lastGood());
     long[] editTimes = new long[iterations];
     int retranslated = 0;
     for (int i = 0; i < iterations; i++) {
       ConfigInput next = i % 2 == 0 ? editedInput : input;
       long start = System.nanoTime();
-      Translation t = Translation.of(next, base.gateway().lastGood(), base, cache);
-      cache.endPass();
+      Translation t = engine.translate(next, base.gateway().lastGood());
       editTimes[i] = System.nanoTime() - start;
       retranslated = t.translated().size();
       base = t;

@@ -35,7 +35,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
   private final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> pushes =
       new java.util.concurrent.ConcurrentHashMap<>();
   private LastGood lastGood;
-  private final DecodeCache decodeCache = new DecodeCache();
+  private final TranslationEngine engine;
 
   /** A pipeline whose last good state lives in memory only (tools and tests). */
   public ShardPipeline(ShardSnapshotCache cache) {
@@ -55,6 +55,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     this.cache = cache;
     this.lastGoodStore = store;
     this.observer = java.util.Objects.requireNonNull(observer, "observer");
+    this.engine = new TranslationEngine(observer::shardTranslated);
     this.lastGood = store == null ? LastGood.EMPTY : store.load();
   }
 
@@ -64,13 +65,14 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     Translation t;
     try {
       // Shards whose fingerprint did not change keep the previous translation's resources (t.translated()).
-      t = Translation.of(input, lastGood, latest.get(), decodeCache, observer::shardTranslated);
+      t = engine.translate(input, lastGood);
     } catch (RuntimeException e) {
       LOG.error("Translation of {} failed; every shard keeps serving its last snapshot", input.description(), e);
       observer.translationFailed();
       return;
-    } finally {
-      decodeCache.endPass();
+    }
+    for (var failure : engine.drainFailures()) {
+      LOG.error("{}", failure.message(), failure.error());
     }
     long translationNanos = System.nanoTime() - started;
     int changed = 0;

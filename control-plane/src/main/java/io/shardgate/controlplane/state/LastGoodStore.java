@@ -27,7 +27,7 @@ public final class LastGoodStore {
 
   private static final Logger LOG = LoggerFactory.getLogger(LastGoodStore.class);
   static final String FILE_NAME = "last-good.yaml";
-  private static final int FORMAT = 1;
+  private static final int FORMAT = 2;
 
   private final Path file;
   private String lastWritten;
@@ -49,9 +49,7 @@ public final class LastGoodStore {
       String text = Files.readString(file, StandardCharsets.UTF_8);
       LastGood state = decode(text);
       lastWritten = text;
-      LOG.info(
-          "Loaded last good state from {}: {} listeners, {} virtual hosts, {} route table subtrees", file,
-          state.listeners().size(), state.virtualHosts().size(), state.subtrees().size());
+      LOG.info("Loaded last good state from {}: {}", file, state.summary());
       return state;
     } catch (IOException | RuntimeException e) {
       Path aside = file.resolveSibling(FILE_NAME + ".unreadable");

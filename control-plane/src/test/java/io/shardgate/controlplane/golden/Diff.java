@@ -3,11 +3,11 @@ package io.shardgate.controlplane.golden;
 import java.util.List;
 
 /** A small line diff for golden-file failures: the first differing region with context. Test helper. */
-final class Diff {
+public final class Diff {
 
   private Diff() {}
 
-  static String unified(String expected, String actual) {
+  public static String unified(String expected, String actual) {
     List<String> e = expected.lines().toList();
     List<String> a = actual.lines().toList();
     int start = 0;

@@ -165,6 +165,11 @@ public record ShardPlan(
     return reports.freeze();
   }
 
+  /** The key of the edge's Proxy (only meaningful when {@link #edge} is set). */
+  public ResourceKey edgeProxyKey() {
+    return new ResourceKey(Kind.PROXY, writeNamespace, edge.proxyName());
+  }
+
   private static SortedMap<ResourceKey, List<String>> frozen(SortedMap<ResourceKey, List<String>> in) {
     TreeMap<ResourceKey, List<String>> out = new TreeMap<>();
     in.forEach((k, v) -> out.put(k, List.copyOf(v)));

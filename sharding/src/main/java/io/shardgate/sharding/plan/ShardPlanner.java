@@ -7,18 +7,15 @@ import io.shardgate.sharding.ir.ProxyVirtualHost;
 import io.shardgate.sharding.ir.RouteAction;
 import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.model.Kind;
-import io.shardgate.sharding.model.Resource;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceRef;
 import io.shardgate.sharding.model.ResourceSnapshot;
 import io.shardgate.sharding.model.RouteOptions;
 import io.shardgate.sharding.model.Settings;
-import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.sharding.translate.GatewayTranslation;
-import io.shardgate.sharding.translate.LastGood;
+import io.shardgate.sharding.translate.ProxyLastGood;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -28,6 +25,7 @@ import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.stream.Collectors;
 
 /**
@@ -44,8 +42,9 @@ import java.util.stream.Collectors;
  * whose last good version it carries); every Upstream its routes reach, shadowing included (an Upstream that does
  * not exist counts as "absent", one rejected while decoding as "rejected", so creating or fixing it changes the
  * fingerprint); every Upstream when {@code allUpstreamsPerShard} is on; and the Settings, except the edge block
- * (which only the edge reads). Two translations with equal fingerprints for a shard give it equal Envoy resources, so
- * the pipeline skips its xDS translation and push.
+ * (which only the edge reads). A resource that is rejected (here or on another shard) counts as such, since the shard
+ * then serves its last good version. Equal fingerprints mean the shard serves the same; the fingerprint is what
+ * operators compare ({@code plan}, {@code GET /api/shards}).
  */
 public final class ShardPlanner {
 
@@ -54,129 +53,107 @@ public final class ShardPlanner {
 
   private ShardPlanner() {}
 
+  /** The plan of a finished translation, from scratch. */
   public static ShardPlan plan(ResourceSnapshot snapshot, GatewayTranslation translation, PlanSettings settings) {
-    String namespace = translation.writeNamespace();
-    Inputs inputs = new Inputs(snapshot, translation.statuses());
-    String settingsText =
-        Canonical.of(snapshot.settings(), SHARD_SETTINGS_EXCLUDED) + "\nallUpstreamsPerShard="
-            + settings.allUpstreamsPerShard();
+    return new ShardPlanCache().plan(PlanInput.of(snapshot, translation), settings);
+  }
 
-    Map<String, SortedSet<ResourceKey>> used = new HashMap<>();
-    translation.statuses().forEach(
-        (key, status) -> {
-          if (key.kind() != Kind.PROXY && key.kind() != Kind.SETTINGS) {
-            status.proxies().forEach(p -> used.computeIfAbsent(p, x -> new TreeSet<>()).add(key));
-          }
-        });
+  /** The Settings part of every shard's fingerprint. */
+  static String settingsText(Settings settings, PlanSettings planSettings) {
+    return Canonical.of(settings, SHARD_SETTINGS_EXCLUDED) + "\nallUpstreamsPerShard="
+        + planSettings.allUpstreamsPerShard();
+  }
 
-    SortedMap<String, ShardPlan.Shard> shards = new TreeMap<>();
-    for (ShardConfig config : translation.shards().values()) {
-      Proxy proxy = config.proxy();
-      // Hash sets while collecting (one entry per route), sorted once at the end.
-      Set<ResourceKey> collected = new HashSet<>(used.getOrDefault(proxy.name(), new TreeSet<>()));
-      SortedSet<ResourceKey> gateways = new TreeSet<>();
-      collected.stream().filter(k -> k.kind() == Kind.GATEWAY).forEach(gateways::add);
-      List<ShardPlan.VirtualHostPlan> hosts = new ArrayList<>();
-      Set<ResourceRef> reachedRefs = new HashSet<>();
-      int routes = 0;
-      for (ProxyListener l : proxy.listeners()) {
-        gateways.add(l.gateway());
-        collected.add(l.gateway());
-        for (ProxyVirtualHost vh : l.virtualHosts()) {
-          collected.add(vh.virtualService());
-          hosts.add(new ShardPlan.VirtualHostPlan(vh.virtualService(), l.name(), domains(vh), vh.routes().size()));
-          routes += vh.routes().size();
-          for (ProxyRoute r : vh.routes()) {
-            if (r.source() != null) {
-              collected.add(r.source());
-            }
-            reachedRefs.addAll(upstreamsOf(r));
-          }
-        }
+  /**
+   * One shard's plan.
+   *
+   * @param reached per virtual host, the Upstreams its routes reach and the resources its routes come from (a
+   *     cache of {@link #reachOf})
+   * @param state the fingerprint line of a resource ({@code hash}, {@code absent}, {@code rejected}, ...)
+   */
+  static Planned planShard(ShardConfig config, PlanInput in, PlanSettings settings, String settingsText,
+      Function<ProxyVirtualHost, Reach> reached, Function<ResourceKey, String> state) {
+    Proxy proxy = config.proxy();
+    // Hash sets while collecting (one entry per route), sorted once at the end.
+    Set<ResourceKey> collected = new HashSet<>(in.usedBy().apply(proxy.name()));
+    SortedSet<ResourceKey> gateways = new TreeSet<>();
+    collected.stream().filter(k -> k.kind() == Kind.GATEWAY).forEach(gateways::add);
+    List<ShardPlan.VirtualHostPlan> hosts = new ArrayList<>();
+    Set<ResourceRef> reachedRefs = new HashSet<>();
+    int routes = 0;
+    for (ProxyListener l : proxy.listeners()) {
+      gateways.add(l.gateway());
+      collected.add(l.gateway());
+      for (ProxyVirtualHost vh : l.virtualHosts()) {
+        collected.add(vh.virtualService());
+        hosts.add(new ShardPlan.VirtualHostPlan(vh.virtualService(), l.name(), domains(vh), vh.routes().size()));
+        routes += vh.routes().size();
+        Reach reach = reached.apply(vh);
+        collected.addAll(reach.sources());
+        reachedRefs.addAll(reach.upstreams());
       }
-      collected.addAll(carriedByLastGood(translation.lastGood(), proxy.name()));
-      reachedRefs.forEach(ref -> collected.add(upstreamKey(ref)));
-      if (settings.allUpstreamsPerShard()) {
-        snapshot.upstreams().forEach(u -> collected.add(u.key()));
-      }
-      SortedSet<ResourceKey> deps = new TreeSet<>(collected);
-      SortedSet<ResourceRef> reached = new TreeSet<>(reachedRefs);
-      SortedSet<ResourceRef> existing = new TreeSet<>();
-      SortedSet<ResourceRef> missing = new TreeSet<>();
-      for (ResourceRef ref : reached) {
-        (inputs.exists(upstreamKey(ref)) ? existing : missing).add(ref);
-      }
-
-      StringBuilder text = new StringBuilder("shard\n").append(namespace).append('\n').append(proxy.name())
-          .append('\n').append(settingsText).append('\n');
-      for (ResourceKey k : deps) {
-        text.append(k).append('=').append(inputs.state(k)).append('\n');
-      }
-      shards.put(
-          proxy.name(),
-          new ShardPlan.Shard(
-              proxy.name(),
-              proxy.role(),
-              List.copyOf(gateways),
-              hosts,
-              routes,
-              existing,
-              missing,
-              deps.stream().filter(k -> k.kind() == Kind.ROUTE_TABLE).toList(),
-              deps.stream().filter(k -> k.kind() == Kind.UPSTREAM_GROUP).toList(),
-              Canonical.sha256(text.toString())));
     }
+    collected.addAll(carriedByLastGood(in.lastGood().apply(proxy.name())));
+    reachedRefs.forEach(ref -> collected.add(upstreamKey(ref)));
+    if (settings.allUpstreamsPerShard()) {
+      in.snapshot().upstreams().forEach(u -> collected.add(u.key()));
+    }
+    SortedSet<ResourceKey> deps = new TreeSet<>(collected);
+    SortedSet<ResourceRef> existing = new TreeSet<>();
+    SortedSet<ResourceRef> missing = new TreeSet<>();
+    for (ResourceRef ref : new TreeSet<>(reachedRefs)) {
+      (in.resource().apply(upstreamKey(ref)) != null ? existing : missing).add(ref);
+    }
+    StringBuilder text = new StringBuilder("shard\n").append(in.writeNamespace()).append('\n').append(proxy.name())
+        .append('\n').append(settingsText).append('\n');
+    for (ResourceKey k : deps) {
+      text.append(k).append('=').append(state.apply(k)).append('\n');
+    }
+    return new Planned(new ShardPlan.Shard(
+        proxy.name(),
+        proxy.role(),
+        List.copyOf(gateways),
+        hosts,
+        routes,
+        existing,
+        missing,
+        deps.stream().filter(k -> k.kind() == Kind.ROUTE_TABLE).toList(),
+        deps.stream().filter(k -> k.kind() == Kind.UPSTREAM_GROUP).toList(),
+        Canonical.sha256(text.toString())), deps);
+  }
 
+  /** A shard's plan and the resources its fingerprint covers. */
+  record Planned(ShardPlan.Shard shard, SortedSet<ResourceKey> deps) {}
+
+  /** What the routes of one virtual host reach: Upstreams (destinations and shadowing) and their sources. */
+  record Reach(Set<ResourceRef> upstreams, Set<ResourceKey> sources) {}
+
+  static Reach reachOf(ProxyVirtualHost vh) {
+    Set<ResourceRef> upstreams = new HashSet<>();
+    Set<ResourceKey> sources = new HashSet<>();
+    for (ProxyRoute r : vh.routes()) {
+      if (r.source() != null) {
+        sources.add(r.source());
+      }
+      upstreams.addAll(upstreamsOf(r));
+    }
+    return new Reach(Set.copyOf(upstreams), Set.copyOf(sources));
+  }
+
+  /** The plan-wide part: domains two shards claim, and the edge. */
+  static ShardPlan finish(PlanInput in, PlanSettings settings, SortedMap<String, ShardPlan.Shard> shards) {
     List<ShardPlan.DomainConflict> conflicts = domainConflicts(shards);
     SortedMap<ResourceKey, List<String>> errors = new TreeMap<>();
     SortedMap<ResourceKey, List<String>> warnings = new TreeMap<>();
     EdgePlan edge = null;
     if (settings.edge().enabled()) {
-      edge = edge(snapshot.settings().key(), namespace, shards, conflicts, settings, errors, warnings);
+      edge = edge(in.snapshot().settings().key(), in.writeNamespace(), shards, conflicts, settings, errors, warnings);
     }
     return new ShardPlan(
-        namespace, settings.allUpstreamsPerShard(), shards, conflicts, errors, warnings, edge);
+        in.writeNamespace(), settings.allUpstreamsPerShard(), shards, conflicts, errors, warnings, edge);
   }
 
-  // ------------------------------------------------------------------ inputs
-
-  /** Resource lookups and the memoized content hash of each resource. */
-  private static final class Inputs {
-    private final Map<ResourceKey, Resource> byKey = new HashMap<>();
-    private final Set<ResourceKey> rejectedWhileDecoding = new TreeSet<>();
-    private final Map<ResourceKey, String> hashes = new HashMap<>();
-
-    Inputs(ResourceSnapshot snapshot, SortedMap<ResourceKey, ResourceStatus> statuses) {
-      List<Resource> all = new ArrayList<>();
-      all.addAll(snapshot.gateways());
-      all.addAll(snapshot.virtualServices());
-      all.addAll(snapshot.routeTables());
-      all.addAll(snapshot.upstreams());
-      all.addAll(snapshot.upstreamGroups());
-      all.forEach(r -> byKey.put(r.key(), r));
-      statuses.forEach(
-          (k, s) -> {
-            if (s.state() == ResourceState.REJECTED && !byKey.containsKey(k)) {
-              rejectedWhileDecoding.add(k);
-            }
-          });
-    }
-
-    boolean exists(ResourceKey key) {
-      return byKey.containsKey(key);
-    }
-
-    /** The content hash of the resource, or {@code rejected} / {@code absent} when it is not in the snapshot. */
-    String state(ResourceKey key) {
-      Resource r = byKey.get(key);
-      if (r == null) {
-        return rejectedWhileDecoding.contains(key) ? "rejected" : "absent";
-      }
-      return hashes.computeIfAbsent(key, k -> Canonical.hash(r));
-    }
-  }
-
-  private static ResourceKey upstreamKey(ResourceRef ref) {
+  static ResourceKey upstreamKey(ResourceRef ref) {
     return new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name());
   }
 
@@ -194,21 +171,20 @@ public final class ShardPlanner {
   }
 
   /** The resources whose last good output the proxy carries into the next translation. */
-  private static Set<ResourceKey> carriedByLastGood(LastGood lastGood, String proxyName) {
-    String prefix = proxyName + "|";
+  static Set<ResourceKey> carriedByLastGood(ProxyLastGood slice) {
     Set<ResourceKey> out = new HashSet<>();
-    for (ProxyListener l : ofProxy(lastGood.listeners(), prefix)) {
+    for (ProxyListener l : slice.listeners().values()) {
       out.add(l.gateway());
       for (ProxyVirtualHost vh : l.virtualHosts()) {
         out.add(vh.virtualService());
         vh.routes().forEach(r -> addSource(out, r));
       }
     }
-    for (ProxyVirtualHost vh : ofProxy(lastGood.virtualHosts(), prefix)) {
+    for (ProxyVirtualHost vh : slice.virtualHosts().values()) {
       out.add(vh.virtualService());
       vh.routes().forEach(r -> addSource(out, r));
     }
-    for (List<ProxyRoute> routes : ofProxy(lastGood.subtrees(), prefix)) {
+    for (List<ProxyRoute> routes : slice.subtrees().values()) {
       routes.forEach(r -> addSource(out, r));
     }
     return out;
@@ -218,17 +194,6 @@ public final class ShardPlanner {
     if (r.source() != null) {
       out.add(r.source());
     }
-  }
-
-  private static <V> List<V> ofProxy(SortedMap<String, V> map, String prefix) {
-    List<V> out = new ArrayList<>();
-    for (Map.Entry<String, V> e : map.tailMap(prefix).entrySet()) {
-      if (!e.getKey().startsWith(prefix)) {
-        break;
-      }
-      out.add(e.getValue());
-    }
-    return out;
   }
 
   /** A virtual host's domains as the edge matches them: lower-cased, sorted, {@code *} when it lists none. */

@@ -1,70 +1,53 @@
 package io.shardgate.sharding.translate;
 
-import io.shardgate.sharding.ir.ProxyListener;
-import io.shardgate.sharding.ir.ProxyRoute;
-import io.shardgate.sharding.ir.ProxyVirtualHost;
-import java.util.List;
-import java.util.Map;
+import java.util.Collections;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
  * What each resource last produced while it was accepted, so that a rejected resource keeps serving its last good
- * output instead of disappearing. Input and output of {@link GatewayTranslator}: the translator reads the previous
- * value and returns the next one, and the pipeline persists it so it survives a restart. Immutable value.
+ * output instead of disappearing. Input and output of gateway translation: the translator reads the previous value
+ * and returns the next one, and the pipeline persists it so it survives a restart. Immutable value.
  *
- * <p>Keys name the place an output was produced at, not its position, so reordering unrelated routes does not lose
- * it: see {@link #listenerKey}, {@link #virtualHostKey} and {@link #subtreeKey}.
+ * <p>One {@link ProxyLastGood} per proxy: what a proxy's translation reads and writes is its own slice, so a
+ * translation that re-runs one proxy leaves the other slices as they are (the very same objects).
  *
- * @param listeners the last accepted listener of each Gateway, per proxy
- * @param virtualHosts the last accepted virtual host of each VirtualService, per proxy and listener
- * @param subtrees the last accepted flattened routes of each RouteTable at each delegation point
+ * @param proxies per proxy name, its slice
  */
-public record LastGood(
-    SortedMap<String, ProxyListener> listeners,
-    SortedMap<String, ProxyVirtualHost> virtualHosts,
-    SortedMap<String, List<ProxyRoute>> subtrees) {
+public record LastGood(SortedMap<String, ProxyLastGood> proxies) {
 
-  public static final LastGood EMPTY = new LastGood(new TreeMap<>(), new TreeMap<>(), new TreeMap<>());
+  public static final LastGood EMPTY = new LastGood(new TreeMap<>());
 
   public LastGood {
-    listeners = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(listeners));
-    virtualHosts = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(virtualHosts));
-    TreeMap<String, List<ProxyRoute>> s = new TreeMap<>();
-    subtrees.forEach((k, v) -> s.put(k, List.copyOf(v)));
-    subtrees = java.util.Collections.unmodifiableSortedMap(s);
+    TreeMap<String, ProxyLastGood> copy = new TreeMap<>();
+    proxies.forEach((name, slice) -> {
+      if (!slice.isEmpty()) {
+        copy.put(name, slice);
+      }
+    });
+    proxies = Collections.unmodifiableSortedMap(copy);
+  }
+
+  /** The slice of one proxy; empty when it has none. */
+  public ProxyLastGood of(String proxy) {
+    ProxyLastGood slice = proxies.get(proxy);
+    return slice == null ? ProxyLastGood.EMPTY : slice;
   }
 
   public boolean isEmpty() {
-    return listeners.isEmpty() && virtualHosts.isEmpty() && subtrees.isEmpty();
+    return proxies.isEmpty();
   }
 
-  /** {@code proxy|Gateway ns/name}. */
-  static String listenerKey(String proxy, Object gateway) {
-    return proxy + "|" + gateway;
-  }
-
-  /** {@code proxy|listener-name|VirtualService ns/name}. */
-  static String virtualHostKey(String proxy, String listenerName, Object virtualService) {
-    return proxy + "|" + listenerName + "|" + virtualService;
-  }
-
-  /**
-   * {@code proxy|listener-name|VirtualService ns/name@/prefix>RouteTable ns/name@/prefix>RouteTable ns/name}: the
-   * delegation chain down to the table, with the prefix each table was delegated under.
-   */
-  static String subtreeKey(String proxy, String listenerName, String delegationPath) {
-    return proxy + "|" + listenerName + "|" + delegationPath;
-  }
-
-  /** Builder used by one translation call; not thread-safe. */
-  static final class Builder {
-    final Map<String, ProxyListener> listeners = new TreeMap<>();
-    final Map<String, ProxyVirtualHost> virtualHosts = new TreeMap<>();
-    final Map<String, List<ProxyRoute>> subtrees = new TreeMap<>();
-
-    LastGood build() {
-      return new LastGood(new TreeMap<>(listeners), new TreeMap<>(virtualHosts), new TreeMap<>(subtrees));
+  /** How many listeners, virtual hosts and route table subtrees it holds, for logs. */
+  public String summary() {
+    int listeners = 0;
+    int hosts = 0;
+    int subtrees = 0;
+    for (ProxyLastGood p : proxies.values()) {
+      listeners += p.listeners().size();
+      hosts += p.virtualHosts().size();
+      subtrees += p.subtrees().size();
     }
+    return listeners + " listeners, " + hosts + " virtual hosts, " + subtrees + " route table subtrees";
   }
 }

@@ -10,7 +10,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -28,23 +27,20 @@ final class LastGoodAssembler {
   private final TranslationContext ctx;
   private final String proxyName;
   private final ResourceKey proxyKey;
-  private final Set<ResourceKey> rejected;
-  private final LastGood previous;
-  private final LastGood.Builder next;
+  private final ProxyLastGood previous;
+  /** What this proxy serves, for its next {@link ProxyLastGood}. */
+  final TreeMap<String, ProxyListener> nextListeners = new TreeMap<>();
+  final TreeMap<String, ProxyVirtualHost> nextVirtualHosts = new TreeMap<>();
 
-  LastGoodAssembler(
-      TranslationContext ctx,
-      String proxyName,
-      ResourceKey proxyKey,
-      Set<ResourceKey> rejected,
-      LastGood previous,
-      LastGood.Builder next) {
+  /**
+   * @param ctx rejected resources are those {@link TranslationContext#substituted}
+   * @param previous the proxy's slice of the previous last good state
+   */
+  LastGoodAssembler(TranslationContext ctx, String proxyName, ResourceKey proxyKey, ProxyLastGood previous) {
     this.ctx = ctx;
     this.proxyName = proxyName;
     this.proxyKey = proxyKey;
-    this.rejected = rejected;
     this.previous = previous;
-    this.next = next;
   }
 
   List<ProxyListener> assemble(List<Gateway> gateways, List<ProxyListener> built) {
@@ -53,8 +49,8 @@ final class LastGoodAssembler {
     List<ProxyListener> accepted = new ArrayList<>();
     List<ProxyListener> lastGood = new ArrayList<>();
     for (Gateway g : gateways) {
-      String key = LastGood.listenerKey(proxyName, g.key());
-      if (rejected.contains(g.key())) {
+      String key = ProxyLastGood.listenerKey(g.key());
+      if (ctx.substituted(g.key())) {
         ProxyListener last = previous.listeners().get(key);
         if (last == null) {
           ctx.reports().warning(proxyKey, "no listener for " + g.key() + ": it is rejected and was never accepted");
@@ -69,11 +65,11 @@ final class LastGoodAssembler {
       if (l != null) {
         ProxyListener served = withHosts(l);
         accepted.add(served);
-        next.listeners.put(key, served);
+        nextListeners.put(key, served);
       }
     }
     // Gateways rejected while decoding are not in the snapshot at all: find them through what they served before.
-    for (var e : subMap(previous.listeners(), proxyName + "|").entrySet()) {
+    for (var e : previous.listeners().entrySet()) {
       ResourceKey gateway = e.getValue().gateway();
       if (ctx.rejectedWhileDecoding(gateway)) {
         lastGood.add(e.getValue());
@@ -89,13 +85,14 @@ final class LastGoodAssembler {
       out.add(l);
     }
     for (ProxyListener l : lastGood) {
+      // Kept either way: it is still the last accepted version, and serves again once the port is free.
+      nextListeners.put(ProxyLastGood.listenerKey(l.gateway()), l);
       if (!ports.add(l.bindPort())) {
         ctx.reports().warning(
             l.gateway(), "its last accepted listener is not served: port " + l.bindPort()
                 + " is now bound by another Gateway");
         continue;
       }
-      next.listeners.put(LastGood.listenerKey(proxyName, l.gateway()), l);
       l.virtualHosts().forEach(vh -> ctx.usedByRoutes(vh.routes(), proxyName));
       out.add(l);
     }
@@ -107,8 +104,8 @@ final class LastGoodAssembler {
     List<ProxyVirtualHost> accepted = new ArrayList<>();
     List<ProxyVirtualHost> candidates = new ArrayList<>();
     for (ProxyVirtualHost vh : l.virtualHosts()) {
-      String key = LastGood.virtualHostKey(proxyName, l.name(), vh.virtualService());
-      if (rejected.contains(vh.virtualService())) {
+      String key = ProxyLastGood.virtualHostKey(l.name(), vh.virtualService());
+      if (ctx.substituted(vh.virtualService())) {
         ProxyVirtualHost last = previous.virtualHosts().get(key);
         if (last == null) {
           ctx.reports().warning(
@@ -120,9 +117,9 @@ final class LastGoodAssembler {
         continue;
       }
       accepted.add(vh);
-      next.virtualHosts.put(key, vh);
+      nextVirtualHosts.put(key, vh);
     }
-    for (var e : subMap(previous.virtualHosts(), proxyName + "|" + l.name() + "|").entrySet()) {
+    for (var e : ProxyLastGood.withPrefix(previous.virtualHosts(), l.name() + "|").entrySet()) {
       if (ctx.rejectedWhileDecoding(e.getValue().virtualService())) {
         candidates.add(e.getValue());
       }
@@ -132,6 +129,8 @@ final class LastGoodAssembler {
     List<ProxyVirtualHost> hosts = new ArrayList<>(accepted);
     candidates.sort(Comparator.comparing(ProxyVirtualHost::name));
     for (ProxyVirtualHost last : candidates) {
+      // Kept either way: it is still the last accepted version, and serves again once its domains are free.
+      nextVirtualHosts.put(ProxyLastGood.virtualHostKey(l.name(), last.virtualService()), last);
       List<String> taken = domainsOf(last).stream().filter(domains::contains).toList();
       if (!taken.isEmpty()) {
         ctx.reports().warning(
@@ -142,7 +141,6 @@ final class LastGoodAssembler {
       domains.addAll(domainsOf(last));
       hosts.add(last);
       ctx.usedByRoutes(last.routes(), proxyName);
-      next.virtualHosts.put(LastGood.virtualHostKey(proxyName, l.name(), last.virtualService()), last);
       ctx.reports().warning(
           last.virtualService(), "the VirtualService is rejected; its last accepted virtual host keeps being served on "
               + l.name() + " (proxy " + proxyName + ")");
@@ -153,9 +151,5 @@ final class LastGoodAssembler {
 
   private static List<String> domainsOf(ProxyVirtualHost vh) {
     return vh.domains().isEmpty() ? List.of("*") : vh.domains();
-  }
-
-  private static <V> SortedMap<String, V> subMap(SortedMap<String, V> map, String prefix) {
-    return map.subMap(prefix, prefix + Character.MAX_VALUE);
   }
 }

@@ -14,12 +14,13 @@ import io.shardgate.sharding.model.RouteTable;
 import io.shardgate.sharding.model.UpstreamGroup;
 import io.shardgate.sharding.model.VirtualService;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
@@ -45,22 +46,29 @@ final class RouteFlattener {
   private final VirtualService vs;
   private final String proxyName;
   private final String listenerName;
-  private final Substitution substitution;
-
+  private final ProxyLastGood previous;
+  private final InvalidRoutePolicy policy;
   /**
-   * How rejected RouteTables are handled while flattening. A rejected table is not descended into: the routes it
-   * last produced at the same delegation point are served instead (when there are any), and recorded again so they
-   * survive the next translation too. Accepted tables have their fresh output recorded.
+   * The routes each table produced at each delegation point, for the next {@link LastGood}. A rejected table
+   * ({@link TranslationContext#substituted}) is not descended into: the routes it last produced at the same point are
+   * served instead (when there are any), and recorded again so they survive the next translation too.
    */
-  record Substitution(java.util.Set<ResourceKey> rejected, LastGood previous, LastGood.Builder next, InvalidRoutePolicy policy) {}
+  private final Map<String, List<ProxyRoute>> subtrees = new TreeMap<>();
 
   RouteFlattener(
-      TranslationContext ctx, VirtualService vs, String proxyName, String listenerName, Substitution substitution) {
+      TranslationContext ctx, VirtualService vs, String proxyName, String listenerName, ProxyLastGood previous,
+      InvalidRoutePolicy policy) {
     this.ctx = ctx;
     this.vs = vs;
     this.proxyName = proxyName;
     this.listenerName = listenerName;
-    this.substitution = substitution;
+    this.previous = previous;
+    this.policy = policy;
+  }
+
+  /** The subtrees recorded by {@link #flatten}, by {@link ProxyLastGood#subtreeKey}. */
+  Map<String, List<ProxyRoute>> subtrees() {
+    return subtrees;
   }
 
   List<ProxyRoute> flatten(String gatewayName) {
@@ -107,8 +115,8 @@ final class RouteFlattener {
       RouteAction translated = translateAction(route, action, owner);
       List<Matcher> matchers = route.matchers().isEmpty() ? List.of(Matcher.DEFAULT_PREFIX) : route.matchers();
       if (translated == null || (translated instanceof RouteAction.Forward f && !allExist(f))) {
-        if (substitution.policy().replaceInvalidRoutes()) {
-          translated = substitution.policy().response();
+        if (policy.replaceInvalidRoutes()) {
+          translated = policy.response();
         } else if (translated == null) {
           continue;
         }
@@ -183,8 +191,8 @@ final class RouteFlattener {
         }
         ctx.usedBy(table.key(), proxyName);
         String tablePath = pointPath + ">" + table.key();
-        String key = LastGood.subtreeKey(proxyName, listenerName, tablePath);
-        if (substitution.rejected().contains(table.key())) {
+        String key = ProxyLastGood.subtreeKey(listenerName, tablePath);
+        if (ctx.substituted(table.key())) {
           combined.addAll(lastGoodSubtree(table.key(), key));
           continue;
         }
@@ -194,9 +202,7 @@ final class RouteFlattener {
         paths.put(table.key(), tablePath);
         List<ProxyRoute> produced = flatten(table.routes(), table.key(), parent, nextChain, prefix);
         paths.remove(table.key());
-        if (substitution.next() != null) {
-          substitution.next().subtrees.put(key, produced);
-        }
+        subtrees.put(key, produced);
         combined.addAll(produced);
       }
       if (sameWeight.size() > 1) {
@@ -209,7 +215,7 @@ final class RouteFlattener {
   }
 
   /** Delegation paths of the tables on the current branch, so nested delegation points get stable keys. */
-  private final Map<ResourceKey, String> paths = new java.util.HashMap<>();
+  private final Map<ResourceKey, String> paths = new HashMap<>();
 
   private String parent(List<ResourceKey> chain) {
     return chain.size() <= 1 ? null : paths.get(chain.get(chain.size() - 1));
@@ -217,7 +223,7 @@ final class RouteFlattener {
 
   /** The routes a rejected table last produced here, recorded again for the next translation. */
   private List<ProxyRoute> lastGoodSubtree(ResourceKey table, String key) {
-    List<ProxyRoute> last = substitution.previous().subtrees().get(key);
+    List<ProxyRoute> last = previous.subtrees().get(key);
     if (last == null) {
       ctx.reports().warning(
           vs.key(),
@@ -225,9 +231,7 @@ final class RouteFlattener {
               + ": the table is rejected and has no last accepted version here; its routes are not served");
       return List.of();
     }
-    if (substitution.next() != null) {
-      substitution.next().subtrees.put(key, last);
-    }
+    subtrees.put(key, last);
     ctx.usedByRoutes(last, proxyName);
     ctx.reports().warning(
         vs.key(),
@@ -241,9 +245,9 @@ final class RouteFlattener {
    * the snapshot and no selector or reference can find them) keep serving their last accepted routes.
    */
   private List<ProxyRoute> lastGoodOfTablesRejectedWhileDecoding(Action.Delegate delegate, String pointPath) {
-    String prefix = LastGood.subtreeKey(proxyName, listenerName, pointPath + ">");
+    String prefix = ProxyLastGood.subtreeKey(listenerName, pointPath + ">");
     List<ProxyRoute> out = new ArrayList<>();
-    for (var e : substitution.previous().subtrees().tailMap(prefix).entrySet()) {
+    for (var e : previous.subtrees().tailMap(prefix).entrySet()) {
       if (!e.getKey().startsWith(prefix)) {
         break;
       }
@@ -265,7 +269,6 @@ final class RouteFlattener {
 
   /** A delegation that produced nothing: with replaceInvalidRoutes its prefix answers with the configured response. */
   private List<ProxyRoute> invalidDelegation(Route route, Matcher matcher) {
-    InvalidRoutePolicy policy = substitution.policy();
     if (!policy.replaceInvalidRoutes()) {
       return List.of();
     }
@@ -304,28 +307,12 @@ final class RouteFlattener {
         return List.of();
       }
     }
-    Set<String> namespaces = new HashSet<>(sel.namespaces().isEmpty() ? List.of(ownerNamespace) : sel.namespaces());
-    List<RouteTable> candidates;
-    if (namespaces.contains("*")) {
-      candidates = ctx.snapshot().routeTables();
-    } else {
-      candidates = new ArrayList<>();
-      for (String ns : new java.util.TreeSet<>(namespaces)) {
-        candidates.addAll(ctx.routeTablesIn(ns));
-      }
-    }
-    java.util.function.Predicate<Map<String, String>> selects =
-        labels ->
-            sel.labels().entrySet().stream().allMatch(en -> en.getValue().equals(labels.get(en.getKey())))
-                && sel.expressions().stream().allMatch(e -> e.matches(labels));
-    List<RouteTable> out = new ArrayList<>();
-    for (RouteTable t : candidates) {
-      if (selects.test(t.meta().labels())) {
-        out.add(t);
-      }
-    }
+    SortedSet<String> namespaces =
+        new TreeSet<>(sel.namespaces().isEmpty() ? List.of(ownerNamespace) : sel.namespaces());
+    RouteTableQuery.Evaluated selection = ctx.selectRouteTables(namespaces, sel);
+    List<RouteTable> out = selection.tables();
     // A table rejected while decoding is not in the snapshot, but its owner must still hear that it was selected.
-    List<ResourceKey> rejected = ctx.rejectedTablesMatching(namespaces, selects);
+    List<ResourceKey> rejected = selection.query().rejectedMatched();
     for (ResourceKey table : rejected) {
       warn(owner, route.field() + ": route table " + table.ref() + " matches the selector but is rejected: "
           + ctx.firstDecodeError(table));
@@ -456,7 +443,7 @@ final class RouteFlattener {
         warn(owner, route.field() + ": upstream group " + g.ref() + " not found" + hint + "; the route is dropped");
         return null;
       }
-      if (ctx.reports().hasErrors(group.key())) {
+      if (ctx.groupHasErrors(group.key())) {
         warn(owner, route.field() + ": upstream group " + g.ref() + " is rejected; the route is dropped");
         return null;
       }
@@ -505,9 +492,9 @@ final class RouteFlattener {
     if (ctx.upstream(ref) == null) {
       // Kept, as in Gloo: Envoy answers 503 for this route until the Upstream exists.
       warn(owner, route.field() + ": upstream " + ref + " not found" + ctx.rejectedHint(key)
-          + (substitution.policy().replaceInvalidRoutes()
+          + (policy.replaceInvalidRoutes()
               ? "; requests to this route get the invalid-route response ("
-                  + substitution.policy().responseCode() + ") until it exists"
+                  + policy.responseCode() + ") until it exists"
               : "; requests to this route get 503 until it exists"));
     } else {
       ctx.usedBy(key, proxyName);
@@ -519,8 +506,8 @@ final class RouteFlattener {
 
   /** What happens to a route that cannot be served, under the invalid-config policy. */
   private String droppedOrReplaced() {
-    return substitution.policy().replaceInvalidRoutes()
-        ? "the route answers with the invalid-route response (" + substitution.policy().responseCode() + ")"
+    return policy.replaceInvalidRoutes()
+        ? "the route answers with the invalid-route response (" + policy.responseCode() + ")"
         : "the route is dropped";
   }
 

@@ -1,101 +1,105 @@
 package io.shardgate.sharding.translate;
 
+import io.shardgate.sharding.ir.ProxyRoute;
+import io.shardgate.sharding.ir.RouteAction;
+import io.shardgate.sharding.model.Action;
 import io.shardgate.sharding.model.Kind;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceRef;
-import io.shardgate.sharding.model.ResourceSnapshot;
 import io.shardgate.sharding.model.RouteTable;
 import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.model.UpstreamGroup;
+import io.shardgate.sharding.model.VirtualService;
+import io.shardgate.sharding.report.Reports;
 import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
-import io.shardgate.sharding.report.Reports;
 import java.util.List;
-import java.util.Map;
-import java.util.SortedMap;
-import java.util.function.Function;
-import java.util.stream.Collectors;
+import java.util.SortedSet;
+import java.util.function.Predicate;
 
 /**
- * The lookups and the report collector of one gateway-translation call. Built per call and never shared, so the
- * translators stay pure; not thread-safe.
+ * What one piece of gateway translation sees: the call's {@link Lookups}, its own {@link Reports}, and the
+ * {@link Reads} that record every lookup it makes, so its result can be reused while those lookups answer the same.
+ * Made per piece and never shared, so the translators stay pure; not thread-safe.
  */
 final class TranslationContext {
 
-  private final ResourceSnapshot snapshot;
-  private final Reports reports;
-  private final SortedMap<ResourceKey, ResourceStatus> decodeStatuses;
-  private final Map<ResourceRef, RouteTable> routeTables;
-  private final Map<ResourceRef, Upstream> upstreams;
-  private final Map<ResourceRef, UpstreamGroup> upstreamGroups;
-  private final Map<String, List<RouteTable>> routeTablesByNamespace;
+  private final Lookups lookups;
+  private final Reports reports = new Reports();
+  private final Reads reads = new Reads();
+  private final Predicate<ResourceKey> substitution;
 
-  private final SortedMap<ResourceKey, io.shardgate.sharding.model.ObjectMeta> rejectedMeta;
-  private final Map<String, ResourceKey> rejectedWhileDecodingByName = new java.util.HashMap<>();
-
-  TranslationContext(
-      ResourceSnapshot snapshot,
-      Reports reports,
-      SortedMap<ResourceKey, ResourceStatus> decodeStatuses,
-      SortedMap<ResourceKey, io.shardgate.sharding.model.ObjectMeta> rejectedMeta) {
-    this.rejectedMeta = rejectedMeta;
-    decodeStatuses.forEach(
-        (k, st) -> {
-          if (st.state() == ResourceState.REJECTED) {
-            rejectedWhileDecodingByName.put(k.toString(), k);
-          }
-        });
-    this.snapshot = snapshot;
-    this.reports = reports;
-    this.decodeStatuses = decodeStatuses;
-    this.routeTables = snapshot.routeTables().stream().collect(Collectors.toMap(t -> t.meta().ref(), Function.identity()));
-    this.upstreams = snapshot.upstreams().stream().collect(Collectors.toMap(u -> u.meta().ref(), Function.identity()));
-    this.upstreamGroups =
-        snapshot.upstreamGroups().stream().collect(Collectors.toMap(g -> g.meta().ref(), Function.identity()));
-    // Selectors look in one namespace far more often than in all of them: index so each lookup is not a full scan.
-    this.routeTablesByNamespace =
-        snapshot.routeTables().stream()
-            .collect(Collectors.groupingBy(t -> t.meta().namespace(), java.util.TreeMap::new, Collectors.toList()));
+  /**
+   * @param substitution which resources serve their last good output instead of being translated (the rejected
+   *     ones)
+   */
+  TranslationContext(Lookups lookups, Predicate<ResourceKey> substitution) {
+    this.lookups = lookups;
+    this.substitution = substitution;
   }
 
-  ResourceSnapshot snapshot() {
-    return snapshot;
+  Lookups lookups() {
+    return lookups;
   }
 
   Reports reports() {
     return reports;
   }
 
+  Reads reads() {
+    return reads;
+  }
+
+  /** Whether {@code key} serves its last good output instead of being translated now. */
+  boolean substituted(ResourceKey key) {
+    boolean answer = substitution.test(key);
+    reads.substituted(key, answer);
+    return answer;
+  }
+
   RouteTable routeTable(ResourceRef ref) {
-    return routeTables.get(ref);
+    RouteTable t = lookups.routeTables().get(ref);
+    reads.resource(new ResourceKey(Kind.ROUTE_TABLE, ref.namespace(), ref.name()), t);
+    return t;
   }
 
-  /** RouteTables rejected while decoding whose labels match, in the given namespaces ({@code *} for all). */
-  List<ResourceKey> rejectedTablesMatching(
-      java.util.Set<String> namespaces, java.util.function.Predicate<Map<String, String>> labels) {
-    List<ResourceKey> out = new java.util.ArrayList<>();
-    rejectedMeta.forEach(
-        (key, meta) -> {
-          if (key.kind() == Kind.ROUTE_TABLE
-              && (namespaces.contains("*") || namespaces.contains(key.namespace()))
-              && labels.test(meta.labels())) {
-            out.add(key);
-          }
-        });
-    return out;
+  /** The tables a selector picks in {@code namespaces} ({@code *} for all), recording the selection. */
+  RouteTableQuery.Evaluated selectRouteTables(SortedSet<String> namespaces, Action.RouteTableSelector selector) {
+    RouteTableQuery.Evaluated e = RouteTableQuery.evaluate(lookups, namespaces, selector);
+    reads.query(e.query());
+    for (RouteTable t : e.tables()) {
+      reads.resource(t.key(), t);
+    }
+    for (ResourceKey rejected : e.query().rejectedMatched()) {
+      reads.decodeStatus(rejected, lookups.decodeStatus(rejected));
+    }
+    return e;
   }
 
-  /** The route tables of one namespace, in namespace/name order. */
-  List<RouteTable> routeTablesIn(String namespace) {
-    return routeTablesByNamespace.getOrDefault(namespace, List.of());
-  }
-
+  /** The Upstream, or null; only whether it exists is recorded, because that is all gateway translation uses. */
   Upstream upstream(ResourceRef ref) {
-    return upstreams.get(ref);
+    Upstream u = lookups.upstreams().get(ref);
+    reads.exists(Lookups.upstreamKey(ref), u != null);
+    return u;
   }
 
   UpstreamGroup upstreamGroup(ResourceRef ref) {
-    return upstreamGroups.get(ref);
+    UpstreamGroup g = lookups.upstreamGroups().get(ref);
+    reads.resource(new ResourceKey(Kind.UPSTREAM_GROUP, ref.namespace(), ref.name()), g);
+    return g;
+  }
+
+  /** Whether an UpstreamGroup failed validation. */
+  boolean groupHasErrors(ResourceKey group) {
+    boolean errors = lookups.groupsWithErrors().contains(group);
+    reads.groupErrors(group, errors);
+    return errors;
+  }
+
+  boolean virtualServiceExists(ResourceRef ref) {
+    VirtualService vs = lookups.virtualServices().get(ref);
+    reads.exists(new ResourceKey(Kind.VIRTUAL_SERVICE, ref.namespace(), ref.name()), vs != null);
+    return vs != null;
   }
 
   void usedBy(ResourceKey key, String proxyName) {
@@ -106,24 +110,29 @@ final class TranslationContext {
    * Marks the upstreams that served routes send to as used by {@code proxyName}: last good routes still send
    * traffic there, so their Upstreams must keep their clusters and must not look unused.
    */
-  void usedByRoutes(List<io.shardgate.sharding.ir.ProxyRoute> routes, String proxyName) {
-    for (var r : routes) {
-      if (r.action() instanceof io.shardgate.sharding.ir.RouteAction.Forward f) {
-        for (var c : f.clusters()) {
-          usedBy(new ResourceKey(Kind.UPSTREAM, c.upstream().namespace(), c.upstream().name()), proxyName);
+  void usedByRoutes(List<ProxyRoute> routes, String proxyName) {
+    for (ProxyRoute r : routes) {
+      if (r.action() instanceof RouteAction.Forward f) {
+        for (RouteAction.ClusterWeight c : f.clusters()) {
+          usedBy(Lookups.upstreamKey(c.upstream()), proxyName);
         }
       }
       var shadowing = r.options().shadowing();
       if (shadowing != null && shadowing.upstream() != null) {
-        var ref = shadowing.upstream().withDefaultNamespace(r.source().namespace());
-        usedBy(new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name()), proxyName);
+        usedBy(Lookups.upstreamKey(shadowing.upstream().withDefaultNamespace(r.source().namespace())), proxyName);
       }
     }
   }
 
+  private ResourceStatus decodeStatus(ResourceKey key) {
+    ResourceStatus s = lookups.decodeStatus(key);
+    reads.decodeStatus(key, s);
+    return s;
+  }
+
   /** Explains a failed lookup when the resource exists but was rejected while decoding; else empty. */
   String rejectedHint(ResourceKey key) {
-    ResourceStatus s = decodeStatuses.get(key);
+    ResourceStatus s = decodeStatus(key);
     if (s != null && s.state() == ResourceState.REJECTED) {
       return " (" + key + " exists but is rejected: " + s.errors().get(0) + ")";
     }
@@ -132,21 +141,42 @@ final class TranslationContext {
 
   /** The key named by {@code text} ({@code Kind ns/name}) when that resource was rejected while decoding; else null. */
   ResourceKey decodeRejectedKey(String text) {
-    return rejectedWhileDecodingByName.get(text);
+    ResourceKey key = lookups.rejectedWhileDecodingByName().get(text);
+    if (key != null) {
+      decodeStatus(key);
+    } else {
+      ResourceKey parsed = parseKey(text);
+      if (parsed != null) {
+        decodeStatus(parsed);
+      }
+    }
+    return key;
   }
 
   /** The first error that rejected {@code key} while decoding, or empty. */
   String firstDecodeError(ResourceKey key) {
-    ResourceStatus s = decodeStatuses.get(key);
+    ResourceStatus s = decodeStatus(key);
     return s == null || s.errors().isEmpty() ? "" : s.errors().get(0);
   }
 
   boolean rejectedWhileDecoding(ResourceKey key) {
-    ResourceStatus s = decodeStatuses.get(key);
+    ResourceStatus s = decodeStatus(key);
     return s != null && s.state() == ResourceState.REJECTED;
   }
 
   static ResourceKey proxyKey(String namespace, String name) {
     return new ResourceKey(Kind.PROXY, namespace, name);
+  }
+
+  /** {@code Kind ns/name} back to a key, or null when it is not one. */
+  static ResourceKey parseKey(String text) {
+    int space = text.indexOf(' ');
+    int slash = space < 0 ? -1 : text.indexOf('/', space);
+    if (slash < 0) {
+      return null;
+    }
+    return Kind.byKindName(text.substring(0, space))
+        .map(k -> new ResourceKey(k, text.substring(space + 1, slash), text.substring(slash + 1)))
+        .orElse(null);
   }
 }

@@ -1,0 +1,153 @@
+package io.shardgate.controlplane.pipeline;
+
+import io.shardgate.controlplane.xds.EdgeXdsTranslator;
+import io.shardgate.controlplane.xds.XdsTranslator;
+import io.shardgate.sharding.decode.DecodedResources;
+import io.shardgate.sharding.decode.ResourceDecoder;
+import io.shardgate.sharding.ir.ShardConfig;
+import io.shardgate.sharding.plan.PlanSettings;
+import io.shardgate.sharding.plan.ShardPlan;
+import io.shardgate.sharding.plan.PlanInput;
+import io.shardgate.sharding.plan.ShardPlanCache;
+import io.shardgate.sharding.report.Contribution;
+import io.shardgate.sharding.report.Reports;
+import io.shardgate.sharding.translate.GatewayTranslation;
+import io.shardgate.sharding.translate.GatewayTranslationCache;
+import io.shardgate.sharding.translate.InvalidRoutePolicy;
+import io.shardgate.sharding.translate.LastGood;
+import io.shardgate.snapshot.ShardResources;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.SortedSet;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.ObjLongConsumer;
+import java.util.function.Supplier;
+
+/**
+ * Runs the whole translation of each input (decode, gateway translation, shard plan, xDS translation per shard),
+ * reusing what unchanged inputs produced the time before: documents that did not change are not decoded again, a
+ * proxy whose inputs did not change is not translated again, a VirtualService whose lookups answer the same is not
+ * flattened again, and a shard whose configuration did not change is not xDS-translated again. Every result equals
+ * what a fresh engine gives for the same arguments ({@link Translation#of}); a randomized test holds the two to
+ * byte equality.
+ *
+ * <p>Stateful: its caches are its only state. Not thread-safe: the pipeline calls it from its one translation
+ * thread, one input at a time.
+ */
+public final class TranslationEngine {
+
+  private final DecodeCache decodeCache = new DecodeCache();
+  private final GatewayTranslationCache gatewayCache = new GatewayTranslationCache();
+  private final ShardPlanCache planCache = new ShardPlanCache();
+  /** Per proxy: the configuration as the gateway translation gave it, and with only its reached clusters. */
+  private final Map<String, Reached> reached = new HashMap<>();
+  private final ObjLongConsumer<String> timing;
+  /** Per role, what its xDS resources were translated from last time (a ShardConfig, or the EdgePlan). */
+  private Map<String, Object> lastInputs = Map.of();
+  private SortedMap<String, ShardResources> lastXds = new TreeMap<>();
+
+  /** An engine that times nothing. */
+  public TranslationEngine() {
+    this(null);
+  }
+
+  /**
+   * An engine that reports how long each shard's xDS translation took to {@code timing} (null for none). The clock is
+   * read here, around the pure translators, never inside them.
+   */
+  public TranslationEngine(ObjLongConsumer<String> timing) {
+    this.timing = timing;
+  }
+
+  /** Translates {@code input}; rejected resources serve what they produced in {@code previous}. */
+  public Translation translate(ConfigInput input, LastGood previous) {
+    DecodedResources decoded;
+    try {
+      decoded = ResourceDecoder.decode(input.documents(), decodeCache);
+    } finally {
+      decodeCache.endPass();
+    }
+    var settings = decoded.snapshot().settings();
+    GatewayTranslationCache.Pass pass = gatewayCache.translate(decoded, previous, InvalidRoutePolicy.of(settings));
+    PlanInput planInput = new PlanInput(pass.writeNamespace(), decoded.snapshot(), pass.shards(), pass::usedBy,
+        p -> pass.lastGood().of(p), pass::resource, pass::rejectedWhileDecoding, pass::isRejected);
+    ShardPlan plan = planCache.plan(planInput, PlanSettings.of(settings));
+    SortedMap<String, ShardConfig> shards = new TreeMap<>();
+    pass.shards().forEach((name, shard) -> shards.put(name, reachedClusters(plan, shard)));
+    GatewayTranslation gateway =
+        new GatewayTranslation(
+            pass.writeNamespace(),
+            shards,
+            pass.statuses(planContribution(plan)),
+            pass.documentProblems(),
+            pass.lastGood());
+
+    // A shard is translated to xDS again only when what it serves differs from last time: equal input, equal
+    // output, so the previous resources are reused as they are (and the cache sees nothing new to push).
+    SortedMap<String, ShardResources> xds = new TreeMap<>();
+    SortedSet<String> done = new TreeSet<>();
+    Map<String, Object> inputs = new HashMap<>();
+    for (ShardConfig shard : shards.values()) {
+      String role = shard.proxy().role();
+      inputs.put(role, shard);
+      xds.put(role, translated(role, shard, () -> XdsTranslator.translate(shard), done));
+    }
+    if (plan.edge() != null) {
+      String role = plan.edge().role();
+      inputs.put(role, plan.edge());
+      xds.put(role, translated(role, plan.edge(), () -> EdgeXdsTranslator.translate(plan.edge()), done));
+    }
+    lastInputs = inputs;
+    lastXds = xds;
+    return new Translation(input, gateway, plan, xds, done);
+  }
+
+  /** {@code shard} with only the clusters its routes reach, reused while the shard and its plan are the same. */
+  private ShardConfig reachedClusters(ShardPlan plan, ShardConfig shard) {
+    String name = shard.proxy().name();
+    ShardPlan.Shard planned = plan.shards().get(name);
+    Reached memo = reached.get(name);
+    if (memo != null && memo.in() == shard && memo.planned() == planned) {
+      return memo.out();
+    }
+    ShardConfig out = plan.withReachedClusters(shard);
+    reached.put(name, new Reached(shard, planned, out));
+    return out;
+  }
+
+  private record Reached(ShardConfig in, ShardPlan.Shard planned, ShardConfig out) {}
+
+  /** The internal errors of the last translation, one per proxy that failed, for the caller to log. */
+  public List<GatewayTranslationCache.Failure> drainFailures() {
+    return gatewayCache.drainFailures();
+  }
+
+  /** The plan's problems as a status contribution (and the edge Proxy registered when there is one). */
+  private static Contribution planContribution(ShardPlan plan) {
+    Reports reports = new Reports();
+    plan.errors().forEach((k, ms) -> ms.forEach(m -> reports.accept(k, "").error(k, m)));
+    plan.warnings().forEach((k, ms) -> ms.forEach(m -> reports.accept(k, "").warning(k, m)));
+    if (plan.edge() != null) {
+      reports.accept(plan.edgeProxyKey(), "");
+    }
+    return reports.contribution();
+  }
+
+  private ShardResources translated(String role, Object input, Supplier<ShardResources> translator,
+      SortedSet<String> done) {
+    Object then = lastInputs.get(role);
+    if (then != null && (then == input || then.equals(input))) {
+      return lastXds.get(role);
+    }
+    long started = timing == null ? 0 : System.nanoTime();
+    ShardResources out = translator.get();
+    if (timing != null) {
+      timing.accept(role, System.nanoTime() - started);
+    }
+    done.add(role);
+    return out;
+  }
+}

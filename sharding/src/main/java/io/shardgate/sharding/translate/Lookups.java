@@ -1,0 +1,119 @@
+package io.shardgate.sharding.translate;
+
+import io.shardgate.sharding.decode.DecodedResources;
+import io.shardgate.sharding.model.Kind;
+import io.shardgate.sharding.model.ObjectMeta;
+import io.shardgate.sharding.model.ResourceKey;
+import io.shardgate.sharding.model.ResourceRef;
+import io.shardgate.sharding.model.ResourceSnapshot;
+import io.shardgate.sharding.model.RouteTable;
+import io.shardgate.sharding.model.Upstream;
+import io.shardgate.sharding.model.UpstreamGroup;
+import io.shardgate.sharding.model.VirtualService;
+import io.shardgate.sharding.report.ResourceState;
+import io.shardgate.sharding.report.ResourceStatus;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+
+/**
+ * The indexes one gateway translation call looks resources up in: by reference, by namespace, decode statuses, and
+ * which UpstreamGroups failed validation. Built once per call from its input and never changed; shared by every
+ * piece of that call. Immutable after construction; thread-safe.
+ *
+ * @param changedRouteTableNamespaces namespaces in which a RouteTable appeared, disappeared, or changed labels or
+ *     decode status since the previous call ({@code *} when unknown, e.g. on the first call): a RouteTable selector
+ *     over other namespaces still selects what it selected
+ */
+record Lookups(
+    ResourceSnapshot snapshot,
+    SortedMap<ResourceKey, ResourceStatus> decodeStatuses,
+    SortedMap<ResourceKey, ObjectMeta> rejectedMeta,
+    Map<ResourceRef, RouteTable> routeTables,
+    Map<ResourceRef, Upstream> upstreams,
+    Map<ResourceRef, UpstreamGroup> upstreamGroups,
+    Map<ResourceRef, VirtualService> virtualServices,
+    Map<String, List<RouteTable>> routeTablesByNamespace,
+    Map<String, ResourceKey> rejectedWhileDecodingByName,
+    Set<ResourceKey> groupsWithErrors,
+    Set<String> changedRouteTableNamespaces) {
+
+  static Lookups of(DecodedResources in, Set<ResourceKey> groupsWithErrors, Set<String> changedRouteTableNamespaces) {
+    ResourceSnapshot s = in.snapshot();
+    Map<String, ResourceKey> rejectedByName = new HashMap<>();
+    in.statuses().forEach((k, st) -> {
+      if (st.state() == ResourceState.REJECTED) {
+        rejectedByName.put(k.toString(), k);
+      }
+    });
+    return new Lookups(
+        s,
+        in.statuses(),
+        in.rejectedMeta(),
+        byRef(s.routeTables(), t -> t.meta().ref()),
+        byRef(s.upstreams(), u -> u.meta().ref()),
+        byRef(s.upstreamGroups(), g -> g.meta().ref()),
+        byRef(s.virtualServices(), v -> v.meta().ref()),
+        // Selectors look in one namespace far more often than in all of them: index so a lookup is not a full scan.
+        s.routeTables().stream()
+            .collect(Collectors.groupingBy(t -> t.meta().namespace(), TreeMap::new, Collectors.toList())),
+        rejectedByName,
+        Set.copyOf(groupsWithErrors),
+        Set.copyOf(changedRouteTableNamespaces));
+  }
+
+  private static <T> Map<ResourceRef, T> byRef(List<T> items, Function<T, ResourceRef> ref) {
+    Map<ResourceRef, T> out = new HashMap<>(items.size() * 2);
+    for (T item : items) {
+      out.put(ref.apply(item), item);
+    }
+    return out;
+  }
+
+  /** The same lookups with {@code groups} as the UpstreamGroups that failed validation. */
+  Lookups withGroupsWithErrors(Set<ResourceKey> groups) {
+    return new Lookups(snapshot, decodeStatuses, rejectedMeta, routeTables, upstreams, upstreamGroups, virtualServices,
+        routeTablesByNamespace, rejectedWhileDecodingByName, Set.copyOf(groups), changedRouteTableNamespaces);
+  }
+
+  /** The decode status of a resource, or null when it was not read at all. */
+  ResourceStatus decodeStatus(ResourceKey key) {
+    return decodeStatuses.get(key);
+  }
+
+  boolean rejectedWhileDecoding(ResourceKey key) {
+    ResourceStatus s = decodeStatuses.get(key);
+    return s != null && s.state() == ResourceState.REJECTED;
+  }
+
+  /** The current object of a resource, or null when it is not in the snapshot. */
+  Object resource(ResourceKey key) {
+    ResourceRef ref = key.ref();
+    return switch (key.kind()) {
+      case ROUTE_TABLE -> routeTables.get(ref);
+      case VIRTUAL_SERVICE -> virtualServices.get(ref);
+      case UPSTREAM -> upstreams.get(ref);
+      case UPSTREAM_GROUP -> upstreamGroups.get(ref);
+      case GATEWAY -> s(key);
+      case SETTINGS, PROXY -> null;
+    };
+  }
+
+  private Object s(ResourceKey key) {
+    for (var g : snapshot.gateways()) {
+      if (g.key().equals(key)) {
+        return g;
+      }
+    }
+    return null;
+  }
+
+  static ResourceKey upstreamKey(ResourceRef ref) {
+    return new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name());
+  }
+}
