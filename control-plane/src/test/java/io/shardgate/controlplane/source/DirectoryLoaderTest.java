@@ -143,9 +143,9 @@ class DirectoryLoaderTest {
         apiVersion: example.com/v9
         kind: Whatever
         """);
-    write("teams/a/deep/routes.yml", "apiVersion: gateway.solo.io/v1\nkind: RouteTable\nspec: {}\n");
+    write("teams/a/deep/routes.yml", "apiVersion: gateway.solo.io/v1\nkind: RouteTable\nmetadata: {name: routes}\nspec: {}\n");
     // Two levels only: not Gloo's layout, so the document is taken as written.
-    write("virtualservices/loose.yaml", "kind: VirtualService\n");
+    write("virtualservices/loose.yaml", "kind: VirtualService\nmetadata: {name: loose}\n");
 
     DirectoryContents contents = loader.load(root);
 
@@ -203,7 +203,7 @@ class DirectoryLoaderTest {
   @Test
   void brokenFileKeepsItsPreviousDocumentsAndReportsAnErrorWithItsLine() throws IOException {
     write("upstreams/ns/echo.yaml", "metadata: {name: echo}\nstatic: {hosts: [{addr: a, port: 1}]}\n");
-    write("other.yaml", "kind: Gateway\n");
+    write("other.yaml", "kind: Gateway\nmetadata: {name: gw}\n");
     DirectoryContents good = loader.load(root);
     SourceDocument echo = good.documentsOf("upstreams/ns/echo.yaml").get(0);
 
@@ -293,7 +293,7 @@ class DirectoryLoaderTest {
   @Test
   void symbolicLinksAreFollowedButLoopsAreNot() throws IOException {
     // A Kubernetes ConfigMap volume: visible links into a hidden, atomically swapped folder.
-    write("..2024_01_01/vs.yaml", "kind: VirtualService\n");
+    write("..2024_01_01/vs.yaml", "kind: VirtualService\nmetadata: {name: vs}\n");
     Files.createSymbolicLink(root.resolve("..data"), Path.of("..2024_01_01"));
     Files.createSymbolicLink(root.resolve("vs.yaml"), Path.of("..data/vs.yaml"));
     Files.createDirectories(root.resolve("loop"));

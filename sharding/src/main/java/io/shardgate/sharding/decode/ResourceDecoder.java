@@ -135,8 +135,9 @@ public final class ResourceDecoder {
     if (identity.verdict() != DocumentIdentity.Verdict.RESOURCE) {
       return DecodedDocument.problem(
           doc,
-          identity.describe(doc)
-              + (identity.verdict() == DocumentIdentity.Verdict.ERROR ? "; the document is not read" : ""));
+          identity.verdict() == DocumentIdentity.Verdict.ERROR
+              ? doc.locationOf(identity.field()) + ": not read: " + identity.message()
+              : identity.describe(doc));
     }
     Kind kind = identity.kind();
     Fields.Problems problems = new Fields.Problems(doc);

@@ -421,7 +421,8 @@ final class RouteOptionsDecoder {
     }
     double p = v == null ? 0 : v;
     if (p < 0 || p > 100 || Double.isNaN(p)) {
-      f.problems().error(f.pathOf("percentage"), "must be between 0 and 100, got " + p);
+      f.problems().error(f.pathOf("percentage"), "must be between 0 and 100, got "
+          + (p == Math.rint(p) && !Double.isInfinite(p) ? String.valueOf((long) p) : String.valueOf(p)));
       return 0;
     }
     if (p == 0) {
