@@ -201,6 +201,68 @@ class DirectoryLoaderTest {
   }
 
   @Test
+  void aTypoInAGlooIdentityIsAFileErrorAndTheFileKeepsItsLastGoodDocuments() throws IOException {
+    String good = """
+        apiVersion: gateway.solo.io/v1
+        kind: VirtualService
+        metadata: {name: shop, namespace: shop}
+        spec: {virtualHost: {domains: [shop.example.com]}}
+        ---
+        apiVersion: gloo.solo.io/v1
+        kind: Upstream
+        metadata: {name: cart, namespace: shop}
+        spec: {static: {hosts: [{addr: 10.0.0.1, port: 80}]}}
+        """;
+    write("shop.yaml", good);
+    DirectoryContents before = loader.load(root);
+    assertEquals(List.of(), before.problems());
+    assertEquals(2, before.documents().size());
+
+    for (String[] typo : new String[][] {
+        {"kind: VirtualService", "kind: VirtualServce", "did you mean gateway.solo.io/v1 VirtualService?", "2"},
+        {"kind: Upstream", "kind: upstreams", "did you mean gloo.solo.io/v1 Upstream?", "7"},
+        {"apiVersion: gloo.solo.io/v1", "apiVersion: glo.solo.io/v1", "did you mean gloo.solo.io/v1?", "6"},
+        {"name: shop,", "name: Shop,", "metadata.name 'Shop' must be a DNS-1123 subdomain", "3"},
+        {"namespace: shop}\nspec: {virtualHost", "namespace: ''}\nspec: {virtualHost",
+            "metadata.namespace must not be empty", "3"}}) {
+      write("shop.yaml", good.replace(typo[0], typo[1]));
+      DirectoryContents after = loader.load(root, before);
+      assertEquals(before.documents(), after.documents(), typo[1] + ": the file keeps serving its last good documents");
+      assertEquals(1, after.problems().size(), after.problems().toString());
+      SourceProblem p = after.problems().get(0);
+      assertEquals(Severity.ERROR, p.severity());
+      assertEquals("shop.yaml", p.file());
+      assertEquals(Integer.parseInt(typo[3]), p.line(), p.toString());
+      assertTrue(p.message().contains(typo[2]), p.message());
+      assertTrue(p.message().endsWith("still serving the 2 documents it held when it last parsed"), p.message());
+    }
+  }
+
+  @Test
+  void kindsOfOtherApisAndUnreadGlooKindsAreNotFileErrors() throws IOException {
+    write("other.yaml", """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds, namespace: shop}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: istio-vs}
+        ---
+        apiVersion: gateway.solo.io/v1
+        kind: RouteOption
+        metadata: {name: shared}
+        ---
+        apiVersion: enterprise.gloo.solo.io/v1
+        kind: AuthConfig
+        metadata: {name: sso}
+        """);
+    DirectoryContents contents = loader.load(root);
+    assertEquals(List.of(), contents.problems());
+    assertEquals(4, contents.documents().size());
+  }
+
+  @Test
   void brokenFileKeepsItsPreviousDocumentsAndReportsAnErrorWithItsLine() throws IOException {
     write("upstreams/ns/echo.yaml", "metadata: {name: echo}\nstatic: {hosts: [{addr: a, port: 1}]}\n");
     write("other.yaml", "kind: Gateway\nmetadata: {name: gw}\n");
