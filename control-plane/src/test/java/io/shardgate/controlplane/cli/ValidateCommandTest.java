@@ -54,7 +54,8 @@ class ValidateCommandTest {
   @Test
   void anInvalidNameIsAFileError() throws IOException {
     ExampleConfig config = ExampleConfig.copyTo(tmp.resolve("config"));
-    config.replace("virtualservices/catalog/catalog.yaml", "name: catalog", "name: Catalog_Main");
+    config.replace("virtualservices/catalog/catalog.yaml", "metadata:\n  name: catalog\n",
+        "metadata:\n  name: Catalog_Main\n");
     Result r = validate(config);
     assertEquals(1, r.exit(), r.out());
     assertTrue(r.out().contains("virtualservices/catalog/catalog.yaml:4: metadata.name 'Catalog_Main' must be a"
