@@ -623,7 +623,7 @@ final class Fields {
 
   /**
    * Whether {@code v} is the field's default, which Gloo treats like unset, so it is not worth a warning: the
-   * declared default when the table has one, else false, 0, "", an enum's first value, an empty list or map. An
+   * declared default when the table has one, else false, 0, "", "0s", an enum's first value, an empty list or map. An
    * empty message ({@code {}}) is not a default: its presence can switch a feature on.
    */
   static boolean isDefault(Object v, Field f) {
@@ -649,6 +649,9 @@ final class Fields {
     if (v instanceof String s) {
       if (s.isEmpty()) {
         return true;
+      }
+      if (f.type() instanceof Scalar sc && sc.kind() == ScalarKind.DURATION) {
+        return s.trim().matches("-?0+(\\.0+)?s");
       }
       return f.type() instanceof EnumRef r
           && Integer.valueOf(0).equals(GlooApi.table().enumType(r.name()).values().get(s));
