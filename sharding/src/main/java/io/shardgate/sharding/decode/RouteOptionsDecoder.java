@@ -314,7 +314,7 @@ final class RouteOptionsDecoder {
       return "a header name must not be empty";
     }
     if (!name.startsWith(":") && !HEADER_NAME.matcher(name).matches()) {
-      return "'" + name + "' is not a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~- only)";
+      return Fields.quote(name) + " is not a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~- only)";
     }
     return null;
   }
@@ -322,7 +322,7 @@ final class RouteOptionsDecoder {
   /** Envoy refuses to change pseudo-headers and Host through header manipulation. */
   private static String modifiableProblem(String name, String verb) {
     if (name.startsWith(":") || name.equalsIgnoreCase("host")) {
-      return "'" + name + "' cannot be " + verb + ": Envoy does not let routes change ':'-prefixed headers or Host"
+      return Fields.quote(name) + " cannot be " + verb + ": Envoy does not let routes change ':'-prefixed headers or Host"
           + " (use hostRewrite to change the host)";
     }
     return null;
