@@ -50,6 +50,8 @@ final class Fields {
      * route decoder claims those under its route; any left at the end reject the resource.
      */
     final Map<String, String> unservable = new LinkedHashMap<>();
+    /** Every mapping opened while decoding the resource, so none can escape {@link #finish()}. */
+    private final List<Fields> opened = new ArrayList<>();
 
     Problems(SourceDocument doc) {
       this.doc = doc;
@@ -61,6 +63,13 @@ final class Fields {
 
     void warning(String path, String message) {
       warnings.add(path + " (" + doc.locationOf(path) + "): " + message);
+    }
+
+    /** Finishes every mapping a builder opened but did not finish, so no key of the document goes unchecked. */
+    void finishAll() {
+      for (int i = 0; i < opened.size(); i++) {
+        opened.get(i).finish();
+      }
     }
 
     void unservable(String path, String reason) {
@@ -98,12 +107,14 @@ final class Fields {
   private final Problems problems;
   private final GlooApi.Message message;
   private final Set<String> read = new LinkedHashSet<>();
+  private boolean finished;
 
   Fields(Map<String, Object> map, String path, Problems problems, GlooApi.Message message) {
     this.map = map;
     this.path = path;
     this.problems = problems;
     this.message = message;
+    problems.opened.add(this);
   }
 
   String path() {
@@ -564,10 +575,14 @@ final class Fields {
   // ------------------------------------------------------------------ finish
 
   /**
-   * Classifies every key by the table (see the class comment) and checks the oneof groups. Call once, after the
-   * builder read what it serves.
+   * Classifies every key by the table (see the class comment) and checks the oneof groups, once; call it after the
+   * builder read what it serves (a later call does nothing).
    */
   void finish() {
+    if (finished) {
+      return;
+    }
+    finished = true;
     Map<Field, String> seen = new HashMap<>();
     for (Map.Entry<String, Object> e : map.entrySet()) {
       String key = e.getKey();

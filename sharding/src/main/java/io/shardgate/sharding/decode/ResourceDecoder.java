@@ -163,6 +163,7 @@ public final class ResourceDecoder {
         };
     spec.finish();
     root.finish();
+    problems.finishAll();
     // What no route claimed cannot be served by leaving a route out: the resource itself is not served.
     problems.unservable.forEach(
         (path, reason) -> problems.error(path, reason + "; Shardgate cannot serve this " + kind.kindName()));
