@@ -59,6 +59,8 @@ class DocumentIdentityTest {
     assertError(check("gloo.solo.io/v2", "Upstream"), "apiVersion", "is not a version of Upstream");
     assertError(check("gloo.solo.io/v1", "RouteTable"), "apiVersion", "did you mean gateway.solo.io/v1?");
     assertError(check("glo.solo.io/v1", "Whatever"), "kind", "did you mean the group gloo.solo.io?");
+    assertError(check("gloo.solo.iov1", "Upstream"), "apiVersion", "did you mean gloo.solo.io/v1?");
+    assertError(check("gateway.solo.io.v1", "VirtualService"), "apiVersion", "did you mean gateway.solo.io/v1?");
   }
 
   @Test
