@@ -62,7 +62,8 @@ import java.util.TreeSet;
  *
  * <p><b>Last good per file.</b> A file that does not parse, cannot be read, is larger than {@value
  * #MAX_FILE_BYTES} bytes or holds a Gloo document whose identity is wrong ({@link DocumentIdentity}: a typo in
- * {@code kind} or {@code apiVersion}, an invalid name or namespace) is an {@link Severity#ERROR} problem, and the documents the same path produced in
+ * {@code kind} or {@code apiVersion}, an invalid name or namespace) is an {@link Severity#ERROR} problem, and the
+ * documents the same path produced in
  * {@code previous} are kept, so a half-done edit never takes config away from the Envoys; a file without an earlier
  * good version contributes nothing. The same holds for every file under a folder that cannot be listed. A file that
  * is deleted is gone. A file whose bytes are unchanged since {@code previous} is not parsed again: its documents and

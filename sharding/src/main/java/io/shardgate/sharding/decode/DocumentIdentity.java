@@ -106,7 +106,8 @@ public final class DocumentIdentity {
     }
     if (glooGroup != null) {
       if (group.equals(glooGroup) && UNREAD_GLOO_KINDS.get(glooGroup).contains(kindName)) {
-        return new Result(Verdict.SKIPPED, null, "", shown + " is a Gloo resource Shardgate does not read yet; skipped");
+        return new Result(
+            Verdict.SKIPPED, null, "", shown + " is a Gloo resource Shardgate does not read yet; skipped");
       }
       Kind near = nearKind(kindName);
       String suggestion = near != null ? "; did you mean " + near.apiVersion() + " " + near.kindName() + "?"

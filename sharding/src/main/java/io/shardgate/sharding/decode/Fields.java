@@ -626,7 +626,9 @@ final class Fields {
         }
       }
       case FAILS_CLOSED -> {
-        if (!(f.offKey() != null && v instanceof Map<?, ?> m && f.offValue().equals(String.valueOf(m.get(f.offKey()))))) {
+        boolean off = f.offKey() != null && v instanceof Map<?, ?> m
+            && f.offValue().equals(String.valueOf(m.get(f.offKey())));
+        if (!off) {
           problems.unservable(p, f.note() != null ? f.note()
               : "restricts access, and Shardgate does not enforce it yet, so it cannot serve it safely");
         }

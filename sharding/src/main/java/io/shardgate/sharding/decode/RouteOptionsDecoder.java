@@ -137,7 +137,8 @@ final class RouteOptionsDecoder {
     // Only one of them may be set: the table's oneof says so.
     String literal = o.str("hostRewrite");
     if (literal != null && (literal.isEmpty() || hasLineBreakOrNul(literal))) {
-      o.problems().error(o.pathOf("hostRewrite"), "must be a host name such as 'api.example.com', got " + o.shown("hostRewrite", literal));
+      o.problems().error(o.pathOf("hostRewrite"),
+          "must be a host name such as 'api.example.com', got " + o.shown("hostRewrite", literal));
     }
     Boolean auto = o.bool("autoHostRewrite");
     RouteOptions.RegexRewrite pathRegex = regexRewrite(o, "hostRewritePathRegex");
@@ -207,7 +208,8 @@ final class RouteOptionsDecoder {
         bo.problems().error(bo.pathOf("baseInterval"), "is required when retryBackOff is set, e.g. '0.025s'");
       }
     } else if (base.compareTo(Duration.ofMillis(1)) < 0) {
-      bo.problems().error(bo.pathOf("baseInterval"), "must be at least 1ms (0.001s), got " + Fields.quote((String) bo.raw("baseInterval")));
+      bo.problems().error(bo.pathOf("baseInterval"),
+          "must be at least 1ms (0.001s), got " + Fields.quote((String) bo.raw("baseInterval")));
     }
     if (max != null) {
       if (max.isZero()) {
@@ -322,8 +324,8 @@ final class RouteOptionsDecoder {
   /** Envoy refuses to change pseudo-headers and Host through header manipulation. */
   private static String modifiableProblem(String name, String verb) {
     if (name.startsWith(":") || name.equalsIgnoreCase("host")) {
-      return Fields.quote(name) + " cannot be " + verb + ": Envoy does not let routes change ':'-prefixed headers or Host"
-          + " (use hostRewrite to change the host)";
+      return Fields.quote(name) + " cannot be " + verb + ": Envoy does not let routes change ':'-prefixed headers or"
+          + " Host (use hostRewrite to change the host)";
     }
     return null;
   }
@@ -348,7 +350,8 @@ final class RouteOptionsDecoder {
     List<String> exposeHeaders = c.strList("exposeHeaders");
     String maxAge = c.str("maxAge");
     if (maxAge != null && !maxAge.matches("\\d+")) {
-      c.problems().error(c.pathOf("maxAge"), "must be a number of seconds such as '86400', got " + c.shown("maxAge", maxAge));
+      c.problems().error(c.pathOf("maxAge"),
+          "must be a number of seconds such as '86400', got " + c.shown("maxAge", maxAge));
     }
     boolean allowCredentials = Boolean.TRUE.equals(c.bool("allowCredentials"));
     boolean disable = Boolean.TRUE.equals(c.bool("disableForRoute"));

@@ -35,12 +35,14 @@ final class ShardgateSettingsDecoder {
     boolean enabled = Boolean.TRUE.equals(e.bool("enabled"));
     String proxyName = e.str("proxyName", Settings.Edge.DEFAULT_PROXY_NAME);
     if (proxyName.isEmpty() || proxyName.contains("~")) {
-      e.problems().error(e.pathOf("proxyName"), "must be a non-empty proxy name without '~', got " + e.shown("proxyName", proxyName));
+      e.problems().error(e.pathOf("proxyName"),
+          "must be a non-empty proxy name without '~', got " + e.shown("proxyName", proxyName));
     }
     String bindAddress = e.str("bindAddress", Settings.Edge.DEFAULT_BIND_ADDRESS);
     if (!IpLiterals.isIp(bindAddress)) {
       e.problems().error(
-          e.pathOf("bindAddress"), "must be an IP address such as '::' or '0.0.0.0', got " + e.shown("bindAddress", bindAddress));
+          e.pathOf("bindAddress"),
+          "must be an IP address such as '::' or '0.0.0.0', got " + e.shown("bindAddress", bindAddress));
     }
     Integer bindPort = e.intInRange("bindPort", 1, 65535);
     Integer tlsBindPort = e.intInRange("tlsBindPort", 1, 65535);

@@ -14,9 +14,10 @@ public record LabelExpression(String key, String operator, List<String> values) 
     values = List.copyOf(values);
   }
 
-  /** Gloo's operator names: proto-JSON takes only these (or their numbers), never {@code =}, {@code in} or {@code !}. */
+  /** Gloo's operator names: proto-JSON takes only these (or their numbers), never {@code =}, {@code in}, {@code !}. */
   public static final List<String> OPERATORS =
-      List.of("Equals", "DoubleEquals", "NotEquals", "In", "NotIn", "Exists", "DoesNotExist", "GreaterThan", "LessThan");
+      List.of(
+          "Equals", "DoubleEquals", "NotEquals", "In", "NotIn", "Exists", "DoesNotExist", "GreaterThan", "LessThan");
 
   /**
    * The problem with this requirement, or null when it is well formed: Kubernetes' rules for a label requirement
