@@ -95,6 +95,21 @@ class UnservableRoutesTest {
   }
 
   @Test
+  void aMisspelledOrGlooZeroMatcherRejectsTheVirtualServiceAndNeverBecomesACatchAll() {
+    for (String route : List.of("- matchers: [{prefx: /typo}]", "- matcher: {prefix: /typo}")) {
+      Result r = translate("""
+          domains: [api.example.com]
+          routes:
+          %s
+            routeAction: {single: {upstream: {name: api}}}
+          """.formatted(route), null);
+      assertEquals(List.of(), r.routes(), route);
+      assertEquals(ResourceState.REJECTED, r.status().state(), route);
+      assertTrue(r.status().errors().get(0).contains("did you mean"), r.status().errors().toString());
+    }
+  }
+
+  @Test
   void aGraphqlActionDropsItsRouteInsteadOfLeavingItWithoutAnAction() {
     Result r = translate("""
         domains: [api.example.com]
