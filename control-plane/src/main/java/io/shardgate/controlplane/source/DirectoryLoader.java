@@ -1,6 +1,7 @@
 package io.shardgate.controlplane.source;
 
 import io.shardgate.controlplane.source.SourceProblem.Severity;
+import io.shardgate.sharding.decode.DocumentIdentity;
 import io.shardgate.sharding.decode.SourceDocument;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -59,8 +60,10 @@ import java.util.TreeSet;
  * {@code apiVersion} and {@code kind} is the decoder's job. A document without {@code kind} is skipped with a
  * warning (a Helm values file or similar, most likely).
  *
- * <p><b>Last good per file.</b> A file that does not parse, cannot be read or is larger than {@value
- * #MAX_FILE_BYTES} bytes is an {@link Severity#ERROR} problem, and the documents the same path produced in
+ * <p><b>Last good per file.</b> A file that does not parse, cannot be read, is larger than {@value
+ * #MAX_FILE_BYTES} bytes or holds a Gloo document whose identity is wrong ({@link DocumentIdentity}: a typo in
+ * {@code kind} or {@code apiVersion}, an invalid name or namespace) is an {@link Severity#ERROR} problem, and the
+ * documents the same path produced in
  * {@code previous} are kept, so a half-done edit never takes config away from the Envoys; a file without an earlier
  * good version contributes nothing. The same holds for every file under a folder that cannot be listed. A file that
  * is deleted is gone. A file whose bytes are unchanged since {@code previous} is not parsed again: its documents and
@@ -189,18 +192,37 @@ public final class DirectoryLoader {
       return;
     }
     GlooFolder folder = glooFolderOf(rel);
+    List<SourceDocument> fileDocuments = new ArrayList<>();
+    List<SourceProblem> fileProblems = new ArrayList<>();
     for (SourceDocument doc : parsed) {
       if (folder != null) {
         String[] segments = rel.split("/");
-        documents.add(normaliseGloo(doc, folder, segments[1], stem(segments[2]), problems));
+        fileDocuments.add(normaliseGloo(doc, folder, segments[1], stem(segments[2]), fileProblems));
       } else if (doc.content().get("kind") == null) {
-        problems.add(new SourceProblem(rel, doc.line(), Severity.WARNING, "the document has no 'kind' and is "
+        fileProblems.add(new SourceProblem(rel, doc.line(), Severity.WARNING, "the document has no 'kind' and is "
             + "skipped; outside Gloo's <plural>/<namespace>/<name>.yaml folders every document needs apiVersion "
             + "and kind"));
       } else {
-        documents.add(doc);
+        fileDocuments.add(doc);
       }
     }
+    // A Gloo document with a wrong identity (a typo in kind, apiVersion or name) is as broken as a file that does
+    // not parse: skipping it would silently delete the resource from its shard.
+    List<SourceProblem> identityErrors = new ArrayList<>();
+    for (SourceDocument doc : fileDocuments) {
+      DocumentIdentity.Result identity = DocumentIdentity.check(doc);
+      if (identity.verdict() == DocumentIdentity.Verdict.ERROR) {
+        identityErrors.add(new SourceProblem(rel, doc.lineOf(identity.field()), Severity.ERROR, identity.message()));
+      }
+    }
+    if (!identityErrors.isEmpty()) {
+      SourceProblem first = identityErrors.get(0);
+      keepPrevious(rel, first.line(), 0, first.message(), prev, documents, problems);
+      problems.addAll(identityErrors.subList(1, identityErrors.size()));
+      return;
+    }
+    documents.addAll(fileDocuments);
+    problems.addAll(fileProblems);
   }
 
   private static void keepPrevious(String rel, int line, int column, String reason, Previous prev,

@@ -143,9 +143,9 @@ class DirectoryLoaderTest {
         apiVersion: example.com/v9
         kind: Whatever
         """);
-    write("teams/a/deep/routes.yml", "apiVersion: gateway.solo.io/v1\nkind: RouteTable\nspec: {}\n");
+    write("teams/a/deep/routes.yml", "apiVersion: gateway.solo.io/v1\nkind: RouteTable\nmetadata: {name: routes}\nspec: {}\n");
     // Two levels only: not Gloo's layout, so the document is taken as written.
-    write("virtualservices/loose.yaml", "kind: VirtualService\n");
+    write("virtualservices/loose.yaml", "kind: VirtualService\nmetadata: {name: loose}\n");
 
     DirectoryContents contents = loader.load(root);
 
@@ -201,9 +201,71 @@ class DirectoryLoaderTest {
   }
 
   @Test
+  void aTypoInAGlooIdentityIsAFileErrorAndTheFileKeepsItsLastGoodDocuments() throws IOException {
+    String good = """
+        apiVersion: gateway.solo.io/v1
+        kind: VirtualService
+        metadata: {name: shop, namespace: shop}
+        spec: {virtualHost: {domains: [shop.example.com]}}
+        ---
+        apiVersion: gloo.solo.io/v1
+        kind: Upstream
+        metadata: {name: cart, namespace: shop}
+        spec: {static: {hosts: [{addr: 10.0.0.1, port: 80}]}}
+        """;
+    write("shop.yaml", good);
+    DirectoryContents before = loader.load(root);
+    assertEquals(List.of(), before.problems());
+    assertEquals(2, before.documents().size());
+
+    for (String[] typo : new String[][] {
+        {"kind: VirtualService", "kind: VirtualServce", "did you mean gateway.solo.io/v1 VirtualService?", "2"},
+        {"kind: Upstream", "kind: upstreams", "did you mean gloo.solo.io/v1 Upstream?", "7"},
+        {"apiVersion: gloo.solo.io/v1", "apiVersion: glo.solo.io/v1", "did you mean gloo.solo.io/v1?", "6"},
+        {"name: shop,", "name: Shop,", "metadata.name 'Shop' must be a DNS-1123 subdomain", "3"},
+        {"namespace: shop}\nspec: {virtualHost", "namespace: ''}\nspec: {virtualHost",
+            "metadata.namespace must not be empty", "3"}}) {
+      write("shop.yaml", good.replace(typo[0], typo[1]));
+      DirectoryContents after = loader.load(root, before);
+      assertEquals(before.documents(), after.documents(), typo[1] + ": the file keeps serving its last good documents");
+      assertEquals(1, after.problems().size(), after.problems().toString());
+      SourceProblem p = after.problems().get(0);
+      assertEquals(Severity.ERROR, p.severity());
+      assertEquals("shop.yaml", p.file());
+      assertEquals(Integer.parseInt(typo[3]), p.line(), p.toString());
+      assertTrue(p.message().contains(typo[2]), p.message());
+      assertTrue(p.message().endsWith("still serving the 2 documents it held when it last parsed"), p.message());
+    }
+  }
+
+  @Test
+  void kindsOfOtherApisAndUnreadGlooKindsAreNotFileErrors() throws IOException {
+    write("other.yaml", """
+        apiVersion: v1
+        kind: Secret
+        metadata: {name: creds, namespace: shop}
+        ---
+        apiVersion: networking.istio.io/v1
+        kind: VirtualService
+        metadata: {name: istio-vs}
+        ---
+        apiVersion: gateway.solo.io/v1
+        kind: RouteOption
+        metadata: {name: shared}
+        ---
+        apiVersion: enterprise.gloo.solo.io/v1
+        kind: AuthConfig
+        metadata: {name: sso}
+        """);
+    DirectoryContents contents = loader.load(root);
+    assertEquals(List.of(), contents.problems());
+    assertEquals(4, contents.documents().size());
+  }
+
+  @Test
   void brokenFileKeepsItsPreviousDocumentsAndReportsAnErrorWithItsLine() throws IOException {
     write("upstreams/ns/echo.yaml", "metadata: {name: echo}\nstatic: {hosts: [{addr: a, port: 1}]}\n");
-    write("other.yaml", "kind: Gateway\n");
+    write("other.yaml", "kind: Gateway\nmetadata: {name: gw}\n");
     DirectoryContents good = loader.load(root);
     SourceDocument echo = good.documentsOf("upstreams/ns/echo.yaml").get(0);
 
@@ -293,7 +355,7 @@ class DirectoryLoaderTest {
   @Test
   void symbolicLinksAreFollowedButLoopsAreNot() throws IOException {
     // A Kubernetes ConfigMap volume: visible links into a hidden, atomically swapped folder.
-    write("..2024_01_01/vs.yaml", "kind: VirtualService\n");
+    write("..2024_01_01/vs.yaml", "kind: VirtualService\nmetadata: {name: vs}\n");
     Files.createSymbolicLink(root.resolve("..data"), Path.of("..2024_01_01"));
     Files.createSymbolicLink(root.resolve("vs.yaml"), Path.of("..data/vs.yaml"));
     Files.createDirectories(root.resolve("loop"));

@@ -15,16 +15,10 @@ import java.util.regex.Pattern;
 /**
  * Decodes and validates a route's {@code options} block into {@link RouteOptions}. Part of {@link ResourceDecoder};
  * same rules: a value Envoy would reject (a NACK for the whole RouteConfiguration) is an error that names the field
- * and its file:line, an option Shardgate does not serve is a warning naming it. Pure and stateless.
+ * and its file:line; which options are served, unserved or fail closed is the {@link GlooApi} table's to say.
+ * Pure and stateless.
  */
 final class RouteOptionsDecoder {
-
-  /** A list, not a set: its order is the order of the warnings, which must not change between runs. */
-  static final List<String> ENTERPRISE_OPTIONS =
-      List.of(
-          "extauth", "extensions", "ratelimit", "ratelimitBasic", "ratelimitEarly", "ratelimitRegular",
-          "rateLimitConfigs", "rateLimitEarlyConfigs", "rateLimitRegularConfigs", "waf", "jwt", "jwtStaged",
-          "jwtProvidersStaged", "rbac", "dlp", "extProc", "stagedTransformations", "transformations");
 
   /** Envoy's {@code retry_on} conditions: HTTP ones and gRPC ones (Envoy takes both in one list). */
   static final Set<String> RETRY_ON =
@@ -37,14 +31,11 @@ final class RouteOptionsDecoder {
   /** RFC 9110 token characters, which Envoy accepts in a header name. */
   private static final Pattern HEADER_NAME = Pattern.compile("^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$");
 
-  private static final List<String> HOST_REWRITES =
-      List.of("hostRewrite", "autoHostRewrite", "hostRewritePathRegex", "hostRewriteHeader");
-
   private RouteOptionsDecoder() {}
 
   /**
    * Decodes {@code o}, the {@code options} mapping of a route whose action is {@code action} (null when the route
-   * has none), and finishes it (unread keys become warnings).
+   * has none), and finishes it (the table classifies every key).
    */
   static RouteOptions decode(Fields o, Action action) {
     String prefixRewrite = o.str("prefixRewrite");
@@ -88,9 +79,6 @@ final class RouteOptionsDecoder {
     }
     List<RouteOptions.Upgrade> upgrades = upgrades(o);
     Map<String, Map<String, Object>> envoyMetadata = envoyMetadata(o);
-    for (String enterprise : ENTERPRISE_OPTIONS) {
-      o.unsupported(enterprise, "is an enterprise option that Shardgate does not serve; ignored");
-    }
     o.finish();
     RouteOptions options =
         new RouteOptions(
@@ -146,13 +134,11 @@ final class RouteOptionsDecoder {
   }
 
   private static RouteOptions.HostRewrite hostRewrite(Fields o) {
-    List<String> set = HOST_REWRITES.stream().filter(o::has).toList();
-    if (set.size() > 1) {
-      o.problems().error(o.path(), "set only one of " + String.join(", ", HOST_REWRITES) + "; found " + set);
-    }
+    // Only one of them may be set: the table's oneof says so.
     String literal = o.str("hostRewrite");
     if (literal != null && (literal.isEmpty() || hasLineBreakOrNul(literal))) {
-      o.problems().error(o.pathOf("hostRewrite"), "must be a host name such as 'api.example.com', got '" + literal + "'");
+      o.problems().error(o.pathOf("hostRewrite"),
+          "must be a host name such as 'api.example.com', got " + o.shown("hostRewrite", literal));
     }
     Boolean auto = o.bool("autoHostRewrite");
     RouteOptions.RegexRewrite pathRegex = regexRewrite(o, "hostRewritePathRegex");
@@ -179,7 +165,7 @@ final class RouteOptionsDecoder {
         if (!c.isEmpty() && !RETRY_ON.contains(c)) {
           rt.problems().warning(
               rt.pathOf("retryOn"),
-              "'" + c + "' is not a retry condition Envoy knows, so Envoy ignores it (known: "
+              rt.shown("retryOn", c) + " is not a retry condition Envoy knows, so Envoy ignores it (known: "
                   + String.join(", ", RETRY_ON.stream().sorted().toList()) + ")");
         }
       }
@@ -222,7 +208,8 @@ final class RouteOptionsDecoder {
         bo.problems().error(bo.pathOf("baseInterval"), "is required when retryBackOff is set, e.g. '0.025s'");
       }
     } else if (base.compareTo(Duration.ofMillis(1)) < 0) {
-      bo.problems().error(bo.pathOf("baseInterval"), "must be at least 1ms (0.001s), got " + Fields.describe(bo.raw("baseInterval")));
+      bo.problems().error(bo.pathOf("baseInterval"),
+          "must be at least 1ms (0.001s), got " + Fields.quote((String) bo.raw("baseInterval")));
     }
     if (max != null) {
       if (max.isZero()) {
@@ -242,21 +229,8 @@ final class RouteOptionsDecoder {
       if (problem != null) {
         h.problems().error(h.pathOf("name"), problem);
       }
-      String format = "SECONDS";
-      Object raw = h.raw("format");
-      if (raw != null) {
-        List<String> formats = List.of("SECONDS", "UNIX_TIMESTAMP");
-        if ((raw instanceof Long || raw instanceof Integer)
-            && ((Number) raw).longValue() >= 0
-            && ((Number) raw).longValue() < formats.size()) {
-          format = formats.get(((Number) raw).intValue());
-        } else if (raw instanceof String s && formats.contains(s)) {
-          format = s;
-        } else {
-          h.problems().error(h.pathOf("format"), "must be one of " + formats + ", got " + Fields.describe(raw));
-        }
-      }
-      headers.add(new RouteOptions.ResetHeader(name, format));
+      String format = h.enumName("format");
+      headers.add(new RouteOptions.ResetHeader(name, format == null ? "SECONDS" : format));
       h.finish();
     }
     if (headers.isEmpty()) {
@@ -270,23 +244,14 @@ final class RouteOptionsDecoder {
   }
 
   private static List<Integer> statusCodes(Fields f, String key) {
-    Object v = f.raw(key);
     List<Integer> out = new ArrayList<>();
-    if (v == null) {
-      return out;
-    }
-    if (!(v instanceof List<?> items)) {
-      f.problems().error(f.pathOf(key), "expected a list of HTTP status codes, got " + Fields.describe(v));
-      return out;
-    }
-    for (int i = 0; i < items.size(); i++) {
-      Object item = items.get(i);
-      if ((item instanceof Long || item instanceof Integer)
-          && ((Number) item).longValue() >= 100
-          && ((Number) item).longValue() <= 599) {
-        out.add(((Number) item).intValue());
+    List<Long> codes = f.intList(key);
+    for (int i = 0; i < codes.size(); i++) {
+      long code = codes.get(i);
+      if (code >= 100 && code <= 599) {
+        out.add((int) code);
       } else {
-        f.problems().error(f.pathOf(key) + "[" + i + "]", "expected an HTTP status code (100 to 599), got " + Fields.describe(item));
+        f.problems().error(f.pathOf(key) + "[" + i + "]", "expected an HTTP status code (100 to 599), got " + code);
       }
     }
     return out;
@@ -306,10 +271,6 @@ final class RouteOptionsDecoder {
     List<RouteOptions.HeaderValue> out = new ArrayList<>();
     for (Fields option : hm.objList(key)) {
       Boolean append = option.bool("append");
-      if (request && option.has("headerSecretRef")) {
-        option.unsupported(
-            "headerSecretRef", "headers from Secrets are not served by Shardgate yet; this header is not added");
-      }
       Fields header = option.obj("header");
       if (header != null) {
         String name = header.str("key", "");
@@ -327,7 +288,7 @@ final class RouteOptionsDecoder {
         header.finish();
         // Gloo's default for append is true: add another value rather than replace the header.
         out.add(new RouteOptions.HeaderValue(name, value, append == null || append));
-      } else if (!option.has("headerSecretRef")) {
+      } else if (!(request && option.has("headerSecretRef"))) {
         option.problems().error(option.pathOf("header"), "is required: the header to add, as {key: ..., value: ...}");
       }
       option.finish();
@@ -355,7 +316,7 @@ final class RouteOptionsDecoder {
       return "a header name must not be empty";
     }
     if (!name.startsWith(":") && !HEADER_NAME.matcher(name).matches()) {
-      return "'" + name + "' is not a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~- only)";
+      return Fields.quote(name) + " is not a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~- only)";
     }
     return null;
   }
@@ -363,8 +324,8 @@ final class RouteOptionsDecoder {
   /** Envoy refuses to change pseudo-headers and Host through header manipulation. */
   private static String modifiableProblem(String name, String verb) {
     if (name.startsWith(":") || name.equalsIgnoreCase("host")) {
-      return "'" + name + "' cannot be " + verb + ": Envoy does not let routes change ':'-prefixed headers or Host"
-          + " (use hostRewrite to change the host)";
+      return Fields.quote(name) + " cannot be " + verb + ": Envoy does not let routes change ':'-prefixed headers or"
+          + " Host (use hostRewrite to change the host)";
     }
     return null;
   }
@@ -389,7 +350,8 @@ final class RouteOptionsDecoder {
     List<String> exposeHeaders = c.strList("exposeHeaders");
     String maxAge = c.str("maxAge");
     if (maxAge != null && !maxAge.matches("\\d+")) {
-      c.problems().error(c.pathOf("maxAge"), "must be a number of seconds such as '86400', got '" + maxAge + "'");
+      c.problems().error(c.pathOf("maxAge"),
+          "must be a number of seconds such as '86400', got " + c.shown("maxAge", maxAge));
     }
     boolean allowCredentials = Boolean.TRUE.equals(c.bool("allowCredentials"));
     boolean disable = Boolean.TRUE.equals(c.bool("disableForRoute"));
@@ -450,32 +412,24 @@ final class RouteOptionsDecoder {
     }
     double percentage = percentage(s, "no request is mirrored");
     boolean noSuffix = Boolean.TRUE.equals(s.bool("disableShadowHostSuffixAppend"));
-    s.unsupported(
-        "hostRewriteLiteral", "rewriting the host of mirrored requests is not supported by Shardgate yet; ignored");
     return new RouteOptions.Shadowing(ref == null ? new ResourceRef("", "") : ref, percentage, noSuffix);
   }
 
   /** A percentage from 0 to 100 ({@code percentage}); 0 when unset, as in Gloo, with a warning saying so. */
   private static double percentage(Fields f, String whenZero) {
-    Object v = f.raw("percentage");
-    double p;
-    if (v == null) {
-      p = 0;
-    } else if (v instanceof Number n) {
-      p = n.doubleValue();
-    } else if (v instanceof String s && s.trim().matches("-?\\d+(\\.\\d+)?")) {
-      p = Double.parseDouble(s.trim());
-    } else {
-      f.problems().error(f.pathOf("percentage"), "expected a number from 0 to 100, got " + Fields.describe(v));
+    boolean written = f.has("percentage");
+    Double v = f.number("percentage");
+    if (written && v == null) {
       return 0;
     }
+    double p = v == null ? 0 : v;
     if (p < 0 || p > 100 || Double.isNaN(p)) {
-      f.problems().error(f.pathOf("percentage"), "must be between 0 and 100, got " + v);
+      f.problems().error(f.pathOf("percentage"), "must be between 0 and 100, got "
+          + (p == Math.rint(p) && !Double.isInfinite(p) ? String.valueOf((long) p) : String.valueOf(p)));
       return 0;
     }
     if (p == 0) {
-      f.problems().warning(
-          f.pathOf("percentage"), (v == null ? "is not set, so it is 0: " : "is 0: ") + whenZero);
+      f.problems().warning(f.pathOf("percentage"), (written ? "is 0: " : "is not set, so it is 0: ") + whenZero);
     }
     return p;
   }
@@ -507,19 +461,15 @@ final class RouteOptionsDecoder {
         enabled = spec.bool("enabled");
         spec.finish();
       }
+      // An unknown key is an error of finish (not a field of ProtocolUpgradeConfig); several types, of the oneof.
+      int errorsBefore = u.problems().errors.size();
+      u.finish();
       if (types.isEmpty()) {
-        // An upgrade type Shardgate does not know is a warning (from finish); an empty entry is an error.
-        int warningsBefore = u.problems().warnings.size();
-        u.finish();
-        if (u.problems().warnings.size() == warningsBefore) {
+        if (u.problems().errors.size() == errorsBefore) {
           u.problems().error(u.path(), "needs one of websocket, connect and connectTerminate, e.g. {websocket: {}}");
         }
         continue;
       }
-      if (types.size() > 1) {
-        u.problems().error(u.path(), "set only one of websocket, connect and connectTerminate per entry; found " + types);
-      }
-      u.finish();
       String type = types.get(0);
       String envoyType = type.equals("websocket") ? "websocket" : "CONNECT";
       String earlier = envoyTypes.putIfAbsent(envoyType.toLowerCase(Locale.ROOT), type);

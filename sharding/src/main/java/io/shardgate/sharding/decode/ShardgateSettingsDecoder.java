@@ -7,8 +7,8 @@ import java.util.TreeMap;
 
 /**
  * Decodes {@code spec.shardgate} of a Settings resource: Shardgate's own block (per-shard clusters, the edge shard).
- * Same rules as every other decoder: unknown fields are warnings, wrong types and invalid values are errors naming
- * the field and its file:line. Pure; stateless.
+ * Same rules as every other decoder (the {@link GlooApi} table has the block as message ShardgateSettings):
+ * unknown fields, wrong types and invalid values are errors naming the field and its file:line. Pure; stateless.
  */
 final class ShardgateSettingsDecoder {
 
@@ -35,12 +35,14 @@ final class ShardgateSettingsDecoder {
     boolean enabled = Boolean.TRUE.equals(e.bool("enabled"));
     String proxyName = e.str("proxyName", Settings.Edge.DEFAULT_PROXY_NAME);
     if (proxyName.isEmpty() || proxyName.contains("~")) {
-      e.problems().error(e.pathOf("proxyName"), "must be a non-empty proxy name without '~', got '" + proxyName + "'");
+      e.problems().error(e.pathOf("proxyName"),
+          "must be a non-empty proxy name without '~', got " + e.shown("proxyName", proxyName));
     }
     String bindAddress = e.str("bindAddress", Settings.Edge.DEFAULT_BIND_ADDRESS);
     if (!IpLiterals.isIp(bindAddress)) {
       e.problems().error(
-          e.pathOf("bindAddress"), "must be an IP address such as '::' or '0.0.0.0', got '" + bindAddress + "'");
+          e.pathOf("bindAddress"),
+          "must be an IP address such as '::' or '0.0.0.0', got " + e.shown("bindAddress", bindAddress));
     }
     Integer bindPort = e.intInRange("bindPort", 1, 65535);
     Integer tlsBindPort = e.intInRange("tlsBindPort", 1, 65535);
@@ -74,7 +76,7 @@ final class ShardgateSettingsDecoder {
           }
           if (problem != null) {
             e.problems().error(path, "expected host:port such as 'gateway-proxy.gloo-system:80' or '[::1]:8080' ("
-                + problem + "), got '" + value + "'");
+                + problem + "), got " + e.shown(key, value));
           } else {
             out.put(proxy, hp);
           }

@@ -11,7 +11,7 @@ public sealed interface Action
   record Forward(Target target) implements Action {}
 
   /** The destination of a {@code routeAction}. */
-  sealed interface Target permits Single, Multi, UpstreamGroupRef, UnsupportedTarget {}
+  sealed interface Target permits Single, Multi, UpstreamGroupRef {}
 
   /** {@code single}. */
   record Single(Destination destination) implements Target {}
@@ -26,12 +26,10 @@ public sealed interface Action
   /** {@code upstreamGroup}: a reference to an UpstreamGroup (its namespace is not defaulted, as in Gloo). */
   record UpstreamGroupRef(ResourceRef ref) implements Target {}
 
-  /** A destination kind Shardgate does not serve yet ({@code clusterHeader}, {@code dynamicForwardProxy}). */
-  record UnsupportedTarget(String field) implements Target {}
-
   /**
    * A destination. {@code upstream} is set for {@code upstream:} destinations; {@code unsupported} names the
-   * destination type otherwise ({@code kube}, {@code consul}).
+   * destination type otherwise ({@code kube}, {@code consul}). A route with such a destination is
+   * {@link Route#unservable()}; an UpstreamGroup with one is rejected.
    */
   record Destination(ResourceRef upstream, String unsupported) {
     public static Destination upstream(ResourceRef ref) {

@@ -11,6 +11,10 @@ import java.util.List;
  * @param inheritableMatchers null when unset (inherits the parent's value)
  * @param inheritablePathMatchers null when unset (inherits the parent's value)
  * @param field the route's path and location, e.g. {@code spec.virtualHost.routes[2] (vs.yaml:14)}, for messages
+ * @param unservable null for a route Shardgate can serve; otherwise why it cannot, naming the field and its
+ *     location (e.g. {@code matchers[0].connectMatcher (vs.yaml:15): CONNECT matchers are not served ...}): the
+ *     route uses something that would change what it matches, where it goes or who may use it, so serving it
+ *     without that would be wrong, and the translator leaves it out with a warning
  */
 public record Route(
     String name,
@@ -19,22 +23,39 @@ public record Route(
     RouteOptions options,
     Boolean inheritableMatchers,
     Boolean inheritablePathMatchers,
-    String field) {
+    String field,
+    String unservable) {
 
   public Route {
     matchers = List.copyOf(matchers);
     options = options == null ? RouteOptions.NONE : options;
   }
 
+  /** A route Shardgate can serve. */
+  public Route(
+      String name,
+      List<Matcher> matchers,
+      Action action,
+      RouteOptions options,
+      Boolean inheritableMatchers,
+      Boolean inheritablePathMatchers,
+      String field) {
+    this(name, matchers, action, options, inheritableMatchers, inheritablePathMatchers, field, null);
+  }
+
   public Route withMatchers(List<Matcher> m) {
-    return new Route(name, m, action, options, inheritableMatchers, inheritablePathMatchers, field);
+    return new Route(name, m, action, options, inheritableMatchers, inheritablePathMatchers, field, unservable);
   }
 
   public Route withOptions(RouteOptions o) {
-    return new Route(name, matchers, action, o, inheritableMatchers, inheritablePathMatchers, field);
+    return new Route(name, matchers, action, o, inheritableMatchers, inheritablePathMatchers, field, unservable);
   }
 
   public Route withAction(Action a) {
-    return new Route(name, matchers, a, options, inheritableMatchers, inheritablePathMatchers, field);
+    return new Route(name, matchers, a, options, inheritableMatchers, inheritablePathMatchers, field, unservable);
+  }
+
+  public Route withUnservable(String reason) {
+    return new Route(name, matchers, action, options, inheritableMatchers, inheritablePathMatchers, field, reason);
   }
 }

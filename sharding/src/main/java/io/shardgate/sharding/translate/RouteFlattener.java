@@ -102,6 +102,15 @@ final class RouteFlattener {
         inheritMatchers = Boolean.TRUE.equals(route.inheritableMatchers());
         inheritPaths = Boolean.TRUE.equals(route.inheritablePathMatchers());
       }
+      if (route.unservable() != null) {
+        // Serving it without what it asks for would widen it (a catch-all, an open door): leave it out.
+        warn(owner, route.field() + ": " + route.unservable() + "; " + droppedOrReplaced());
+        if (policy.replaceInvalidRoutes()) {
+          List<Matcher> matchers = route.matchers().isEmpty() ? List.of(Matcher.DEFAULT_PREFIX) : route.matchers();
+          out.add(new ProxyRoute(null, matchers, policy.response(), RouteOptions.NONE, owner));
+        }
+        continue;
+      }
       Action action = route.action();
       if (action == null) {
         error(owner, route.field() + ": route must specify an action");
@@ -457,9 +466,7 @@ final class RouteFlattener {
       }
       return new RouteAction.Forward(clusters, true);
     }
-    Action.UnsupportedTarget u = (Action.UnsupportedTarget) target;
-    warn(owner, route.field() + ": " + u.field() + " destinations are not served by Shardgate yet; the route is dropped");
-    return null;
+    throw new IllegalStateException("unknown target " + target);
   }
 
   private RouteAction weighted(

@@ -167,23 +167,57 @@ class RouteOptionsDecoderTest {
   }
 
   @Test
-  void unsupportedOptionsAreWarningsNamingThem() {
+  void unservedOptionsAreWarningsNamingThemAndDefaultsAreSilent() {
     DecodedResources d =
         decode(
             """
             routeAction: {single: {upstream: {name: api}}}
             options:
               maxStreamDuration: {maxStreamDuration: 1s}
-              waf: {}
+              extProc: {disabled: true}
+              lbHash: {}
+              bufferPerRoute: null
             """);
     List<String> warnings = status(d).warnings();
     assertTrue(
         warnings.stream().anyMatch(w -> w.startsWith("spec.virtualHost.routes[0].options.maxStreamDuration (vs.yaml")
-            && w.contains("not supported")),
+            && w.contains("not served by Shardgate yet")),
         warnings.toString());
     assertTrue(
-        warnings.stream().anyMatch(w -> w.startsWith("spec.virtualHost.routes[0].options.waf ") && w.contains("enterprise")),
+        warnings.stream().anyMatch(w -> w.startsWith("spec.virtualHost.routes[0].options.extProc ")
+            && w.contains("Enterprise")),
         warnings.toString());
+    assertTrue(warnings.stream().anyMatch(w -> w.contains("options.lbHash ")), "an empty message is still set: " + warnings);
+    assertFalse(warnings.stream().anyMatch(w -> w.contains("bufferPerRoute")), "null is unset: " + warnings);
+    assertNull(d.snapshot().virtualServices().get(0).virtualHost().routes().get(0).unservable());
+  }
+
+  @Test
+  void optionsThatRestrictAccessMakeTheRouteUnservableUnlessTurnedOff() {
+    DecodedResources d = decode(
+        """
+        routeAction: {single: {upstream: {name: api}}}
+        options:
+          waf: {}
+          extauth: {configRef: {name: corp-sso, namespace: gloo-system}}
+        """);
+    assertEquals(List.of(), status(d).errors());
+    String unservable = d.snapshot().virtualServices().get(0).virtualHost().routes().get(0).unservable();
+    assertTrue(unservable.startsWith("options.waf (vs.yaml"), unservable);
+    assertTrue(unservable.contains("options.extauth (vs.yaml"), unservable);
+    assertTrue(unservable.contains("external authentication"), unservable);
+
+    DecodedResources off = decode(
+        """
+        routeAction: {single: {upstream: {name: api}}}
+        options:
+          waf: {disabled: true}
+          extauth: {disable: true}
+          rbac: {disable: true}
+        """);
+    assertEquals(List.of(), status(off).errors());
+    assertEquals(List.of(), status(off).warnings());
+    assertNull(off.snapshot().virtualServices().get(0).virtualHost().routes().get(0).unservable());
   }
 
   @Test

@@ -31,7 +31,7 @@ class LabelExpressionTest {
     assertNull(e("team", "Exists").validate());
     assertNull(e("team", "DoesNotExist").validate());
     assertNull(e("tier", "GreaterThan", "2").validate());
-    assertNull(e("tier", "LessThan", "-1").validate());
+    assertNull(e("tier", "LessThan", "10").validate());
   }
 
   @Test

@@ -68,20 +68,21 @@ class ShardgateSettingsDecodingTest {
   }
 
   @Test
-  void unknownFieldsAreWarnings() {
+  void unknownFieldsAreErrorsWithANearMiss() {
     DecodedResources d = decode("""
           shardgate:
             allUpstreamsPerShard: false
             sharding: everything
             edge:
               enabled: true
-              retries: 3
+              proxyNam: edge
         """);
     ResourceStatus s = d.statuses().get(SETTINGS);
-    assertEquals(ResourceState.WARNING, s.state());
-    assertTrue(s.warnings().stream().anyMatch(w -> w.startsWith("spec.shardgate.sharding ")), s::reason);
-    assertTrue(s.warnings().stream().anyMatch(w -> w.startsWith("spec.shardgate.edge.retries ")), s::reason);
-    assertTrue(d.snapshot().settings().shardgate().edge().enabled());
+    assertEquals(ResourceState.REJECTED, s.state());
+    assertTrue(s.errors().stream().anyMatch(w -> w.startsWith("spec.shardgate.sharding ")
+        && w.endsWith("'sharding' is not a field of ShardgateSettings")), s::reason);
+    assertTrue(s.errors().stream().anyMatch(w -> w.startsWith("spec.shardgate.edge.proxyNam ")
+        && w.endsWith("did you mean 'proxyName'?")), s::reason);
   }
 
   @Test
