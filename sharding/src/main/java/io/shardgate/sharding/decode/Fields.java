@@ -15,6 +15,7 @@ import java.math.BigInteger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -50,6 +51,8 @@ final class Fields {
      * route decoder claims those under its route; any left at the end reject the resource.
      */
     final Map<String, String> unservable = new LinkedHashMap<>();
+    /** The paths of {@link #unservable} that restrict access: the route holding them fails closed. */
+    final Set<String> closing = new HashSet<>();
     /** Every mapping opened while decoding the resource, so none can escape {@link #finish()}. */
     private final List<Fields> opened = new ArrayList<>();
 
@@ -76,12 +79,26 @@ final class Fields {
       unservable.put(path, reason);
     }
 
+    /** An unservable field that restricts access: the route (or host) holding it must answer 403. */
+    void closing(String path, String reason) {
+      unservable.put(path, reason);
+      closing.add(path);
+    }
+
+    /** The unservable fields claimed under one route or host, and whether one of them restricts access. */
+    record Claimed(List<String> reasons, boolean closes) {
+      String joined() {
+        return reasons.isEmpty() ? null : String.join("; ", reasons);
+      }
+    }
+
     /**
      * Removes and returns the unservable reasons at or under {@code path}, each written as
      * {@code <path relative to it> (file:line): reason}.
      */
-    List<String> claimUnservable(String path) {
+    Claimed claimUnservable(String path) {
       List<String> out = new ArrayList<>();
+      boolean closes = false;
       var it = unservable.entrySet().iterator();
       while (it.hasNext()) {
         var e = it.next();
@@ -89,10 +106,11 @@ final class Fields {
         if (p.equals(path) || p.startsWith(path + ".") || p.startsWith(path + "[")) {
           String relative = p.equals(path) ? p : p.substring(path.length() + (p.charAt(path.length()) == '.' ? 1 : 0));
           out.add(relative + " (" + doc.locationOf(p) + "): " + e.getValue());
+          closes |= closing.remove(p);
           it.remove();
         }
       }
-      return out;
+      return new Claimed(out, closes);
     }
   }
 
@@ -629,7 +647,7 @@ final class Fields {
         boolean off = f.offKey() != null && v instanceof Map<?, ?> m
             && f.offValue().equals(String.valueOf(m.get(f.offKey())));
         if (!off) {
-          problems.unservable(p, f.note() != null ? f.note()
+          problems.closing(p, f.note() != null ? f.note()
               : "restricts access, and Shardgate does not enforce it yet, so it cannot serve it safely");
         }
       }

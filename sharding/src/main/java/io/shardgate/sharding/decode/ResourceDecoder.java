@@ -338,10 +338,15 @@ public final class ResourceDecoder {
       }
       v.finish();
       // An option of the host that restricts access and is not enforced: no route of the host may be served.
-      List<String> hostWide = v.problems().claimUnservable(spec.path());
-      if (!hostWide.isEmpty()) {
-        String reason = String.join("; ", hostWide) + " (on the virtual host, so it applies to every route)";
-        routes = routes.stream().map(r -> r.unservable() == null ? r.withUnservable(reason) : r).toList();
+      Fields.Problems.Claimed hostWide = v.problems().claimUnservable(spec.path());
+      if (!hostWide.reasons().isEmpty()) {
+        String reason = hostWide.joined() + " (on the virtual host, so it applies to every route)";
+        routes = routes.stream()
+            .map(r -> r.unservable() == null || (hostWide.closes() && !r.closed())
+                ? r.withUnservable(r.unservable() == null ? reason : r.unservable() + "; " + reason,
+                    hostWide.closes() || r.closed())
+                : r)
+            .toList();
       }
       vh = new VirtualService.VirtualHost(domains, routes);
     } else {
@@ -408,7 +413,7 @@ public final class ResourceDecoder {
     }
     RouteOptions options = decodeRouteOptions(r, action);
     r.finish();
-    List<String> unservable = r.problems().claimUnservable(r.path());
+    Fields.Problems.Claimed unservable = r.problems().claimUnservable(r.path());
     return new Route(
         name,
         matchers,
@@ -417,7 +422,8 @@ public final class ResourceDecoder {
         inheritableMatchers,
         inheritablePathMatchers,
         r.path() + " (" + r.problems().doc.locationOf(r.path()) + ")",
-        unservable.isEmpty() ? null : String.join("; ", unservable));
+        unservable.joined(),
+        unservable.closes());
   }
 
   private static Matcher decodeMatcher(Fields m) {

@@ -15,6 +15,9 @@ import java.util.List;
  *     location (e.g. {@code matchers[0].connectMatcher (vs.yaml:15): CONNECT matchers are not served ...}): the
  *     route uses something that would change what it matches, where it goes or who may use it, so serving it
  *     without that would be wrong, and the translator leaves it out with a warning
+ * @param closed whether what cannot be served restricts access (authentication, authorization, rate limits): then
+ *     the route answers 403 instead of being left out, because leaving it out would hand its requests to the next
+ *     route that matches, without the restriction
  */
 public record Route(
     String name,
@@ -24,7 +27,8 @@ public record Route(
     Boolean inheritableMatchers,
     Boolean inheritablePathMatchers,
     String field,
-    String unservable) {
+    String unservable,
+    boolean closed) {
 
   public Route {
     matchers = List.copyOf(matchers);
@@ -40,22 +44,23 @@ public record Route(
       Boolean inheritableMatchers,
       Boolean inheritablePathMatchers,
       String field) {
-    this(name, matchers, action, options, inheritableMatchers, inheritablePathMatchers, field, null);
+    this(name, matchers, action, options, inheritableMatchers, inheritablePathMatchers, field, null, false);
   }
 
   public Route withMatchers(List<Matcher> m) {
-    return new Route(name, m, action, options, inheritableMatchers, inheritablePathMatchers, field, unservable);
+    return new Route(name, m, action, options, inheritableMatchers, inheritablePathMatchers, field, unservable, closed);
   }
 
   public Route withOptions(RouteOptions o) {
-    return new Route(name, matchers, action, o, inheritableMatchers, inheritablePathMatchers, field, unservable);
+    return new Route(name, matchers, action, o, inheritableMatchers, inheritablePathMatchers, field, unservable, closed);
   }
 
   public Route withAction(Action a) {
-    return new Route(name, matchers, a, options, inheritableMatchers, inheritablePathMatchers, field, unservable);
+    return new Route(name, matchers, a, options, inheritableMatchers, inheritablePathMatchers, field, unservable, closed);
   }
 
-  public Route withUnservable(String reason) {
-    return new Route(name, matchers, action, options, inheritableMatchers, inheritablePathMatchers, field, reason);
+  public Route withUnservable(String reason, boolean closes) {
+    return new Route(name, matchers, action, options, inheritableMatchers, inheritablePathMatchers, field, reason,
+        closes);
   }
 }

@@ -42,6 +42,11 @@ final class RouteFlattener {
       boolean inheritableMatchers,
       boolean inheritablePathMatchers) {}
 
+  /** What a route that fails closed answers. */
+  static final RouteAction.DirectResponse CLOSED = new RouteAction.DirectResponse(403,
+      "This route requires an access control this gateway does not enforce, so it is closed. Administrators: run"
+          + " 'shardgate validate'.\n");
+
   private final TranslationContext ctx;
   private final VirtualService vs;
   private final String proxyName;
@@ -103,10 +108,16 @@ final class RouteFlattener {
         inheritPaths = Boolean.TRUE.equals(route.inheritablePathMatchers());
       }
       if (route.unservable() != null) {
-        // Serving it without what it asks for would widen it (a catch-all, an open door): leave it out.
+        List<Matcher> matchers = route.matchers().isEmpty() ? List.of(Matcher.DEFAULT_PREFIX) : route.matchers();
+        if (route.closed()) {
+          // Leaving it out would let the next matching route take its requests without the restriction.
+          warn(owner, route.field() + ": " + route.unservable() + "; the route answers 403 until Shardgate enforces it");
+          out.add(new ProxyRoute(null, matchers, CLOSED, RouteOptions.NONE, owner));
+          continue;
+        }
+        // Serving it without what it asks for would widen it (a catch-all): leave it out.
         warn(owner, route.field() + ": " + route.unservable() + "; " + droppedOrReplaced());
         if (policy.replaceInvalidRoutes()) {
-          List<Matcher> matchers = route.matchers().isEmpty() ? List.of(Matcher.DEFAULT_PREFIX) : route.matchers();
           out.add(new ProxyRoute(null, matchers, policy.response(), RouteOptions.NONE, owner));
         }
         continue;

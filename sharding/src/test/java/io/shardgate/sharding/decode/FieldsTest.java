@@ -158,7 +158,9 @@ class FieldsTest {
         + " true}}}");
     assertEquals(List.of(), problems.errors);
     assertEquals(List.of(), problems.warnings);
-    List<String> claimed = problems.claimUnservable("spec");
+    Fields.Problems.Claimed claim = problems.claimUnservable("spec");
+    List<String> claimed = claim.reasons();
+    assertTrue(claim.closes(), "extauth restricts access: the route fails closed");
     assertEquals(2, claimed.size(), claimed.toString());
     assertTrue(claimed.get(0).startsWith("matchers[0].connectMatcher (f.yaml): CONNECT matchers"), claimed.get(0));
     assertTrue(claimed.get(1).startsWith("options.extauth (f.yaml): requires external authentication"), claimed.get(1));

@@ -144,8 +144,17 @@ class UnservableRoutesTest {
     }
   }
 
+  /** The route answers 403 itself: dropped, its requests would go to the next route that matches, unchecked. */
+  private static void assertClosed(Result r, int index, String field) {
+    var action = (io.shardgate.sharding.ir.RouteAction.DirectResponse) r.routes().get(index).action();
+    assertEquals(403, action.status());
+    assertEquals(ResourceState.WARNING, r.status().state(), r.status().reason());
+    assertTrue(r.status().warnings().stream().anyMatch(w -> w.contains(field) && w.endsWith("answers 403 until"
+        + " Shardgate enforces it")), r.status().warnings().toString());
+  }
+
   @Test
-  void anAccessRestrictingRouteOptionDropsTheRouteSoTheCatchAllBelowDoesNotServeIt() {
+  void anAccessRestrictingRouteOptionClosesTheRouteSoTheCatchAllBelowDoesNotServeIt() {
     Result r = translate("""
         domains: [api.example.com]
         routes:
@@ -155,13 +164,13 @@ class UnservableRoutesTest {
         - matchers: [{prefix: /}]
           directResponseAction: {status: 404}
         """, null);
-    assertEquals(List.of("/"), paths(r.routes()));
-    assertEquals(404, ((io.shardgate.sharding.ir.RouteAction.DirectResponse) r.routes().get(0).action()).status());
-    assertDroppedWithWarning(r, "options.jwt");
+    assertEquals(List.of("/admin", "/"), paths(r.routes()));
+    assertClosed(r, 0, "options.jwt");
+    assertEquals(404, ((io.shardgate.sharding.ir.RouteAction.DirectResponse) r.routes().get(1).action()).status());
   }
 
   @Test
-  void anAccessRestrictingVirtualHostOptionDropsEveryRoute() {
+  void anAccessRestrictingVirtualHostOptionClosesEveryRoute() {
     Result r = translate("""
         domains: [api.example.com]
         options: {rbac: {policies: {}}}
@@ -171,13 +180,13 @@ class UnservableRoutesTest {
         - matchers: [{prefix: /b}]
           routeAction: {single: {upstream: {name: api}}}
         """, null);
-    assertEquals(List.of(), r.routes());
-    assertEquals(2, r.status().warnings().stream().filter(w -> w.contains("virtualHost.options.rbac")).count(),
-        r.status().warnings().toString());
+    assertEquals(List.of("/a", "/b"), paths(r.routes()));
+    assertClosed(r, 0, "virtualHost.options.rbac");
+    assertClosed(r, 1, "virtualHost.options.rbac");
   }
 
   @Test
-  void withReplaceInvalidRoutesAnUnservableRouteAnswersTheInvalidRouteResponse() {
+  void anAccessRestrictingOptionAnswers403EvenWithReplaceInvalidRoutes() {
     Result r = translate("""
         domains: [api.example.com]
         routes:
@@ -188,7 +197,7 @@ class UnservableRoutesTest {
         apiVersion: gloo.solo.io/v1
         kind: Settings
         metadata: {name: default, namespace: gloo-system}
-        spec: {gloo: {invalidConfigPolicy: {replaceInvalidRoutes: true, invalidRouteResponseCode: 403}}}
+        spec: {gloo: {invalidConfigPolicy: {replaceInvalidRoutes: true, invalidRouteResponseCode: 418}}}
         """);
     assertEquals(List.of("/admin"), paths(r.routes()));
     assertEquals(403, ((io.shardgate.sharding.ir.RouteAction.DirectResponse) r.routes().get(0).action()).status());
@@ -196,7 +205,7 @@ class UnservableRoutesTest {
   }
 
   @Test
-  void aDelegatingRouteThatRestrictsAccessDropsItsWholeSubtree() {
+  void aDelegatingRouteThatRestrictsAccessClosesItsWholePrefix() {
     List<SourceDocument> docs = new ArrayList<>();
     for (String text : List.of(GATEWAY, UPSTREAM, """
         apiVersion: gateway.solo.io/v1
@@ -223,7 +232,10 @@ class UnservableRoutesTest {
       docs.add(new SourceDocument("in.yaml", 1, content, Map.of()));
     }
     GatewayTranslation t = GatewayTranslator.translate(ResourceDecoder.decode(docs));
-    assertTrue(t.shards().get("gateway-proxy").proxy().listeners().get(0).virtualHosts().get(0).routes().isEmpty());
+    var routes = t.shards().get("gateway-proxy").proxy().listeners().get(0).virtualHosts().get(0).routes();
+    assertEquals(1, routes.size(), routes.toString());
+    assertEquals("/team", routes.get(0).matchers().get(0).path().value());
+    assertEquals(403, ((io.shardgate.sharding.ir.RouteAction.DirectResponse) routes.get(0).action()).status());
     assertTrue(t.statuses().get(VS).warnings().stream().anyMatch(w -> w.contains("options.waf")),
         t.statuses().get(VS).reason());
   }
