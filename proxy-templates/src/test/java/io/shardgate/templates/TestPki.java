@@ -19,6 +19,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.List;
+import org.bouncycastle.asn1.ASN1Encodable;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.sec.ECPrivateKey;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
@@ -27,6 +30,7 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.cert.X509v3CertificateBuilder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
@@ -35,6 +39,7 @@ import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
 import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.util.io.pem.PemObject;
 import org.bouncycastle.util.io.pem.PemObjectGenerator;
 
 /**
@@ -170,9 +175,9 @@ public final class TestPki {
         }
         X509Certificate leafCert = sign(builder, keys.getPrivate());
         write(certFile, pem(leafCert));
-        write(keyFile, encoding == KeyEncoding.PKCS8
-            ? pem(new JcaPKCS8Generator(leafKeys.getPrivate(), null))
-            : pem(leafKeys.getPrivate()));
+        write(keyFile, encoding == KeyEncoding.PKCS8 ? pem(new JcaPKCS8Generator(leafKeys.getPrivate(), null))
+            : rsa ? pem(leafKeys.getPrivate())
+            : pem(new PemObject("EC PRIVATE KEY", sec1(leafKeys).getEncoded())));
         return new Issued(certFile, keyFile, leafCert, leafKeys.getPrivate());
       } catch (GeneralSecurityException | IOException e) {
         throw new IllegalStateException("cannot issue a test certificate for " + commonName, e);
@@ -188,6 +193,18 @@ public final class TestPki {
       generator.initialize(new ECGenParameterSpec("secp256r1"), RANDOM);
     }
     return generator.generateKeyPair();
+  }
+
+  /**
+   * The SEC1 form openssl and cert-manager write: with the curve and the public key inside (BouncyCastle's own
+   * writer leaves both out for a JDK key, which real tools never do).
+   */
+  private static ECPrivateKey sec1(KeyPair keys) throws IOException {
+    PrivateKeyInfo info = PrivateKeyInfo.getInstance(keys.getPrivate().getEncoded());
+    ECPrivateKey bare = ECPrivateKey.getInstance(info.parsePrivateKey());
+    ASN1Encodable curve = info.getPrivateKeyAlgorithm().getParameters();
+    return new ECPrivateKey(256, bare.getKey(),
+        SubjectPublicKeyInfo.getInstance(keys.getPublic().getEncoded()).getPublicKeyData(), curve);
   }
 
   private static BigInteger serial() {
