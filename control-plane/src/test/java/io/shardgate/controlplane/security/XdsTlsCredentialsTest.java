@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import io.shardgate.templates.TestPki;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
@@ -105,6 +107,25 @@ class XdsTlsCredentialsTest {
       Files.delete(first.keyFile());
       assertFalse(credentials.reloadIfChanged(), "a vanished key keeps the credentials in use");
       assertEquals(second.certificate(), credentials.servedCertificate());
+    }
+  }
+
+  @Test
+  void theWatcherPicksUpChangedFilesByItself() throws Exception {
+    TestPki.Issued first = ca.leaf("first").writeTo(dir, "watched");
+    try (XdsTlsCredentials credentials = XdsTlsCredentials.load(files(first, null))) {
+      credentials.watch(Duration.ofMillis(50));
+      TestPki.Issued second = ca.leaf("second").writeTo(dir, "rotated");
+      replace(second.keyFile(), first.keyFile());
+      replace(second.certificateFile(), first.certificateFile());
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (!credentials.servedCertificate().equals(second.certificate())) {
+        if (System.nanoTime() - deadline > 0) {
+          fail("the watcher did not load the rotated files within 30 s; still serving "
+              + credentials.servedCertificate().getSubjectX500Principal());
+        }
+        Thread.sleep(20);
+      }
     }
   }
 
