@@ -102,11 +102,6 @@ public final class XdsTlsCredentials implements AutoCloseable {
     credentials.parse(credentials.readFiles());
   }
 
-  /** The files these credentials come from. */
-  public XdsTlsFiles files() {
-    return files;
-  }
-
   /**
    * A Netty server context for grpc-netty: HTTP/2 over TLS with these credentials, and with a client CA, client
    * certificates required ({@link ClientAuth#REQUIRE}). The JDK provider, so that the swappable managers are asked on
