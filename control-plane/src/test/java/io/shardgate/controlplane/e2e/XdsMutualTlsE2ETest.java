@@ -74,7 +74,7 @@ class XdsMutualTlsE2ETest {
       protectedEnvoy.awaitListener(config.protectedPort(), PAYMENTS_HOST, "/healthz", LIVENESS);
       noisyEnvoy.awaitListener(config.noisyPort(), CATALOG_HOST, "/", LIVENESS);
     } catch (Throwable t) {
-      printEnvoyLogs();
+      E2eSupport.printEnvoyLogs("setup", protectedEnvoy, noisyEnvoy);
       throw t;
     }
   }
@@ -114,16 +114,5 @@ class XdsMutualTlsE2ETest {
     assertEquals(404, noisyPayments.status(), noisyPayments::toString);
     RawHttp.Response protectedCatalog = RawHttp.get(config.protectedPort(), CATALOG_HOST, "/items/42");
     assertEquals(404, protectedCatalog.status(), protectedCatalog::toString);
-  }
-
-  private static void printEnvoyLogs() {
-    StringBuilder sb = new StringBuilder("---- Envoy logs after a failed setup ----\n");
-    for (EnvoyProcess envoy : new EnvoyProcess[] {protectedEnvoy, noisyEnvoy}) {
-      if (envoy != null) {
-        sb.append("== ").append(envoy.name).append(" (").append(envoy.log).append(")\n")
-            .append(envoy.logTail()).append('\n');
-      }
-    }
-    System.out.println(sb);
   }
 }
