@@ -108,7 +108,10 @@ public final class AdminHostPolicy {
     return parsed;
   }
 
-  /** Whether a request whose {@code Host} header is {@code hostHeader} ({@code null}: none) to {@code adminPort} may be answered. */
+  /**
+   * Whether a request to {@code adminPort} whose {@code Host} header is {@code hostHeader} ({@code null}: none) may be
+   * answered.
+   */
   public Decision check(String hostHeader, int adminPort) {
     HostPort parsed = hostHeader == null ? null : parse(hostHeader.strip());
     if (parsed != null) {
@@ -121,9 +124,9 @@ public final class AdminHostPolicy {
         return Decision.ALLOW;
       }
     }
-    return new Decision(false, "Forbidden: this admin API (bound to " + bindAddress + ") answers only requests for Host "
-        + allowedText + " (port " + adminPort + " or none), to keep web pages that rebind their DNS name to this"
-        + " address out; add a name with --admin-allowed-hosts NAME[,NAME...]");
+    return new Decision(false, "Forbidden: this admin API (bound to " + bindAddress + ") answers only requests for"
+        + " Host " + allowedText + " (port " + adminPort + " or none), to keep web pages that rebind their DNS name to"
+        + " this address out; add a name with --admin-allowed-hosts NAME[,NAME...]");
   }
 
   /** A header value fit for one log line: printable ASCII only, at most 100 characters. */

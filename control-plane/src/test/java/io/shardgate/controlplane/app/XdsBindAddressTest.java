@@ -53,7 +53,8 @@ class XdsBindAddressTest {
   }
 
   private List<String> boundSockets() {
-    List<? extends SocketAddress> sockets = controlPlane.getBean(GrpcEmbeddedServer.class).getServer().getListenSockets();
+    List<? extends SocketAddress> sockets =
+        controlPlane.getBean(GrpcEmbeddedServer.class).getServer().getListenSockets();
     assertFalse(sockets.isEmpty(), "the gRPC server listens nowhere");
     return sockets.stream()
         .map(s -> ((InetSocketAddress) s).getAddress().getHostAddress() + ":" + ((InetSocketAddress) s).getPort())

@@ -66,7 +66,8 @@ class TlsOptionsTest {
     assertServeRefuses("--xds-trust-domain only applies with --xds-require-role-identity",
         "--xds-trust-domain", "cluster.local");
     assertServeRefuses("--admin-allowed-hosts entry \"https://ops.example.com/\" is not a host name: expected NAME,"
-        + " NAME:PORT, an IP address or [IPv6]:PORT", "--admin-allowed-hosts", "ops.example.com,https://ops.example.com/");
+        + " NAME:PORT, an IP address or [IPv6]:PORT",
+        "--admin-allowed-hosts", "ops.example.com,https://ops.example.com/");
   }
 
   @Test

@@ -47,9 +47,12 @@ class RoleIdentityTest {
 
   @Test
   void onlyWellFormedSpiffeIdsAndRolesCount() {
-    for (String uri : List.of("spiffe://td/ns/gloo-system/sa/gateway-proxy-protected/extra",
-        "spiffe://td/ns/gloo-system/sa/gateway-proxy-protected?x=1", "https://td/ns/gloo-system/sa/gateway-proxy-protected",
-        "spiffe:///ns/gloo-system/sa/gateway-proxy-protected", "spiffe://td/sa/gateway-proxy-protected/ns/gloo-system")) {
+    for (String uri : List.of(
+        "spiffe://td/ns/gloo-system/sa/gateway-proxy-protected/extra",
+        "spiffe://td/ns/gloo-system/sa/gateway-proxy-protected?x=1",
+        "https://td/ns/gloo-system/sa/gateway-proxy-protected",
+        "spiffe:///ns/gloo-system/sa/gateway-proxy-protected",
+        "spiffe://td/sa/gateway-proxy-protected/ns/gloo-system")) {
       assertFalse(identity("URI:" + uri).permits(PROTECTED, null), uri);
     }
     RoleIdentity id = identity("URI:spiffe://td/ns/a/sa/b", "DNS:b.a");
@@ -68,8 +71,9 @@ class RoleIdentityTest {
 
   @Test
   void theExpectedNamesAreSpelledOutForTheRole() {
-    assertEquals("a certificate for role gloo-system~gw carries the URI SAN spiffe://<trust-domain>/ns/gloo-system/sa/gw"
-        + " or the DNS SAN gw.gloo-system", RoleIdentity.expectedFor("gloo-system~gw", null));
+    assertEquals("a certificate for role gloo-system~gw carries the URI SAN"
+        + " spiffe://<trust-domain>/ns/gloo-system/sa/gw or the DNS SAN gw.gloo-system",
+        RoleIdentity.expectedFor("gloo-system~gw", null));
     assertTrue(RoleIdentity.expectedFor("gloo-system~gw", "cluster.local").contains("spiffe://cluster.local/"));
   }
 }

@@ -91,7 +91,8 @@ class XdsTlsCredentialsTest {
   @Test
   void changedFilesAreServedAndBrokenChangesIgnored() throws IOException {
     TestPki.Issued first = ca.leaf("first").writeTo(dir, "served");
-    try (XdsTlsCredentials credentials = XdsTlsCredentials.load(files(first, ca.writeCertificate(dir.resolve("ca.crt"))))) {
+    Path caFile = ca.writeCertificate(dir.resolve("ca.crt"));
+    try (XdsTlsCredentials credentials = XdsTlsCredentials.load(files(first, caFile))) {
       assertFalse(credentials.reloadIfChanged(), "unchanged files are not reloaded");
 
       // A rotation that so far wrote only the new certificate: its key does not match yet.
