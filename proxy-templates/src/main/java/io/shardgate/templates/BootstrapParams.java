@@ -31,6 +31,11 @@ import java.util.regex.Pattern;
  *     certificate; relative paths resolve against Envoy's working directory. {@code null} (the default) means
  *     plaintext xDS. With a CA file, the certificate must also name {@code xdsHost} as a DNS or IP subject
  *     alternative name, in the same spelling (for IPv6, the compressed lowercase form)
+ * @param xdsCertFile path, on the Envoy's machine, of the PEM certificate chain this Envoy presents to the control
+ *     plane (mutual TLS), or {@code null} (the default) for none. Set together with {@code xdsKeyFile}, and only with
+ *     {@code xdsCaFile}. When the control plane requires role identities, the certificate must name this Envoy's role
+ *     (docs/security.md)
+ * @param xdsKeyFile path, on the Envoy's machine, of the PEM private key of {@code xdsCertFile}, or {@code null}
  */
 public record BootstrapParams(
     String proxyName,
@@ -43,7 +48,9 @@ public record BootstrapParams(
     int adminPort,
     int statsPort,
     XdsMode xdsMode,
-    String xdsCaFile) {
+    String xdsCaFile,
+    String xdsCertFile,
+    String xdsKeyFile) {
 
   public static final String DEFAULT_NAMESPACE = "gloo-system";
   public static final String DEFAULT_NODE_CLUSTER = "gateway";
@@ -86,6 +93,21 @@ public record BootstrapParams(
     if (xdsCaFile != null) {
       requireToken("xdsCaFile", xdsCaFile);
     }
+    if (xdsCertFile != null) {
+      requireToken("xdsCertFile", xdsCertFile);
+    }
+    if (xdsKeyFile != null) {
+      requireToken("xdsKeyFile", xdsKeyFile);
+    }
+    if ((xdsCertFile == null) != (xdsKeyFile == null)) {
+      throw new IllegalArgumentException((xdsCertFile == null ? "xdsKeyFile" : "xdsCertFile")
+          + " is set without " + (xdsCertFile == null ? "xdsCertFile" : "xdsKeyFile")
+          + ": a client certificate needs both its certificate chain and its private key");
+    }
+    if (xdsCertFile != null && xdsCaFile == null) {
+      throw new IllegalArgumentException("xdsCertFile is set without xdsCaFile: a client certificate is only sent"
+          + " over TLS, which needs the CA that signs the control plane's certificate");
+    }
   }
 
   /** All defaults for the shard {@code proxyName}. */
@@ -112,7 +134,8 @@ public record BootstrapParams(
         .adminPort(adminPort)
         .statsPort(statsPort)
         .xdsMode(xdsMode)
-        .xdsCaFile(xdsCaFile);
+        .xdsCaFile(xdsCaFile)
+        .xdsClientCertificate(xdsCertFile, xdsKeyFile);
     if (!nodeId.equals(defaultNodeId(proxyName, namespace))) {
       b.nodeId(nodeId);
     }
@@ -127,6 +150,11 @@ public record BootstrapParams(
   /** Whether the xDS connection uses TLS, that is whether {@link #xdsCaFile()} is set. */
   public boolean xdsTls() {
     return xdsCaFile != null;
+  }
+
+  /** Whether this Envoy presents a client certificate to the control plane (mutual TLS). */
+  public boolean xdsMutualTls() {
+    return xdsCertFile != null;
   }
 
   private static String defaultNodeId(String proxyName, String namespace) {
@@ -195,6 +223,8 @@ public record BootstrapParams(
     private int statsPort = DEFAULT_STATS_PORT;
     private XdsMode xdsMode = XdsMode.SOTW;
     private String xdsCaFile;
+    private String xdsCertFile;
+    private String xdsKeyFile;
 
     private Builder(String proxyName) {
       this.proxyName = proxyName;
@@ -254,6 +284,16 @@ public record BootstrapParams(
     }
 
     /**
+     * Sets the certificate chain and private key this Envoy presents for mutual TLS; {@code null}s mean none. Needs
+     * {@link #xdsCaFile}.
+     */
+    public Builder xdsClientCertificate(String certFile, String keyFile) {
+      this.xdsCertFile = certFile;
+      this.xdsKeyFile = keyFile;
+      return this;
+    }
+
+    /**
      * The validated parameters.
      *
      * @throws IllegalArgumentException naming the first parameter that is wrong
@@ -261,7 +301,7 @@ public record BootstrapParams(
     public BootstrapParams build() {
       String id = nodeId != null ? nodeId : defaultNodeId(proxyName, namespace);
       return new BootstrapParams(proxyName, namespace, id, nodeCluster, xdsHost, xdsPort, adminAddress, adminPort,
-          statsPort, xdsMode, xdsCaFile);
+          statsPort, xdsMode, xdsCaFile, xdsCertFile, xdsKeyFile);
     }
   }
 }

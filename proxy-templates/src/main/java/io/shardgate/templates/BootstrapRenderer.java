@@ -33,7 +33,7 @@ public final class BootstrapRenderer {
    */
   public static String render(BootstrapParams params) {
     boolean xdsHostIsIp = HostSyntax.isIpLiteral(params.xdsHost());
-    // HashMap: xdsCaFile is null when TLS is off, and the template only uses it inside the xdsTls section.
+    // HashMap: the file paths are null when (m)TLS is off, and the template only uses them inside its sections.
     Map<String, String> values = new HashMap<>();
     values.put("nodeId", params.nodeId());
     values.put("nodeCluster", params.nodeCluster());
@@ -46,10 +46,13 @@ public final class BootstrapRenderer {
     values.put("xdsHost", params.xdsHost());
     values.put("xdsPort", Integer.toString(params.xdsPort()));
     values.put("xdsCaFile", params.xdsCaFile());
+    values.put("xdsCertFile", params.xdsCertFile());
+    values.put("xdsKeyFile", params.xdsKeyFile());
     values.put("xdsSanType", xdsHostIsIp ? "IP_ADDRESS" : "DNS");
     Map<String, Boolean> switches = Map.of(
         "stats", params.statsPort() > 0,
         "xdsTls", params.xdsTls(),
+        "xdsMutualTls", params.xdsMutualTls(),
         // SNI carries host names only (RFC 6066); an IP address there would be refused by strict servers.
         "xdsSni", !xdsHostIsIp);
     try {

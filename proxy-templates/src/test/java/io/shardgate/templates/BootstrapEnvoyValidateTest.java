@@ -40,10 +40,15 @@ class BootstrapEnvoyValidateTest {
     }
     Path paramsFile = RenderCases.paramsFileOf(bootstrap);
     if (Files.exists(paramsFile)) {
-      String caFile = RenderCases.load(paramsFile).xdsCaFile();
-      if (caFile != null) {
-        // Golden cases name the CA relative to Envoy's working directory; give Envoy a real one there.
-        TestCa.writePem(caseDir.resolve(caFile));
+      BootstrapParams params = RenderCases.load(paramsFile);
+      if (params.xdsTls()) {
+        // Golden cases name their TLS files relative to Envoy's working directory; give Envoy real ones there.
+        TestPki ca = TestPki.create("shardgate-test-ca");
+        ca.writeCertificate(caseDir.resolve(params.xdsCaFile()));
+        if (params.xdsMutualTls()) {
+          ca.leaf(params.proxyName()).sans("DNS:" + params.proxyName() + "." + params.namespace())
+              .writeTo(caseDir.resolve(params.xdsCertFile()), caseDir.resolve(params.xdsKeyFile()));
+        }
       }
     }
     Envoy.Run run = Envoy.validate(bootstrap, caseDir);

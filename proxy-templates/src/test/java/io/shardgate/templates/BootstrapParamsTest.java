@@ -31,6 +31,9 @@ class BootstrapParamsTest {
     assertEquals(XdsMode.SOTW, p.xdsMode());
     assertNull(p.xdsCaFile());
     assertFalse(p.xdsTls());
+    assertNull(p.xdsCertFile());
+    assertNull(p.xdsKeyFile());
+    assertFalse(p.xdsMutualTls());
     assertEquals("gloo-system~gateway-proxy", p.role());
   }
 
@@ -49,9 +52,10 @@ class BootstrapParamsTest {
   void toBuilderRoundTripsEveryValue() {
     BootstrapParams p = BootstrapParams.builder("gw").namespace("ns").nodeId("id-1").nodeCluster("c")
         .xdsHost("xds.example").xdsPort(1).adminAddress("::1").adminPort(2).statsPort(3).xdsMode(XdsMode.DELTA)
-        .xdsCaFile("/ca.pem").build();
+        .xdsCaFile("/ca.pem").xdsClientCertificate("/tls.crt", "/tls.key").build();
     assertEquals(p, p.toBuilder().build());
     assertTrue(p.xdsTls());
+    assertTrue(p.xdsMutualTls());
   }
 
   static Stream<Arguments> rejected() {
@@ -96,7 +100,16 @@ class BootstrapParamsTest {
         bad("statsPort", "statsPort 19000 is the same as adminPort", b -> b.statsPort(19000)),
         bad("xdsMode", "xdsMode is missing: expected one of SOTW, DELTA", b -> b.xdsMode(null)),
         bad("xdsCaFile", "xdsCaFile is empty", b -> b.xdsCaFile("")),
-        bad("xdsCaFile", "xdsCaFile \"my ca.pem\" is not valid", b -> b.xdsCaFile("my ca.pem")));
+        bad("xdsCaFile", "xdsCaFile \"my ca.pem\" is not valid", b -> b.xdsCaFile("my ca.pem")),
+        bad("xdsCertFile", "xdsCertFile is empty", b -> b.xdsCaFile("/ca.pem").xdsClientCertificate("", "/k")),
+        bad("xdsKeyFile", "xdsKeyFile \"my.key\"\"",
+            b -> b.xdsCaFile("/ca.pem").xdsClientCertificate("/c", "my.key\"")),
+        bad("xdsCertFile", "xdsCertFile is set without xdsKeyFile: a client certificate needs both",
+            b -> b.xdsCaFile("/ca.pem").xdsClientCertificate("/tls.crt", null)),
+        bad("xdsKeyFile", "xdsKeyFile is set without xdsCertFile",
+            b -> b.xdsCaFile("/ca.pem").xdsClientCertificate(null, "/tls.key")),
+        bad("xdsCertFile", "xdsCertFile is set without xdsCaFile: a client certificate is only sent over TLS",
+            b -> b.xdsClientCertificate("/tls.crt", "/tls.key")));
   }
 
   private static Arguments bad(String param, String messageStart, UnaryOperator<BootstrapParams.Builder> change) {
@@ -130,7 +143,8 @@ class BootstrapParamsTest {
         ok("lowest ports", b -> b.xdsPort(1).adminPort(1).statsPort(2)),
         ok("highest ports", b -> b.xdsPort(65535).adminPort(65534).statsPort(65535)),
         ok("node id with pod-style punctuation", b -> b.nodeId("gw-5d8f9c-x2z.gloo-system:sidecar~0/1@a+b")),
-        ok("absolute CA path", b -> b.xdsCaFile("/etc/shardgate/xds-ca/ca.crt")));
+        ok("absolute CA path", b -> b.xdsCaFile("/etc/shardgate/xds-ca/ca.crt")),
+        ok("client certificate", b -> b.xdsCaFile("ca.crt").xdsClientCertificate("tls.crt", "tls.key")));
   }
 
   private static Arguments ok(String what, UnaryOperator<BootstrapParams.Builder> change) {

@@ -30,12 +30,18 @@ class BootstrapRendererTest {
         for (String host : List.of("10.0.0.7", "::1", "xds.example")) {
           for (int statsPort : new int[] {0, 8081}) {
             for (String ca : new String[] {null, "/ca.pem"}) {
-              BootstrapParams p = BootstrapParams.builder("gw").xdsMode(mode).xdsHost(host).statsPort(statsPort)
-                  .xdsCaFile(ca).build();
-              String yaml = BootstrapRenderer.render(p);
-              assertFalse(yaml.contains("${"), () -> "unfilled placeholder for " + p + ":\n" + yaml);
-              assertFalse(yaml.contains("#@"), () -> "template directive left in output for " + p + ":\n" + yaml);
-              assertStructure(p, parse(yaml));
+              for (boolean clientCert : new boolean[] {false, true}) {
+                if (clientCert && ca == null) {
+                  continue; // a client certificate needs TLS
+                }
+                BootstrapParams p = BootstrapParams.builder("gw").xdsMode(mode).xdsHost(host).statsPort(statsPort)
+                    .xdsCaFile(ca).xdsClientCertificate(clientCert ? "/tls.crt" : null, clientCert ? "/tls.key" : null)
+                    .build();
+                String yaml = BootstrapRenderer.render(p);
+                assertFalse(yaml.contains("${"), () -> "unfilled placeholder for " + p + ":\n" + yaml);
+                assertFalse(yaml.contains("#@"), () -> "template directive left in output for " + p + ":\n" + yaml);
+                assertStructure(p, parse(yaml));
+              }
             }
           }
         }
@@ -85,6 +91,11 @@ class BootstrapRendererTest {
         Map<String, Object> socket = (Map<String, Object>) xds.get("transport_socket");
         Map<String, Object> tls = (Map<String, Object>) socket.get("typed_config");
         assertEquals(ip ? null : p.xdsHost(), tls.get("sni"));
+        Map<String, Object> common = (Map<String, Object>) tls.get("common_tls_context");
+        assertEquals(p.xdsMutualTls() ? List.of(Map.of(
+                "certificate_chain", Map.of("filename", p.xdsCertFile()),
+                "private_key", Map.of("filename", p.xdsKeyFile())))
+            : null, common.get("tls_certificates"));
       }
 
       List<Map<String, Object>> listeners = (List<Map<String, Object>>) statics.get("listeners");

@@ -92,6 +92,8 @@ class HelmChartTest {
       assertEquals("team-gateways~" + proxy, nodeRole(manifests, proxy));
       assertEquals(replicasAndAdmin[0], deployment(manifests, proxy).at("spec", "replicas"));
     });
+    List<?> controlPlaneArgs = (List<?>) container(manifests.one("Deployment", RELEASE + "-shardgate")).at("args");
+    assertArg(controlPlaneArgs, "--xds-address", "::");
     Doc payments = deployment(manifests, "payments");
     assertEquals(8443, container(payments).at("ports", 0, "containerPort"));
     assertEquals("2", container(payments).at("resources", "limits", "cpu"));
@@ -113,6 +115,10 @@ class HelmChartTest {
     assertArg(args, "--config-dir", "/etc/shardgate/config");
     assertArg(args, "--state-dir", "/var/lib/shardgate");
     assertArg(args, "--admin-address", "127.0.0.1");
+    // xDS binds loopback by default, so the chart names the pod's address, which Kubernetes substitutes from env.
+    assertArg(args, "--xds-address", "$(POD_IP)");
+    assertEquals(Map.of("name", "POD_IP", "valueFrom", Map.of("fieldRef", Map.of("fieldPath", "status.podIP"))),
+        ((List<?>) container.at("env")).get(0));
     assertEquals(List.of(9977), portsOf(container), "only the xDS port is a container port");
     assertEquals("shardgate/control-plane:0.1.0", container.at("image"));
   }
@@ -168,6 +174,7 @@ class HelmChartTest {
       clusterDomain: corp.example
       controlPlane:
         xdsPort: 19977
+        xdsAddress: "::"
         state:
           persistentVolumeClaim: shardgate-state
       gatewayProxies:

@@ -54,6 +54,8 @@ final class RenderCases {
       throw new IllegalArgumentException(paramsFile + ": proxyName is required");
     }
     BootstrapParams.Builder b = BootstrapParams.builder(proxyName.toString());
+    String certFile = null;
+    String keyFile = null;
     for (Map.Entry<?, ?> e : map.entrySet()) {
       String value = String.valueOf(e.getValue());
       switch (String.valueOf(e.getKey())) {
@@ -68,9 +70,11 @@ final class RenderCases {
         case "statsPort" -> b.statsPort(Integer.parseInt(value));
         case "xdsMode" -> b.xdsMode(XdsMode.valueOf(value));
         case "xdsCaFile" -> b.xdsCaFile(value);
+        case "xdsCertFile" -> certFile = value;
+        case "xdsKeyFile" -> keyFile = value;
         default -> throw new IllegalArgumentException(paramsFile + ": unknown parameter " + e.getKey());
       }
     }
-    return b.build();
+    return b.xdsClientCertificate(certFile, keyFile).build();
   }
 }

@@ -48,6 +48,23 @@ public final class BootstrapCommand implements Callable<Integer> {
   @Option(names = "--delta", description = "Use incremental (delta) xDS instead of state of the world.")
   boolean delta;
 
+  @Option(names = "--xds-tls", description = "Connect to the control plane over TLS (serve --xds-tls-cert); needs"
+      + " --xds-tls-ca, which also implies it.")
+  boolean xdsTls;
+
+  @Option(names = "--xds-tls-ca", paramLabel = "FILE", description = "PEM CA bundle that signs the control plane's"
+      + " xDS certificate; that certificate must name the --xds host. A path on the Envoy's machine, written as given"
+      + " (relative paths resolve against Envoy's working directory).")
+  String xdsTlsCa;
+
+  @Option(names = "--xds-tls-cert", paramLabel = "FILE", description = "PEM certificate chain this Envoy presents"
+      + " (mutual TLS, for serve --xds-tls-client-ca); with --xds-tls-key. A path on the Envoy's machine.")
+  String xdsTlsCert;
+
+  @Option(names = "--xds-tls-key", paramLabel = "FILE", description = "PEM private key of --xds-tls-cert. A path on"
+      + " the Envoy's machine.")
+  String xdsTlsKey;
+
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
@@ -66,6 +83,12 @@ public final class BootstrapCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
+    String tlsProblem = tlsProblem();
+    if (tlsProblem != null) {
+      err.println("error: " + tlsProblem);
+      err.flush();
+      return 2;
+    }
     String host = xds.substring(0, colon);
     if (host.startsWith("[") && host.endsWith("]")) {
       host = host.substring(1, host.length() - 1);
@@ -78,7 +101,9 @@ public final class BootstrapCommand implements Callable<Integer> {
               .xdsPort(port)
               .adminPort(adminPort)
               .statsPort(statsPort)
-              .xdsMode(delta ? XdsMode.DELTA : XdsMode.SOTW);
+              .xdsMode(delta ? XdsMode.DELTA : XdsMode.SOTW)
+              .xdsCaFile(xdsTlsCa)
+              .xdsClientCertificate(xdsTlsCert, xdsTlsKey);
       if (nodeId != null) {
         b.nodeId(nodeId);
       }
@@ -90,5 +115,22 @@ public final class BootstrapCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
+  }
+
+  /** What is wrong with the combination of TLS options, in their own names; null when nothing is. */
+  private String tlsProblem() {
+    if (xdsTls && xdsTlsCa == null) {
+      return "--xds-tls needs --xds-tls-ca FILE: the CA that signs the control plane's xDS certificate (without it"
+          + " Envoy would trust any server)";
+    }
+    if ((xdsTlsCert == null) != (xdsTlsKey == null)) {
+      return "a client certificate needs both --xds-tls-cert FILE and --xds-tls-key FILE; only "
+          + (xdsTlsCert == null ? "--xds-tls-key" : "--xds-tls-cert") + " was given";
+    }
+    if (xdsTlsCert != null && xdsTlsCa == null) {
+      return "--xds-tls-cert needs TLS: also pass --xds-tls-ca FILE, the CA that signs the control plane's xDS"
+          + " certificate";
+    }
+    return null;
   }
 }

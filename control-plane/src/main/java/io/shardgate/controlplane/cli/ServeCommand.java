@@ -2,13 +2,20 @@ package io.shardgate.controlplane.cli;
 
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.Micronaut;
+import io.shardgate.controlplane.security.ServeSecurity;
+import io.shardgate.controlplane.security.TlsMaterialException;
+import io.shardgate.controlplane.security.XdsTlsCredentials;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code serve}: runs the control plane until the process is stopped. */
 @Command(
@@ -21,6 +28,11 @@ import picocli.CommandLine.Option;
 public final class ServeCommand implements Callable<Integer> {
 
   private static volatile boolean serving;
+
+  /** Injected by picocli: its writers are the terminal, or whatever a caller set with setErr. */
+  @Spec CommandSpec spec;
+
+  @Mixin ServeSecurityOptions security;
 
   @Option(
       names = "--config-dir",
@@ -64,20 +76,46 @@ public final class ServeCommand implements Callable<Integer> {
               + " (a directory of Gloo Edge YAML), or run from the repository root to serve docs/examples/sharded.");
       return 2;
     }
-    context = start(configDir, stateDir, xdsPort, adminPort, adminAddress);
+    ServeSecurity checked;
+    try {
+      checked = security.toSecurity();
+      if (checked.xdsTls() != null) {
+        XdsTlsCredentials.check(checked.xdsTls());
+      }
+    } catch (IllegalArgumentException | TlsMaterialException e) {
+      PrintWriter err = spec.commandLine().getErr();
+      err.println("error: " + e.getMessage());
+      err.flush();
+      return 2;
+    }
+    context = start(configDir, stateDir, xdsPort, adminPort, adminAddress, checked);
     serving = true;
     ApplicationContext running = context;
     // Runs beside Micronaut's own shutdown hook: ending the ADS streams at once lets its graceful gRPC stop finish
     // instead of waiting for streams that never end, and lets Envoys reconnect to a replacement right away.
     Runtime.getRuntime().addShutdownHook(new Thread(() -> closeStreams(running), "shardgate-close-xds-streams"));
+    boolean tls = checked.xdsTls() != null;
+    boolean mutual = tls && checked.xdsTls().mutual();
     System.err.printf(
-        "Shardgate serving %s: xDS on :%d, admin on http://%s:%d (GET /api/status). Attach an Envoy with:%n"
-            + "  java -jar control-plane/target/shardgate.jar bootstrap --proxy <proxyName> --xds 127.0.0.1:%d > envoy.yaml%n",
-        configDir.toAbsolutePath().normalize(), xdsPort, adminAddress, adminPort, xdsPort);
+        "Shardgate serving %s: xDS on %s%s, admin on http://%s:%d (GET /api/status). Attach an Envoy with:%n"
+            + "  java -jar control-plane/target/shardgate.jar bootstrap --proxy <proxyName> --xds %s%s > envoy.yaml%n",
+        configDir.toAbsolutePath().normalize(), hostPort(checked.xdsAddress(), xdsPort),
+        mutual ? " (mutual TLS)" : tls ? " (TLS)" : "", adminAddress, adminPort,
+        hostPort(dialable(checked.xdsAddress()), xdsPort),
+        (tls ? " --xds-tls-ca <CA of the xDS certificate>" : "")
+            + (mutual ? " --xds-tls-cert <client.crt> --xds-tls-key <client.key>" : ""));
     return 0;
   }
 
-  /** Starts the control plane and returns its context; closing the context stops it. */
+  /** An address an Envoy on this host can dial for a bind address: loopback for the wildcard addresses. */
+  private static String dialable(String bindAddress) {
+    return bindAddress.equals("0.0.0.0") || bindAddress.equals("::") ? "127.0.0.1" : bindAddress;
+  }
+
+  private static String hostPort(String host, int port) {
+    return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
+  }
+
   /**
    * Stops a control plane started by {@link #start}: ends every xDS stream first (Envoys reconnect elsewhere at
    * once), then closes the context.
@@ -106,7 +144,16 @@ public final class ServeCommand implements Callable<Integer> {
   /** Starts the control plane with its last good state in {@code stateDir}; closing the context stops it. */
   public static ApplicationContext start(
       Path configDir, Path stateDir, int xdsPort, int adminPort, String adminAddress) {
-    Map<String, Object> props = new LinkedHashMap<>();
+    return start(configDir, stateDir, xdsPort, adminPort, adminAddress, ServeSecurity.defaults());
+  }
+
+  /**
+   * Starts the control plane with its last good state in {@code stateDir} and the given security settings; closing
+   * the context stops it.
+   */
+  public static ApplicationContext start(
+      Path configDir, Path stateDir, int xdsPort, int adminPort, String adminAddress, ServeSecurity security) {
+    Map<String, Object> props = new LinkedHashMap<>(security.properties());
     props.put("shardgate.state-dir", stateDir.toAbsolutePath().normalize().toString());
     props.put("shardgate.config-dir", configDir.toAbsolutePath().normalize().toString());
     props.put("grpc.server.port", xdsPort);

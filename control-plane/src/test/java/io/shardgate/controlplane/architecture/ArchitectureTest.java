@@ -42,7 +42,9 @@ class ArchitectureTest {
       "control-plane/src/main/java/io/shardgate/controlplane/render",
       List.of("io.micronaut", "io.grpc", "jakarta.inject", "io.micrometer", "java.nio.file"),
       "control-plane/src/main/java/io/shardgate/controlplane/source",
-      List.of("io.micronaut", "io.grpc", "jakarta.inject", "io.envoyproxy"));
+      List.of("io.micronaut", "io.grpc", "jakarta.inject", "io.envoyproxy"),
+      "control-plane/src/main/java/io/shardgate/controlplane/security",
+      List.of("io.micronaut", "jakarta.inject", "io.micrometer"));
 
   @Test
   void layersImportOnlyWhatTheyMay() throws IOException {

@@ -54,6 +54,18 @@ final class E2eSupport {
     return EnvoyProcess.start(name, bootstrap, run.resolve(name + ".log"), envoyAdminPort);
   }
 
+  /** Prints the log tail of each Envoy that was started (nulls are skipped), after {@code what} failed. */
+  static void printEnvoyLogs(String what, EnvoyProcess... envoys) {
+    StringBuilder sb = new StringBuilder("---- Envoy logs after the failure of " + what + " ----\n");
+    for (EnvoyProcess envoy : envoys) {
+      if (envoy != null) {
+        sb.append("== ").append(envoy.name).append(" (").append(envoy.log).append(")\n")
+            .append(envoy.logTail()).append('\n');
+      }
+    }
+    System.out.println(sb);
+  }
+
   /** An HTTP server on 127.0.0.1:port answering every request 200 with its name and the request path. */
   static HttpServer echoBackend(int port, String name) throws IOException {
     HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);

@@ -17,10 +17,10 @@ import java.util.TreeMap;
  * header (and the system property that allows it only works if set before that class is first loaded). One request
  * per connection ({@code Connection: close}); never follows redirects.
  */
-final class RawHttp {
+public final class RawHttp {
 
   /** A response: status code, headers (lower-case names) and the body as UTF-8. */
-  record Response(int status, Map<String, String> headers, String body) {
+  public record Response(int status, Map<String, String> headers, String body) {
     @Override
     public String toString() {
       return status + " " + headers + " " + body;
@@ -33,7 +33,7 @@ final class RawHttp {
   private RawHttp() {}
 
   /** {@code GET path} on 127.0.0.1:port with the given Host header. */
-  static Response get(int port, String host, String path) throws IOException {
+  public static Response get(int port, String host, String path) throws IOException {
     return request(port, "GET", host, path, Map.of());
   }
 
@@ -41,7 +41,7 @@ final class RawHttp {
    * {@code method path} on 127.0.0.1:port with the given Host header and extra request headers (no body), for
    * routes that match on methods and headers.
    */
-  static Response request(int port, String method, String host, String path, Map<String, String> headers)
+  public static Response request(int port, String method, String host, String path, Map<String, String> headers)
       throws IOException {
     StringBuilder head = new StringBuilder(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(host)
         .append("\r\nConnection: close\r\nAccept: */*\r\n");

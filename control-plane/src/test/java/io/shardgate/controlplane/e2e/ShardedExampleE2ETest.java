@@ -266,13 +266,6 @@ class ShardedExampleE2ETest {
   }
 
   private static void printEnvoyLogs(String what) {
-    StringBuilder sb = new StringBuilder("---- Envoy logs after the failure of " + what + " ----\n");
-    for (EnvoyProcess envoy : new EnvoyProcess[] {protectedEnvoy, noisyEnvoy}) {
-      if (envoy != null) {
-        sb.append("== ").append(envoy.name).append(" (").append(envoy.log).append(")\n")
-            .append(envoy.logTail()).append('\n');
-      }
-    }
-    System.out.println(sb);
+    E2eSupport.printEnvoyLogs(what, protectedEnvoy, noisyEnvoy);
   }
 }
