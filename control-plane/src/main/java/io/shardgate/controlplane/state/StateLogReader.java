@@ -26,6 +26,9 @@ import java.util.zip.CRC32C;
  * Reads a state log from its start and replays its records into an index of where each live value lies, checking
  * every checksum; values themselves are not kept. It stops at the first record it cannot trust and says why, so
  * that what it returns is always the state after a prefix of whole transactions. Reads only; stateless.
+ *
+ * <p>A log is a header, a base record (the whole state as of its sequence), then change records numbered on from
+ * it. Only the last record can be torn by a crash: every other one was forced to disk before the next was begun.
  */
 final class StateLogReader {
 
@@ -134,8 +137,9 @@ final class StateLogReader {
         if (malformed != null) {
           return result(Ending.CORRUPT, start, "a malformed record (" + malformed + ")");
         }
-        if (parsed.kind == BASE && records > 0) {
-          return result(Ending.CORRUPT, start, "a base record after the start of the file");
+        if ((parsed.kind == BASE) != (records == 0)) {
+          return result(Ending.CORRUPT, start, records == 0 ? "a first record that is not a base record"
+              : "a base record after the start of the file");
         }
         if (parsed.kind == CHANGE && parsed.sequence != sequence + 1) {
           return result(Ending.CORRUPT, start, "transaction " + parsed.sequence + " after transaction " + sequence);
@@ -145,6 +149,13 @@ final class StateLogReader {
     }
 
     private Result result(Ending ending, long at, String detail) {
+      if (records == 0 && ending != Ending.CORRUPT) {
+        // Every log starts with a base record, complete before the file got its name: a file that lacks one
+        // (ends after the header, or inside the base) was cut by something other than a crash of the writer.
+        return new Result(Ending.CORRUPT, "the file ends " + (at == in.size ? "after its header" : "inside its base"
+            + " record (" + detail + ")") + ", though every state log starts with a whole base record", format,
+            index, sequence, records, live, at, in.size);
+      }
       return new Result(ending, detail, format, index, sequence, records, live, at, in.size);
     }
 

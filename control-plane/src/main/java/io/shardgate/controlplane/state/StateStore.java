@@ -180,7 +180,7 @@ public final class StateStore implements AutoCloseable {
           Path aside = setAside(log, "corrupt");
           Opened repaired = rebuild(dir, channel, r.index(), r.sequence());
           channel.close();
-          problems.add(log + ": " + r.detail() + " at offset " + r.validEnd() + " of " + r.fileSize() + " bytes; "
+          problems.add(log + ": at offset " + r.validEnd() + " of " + r.fileSize() + " bytes, " + r.detail() + "; "
               + kept + " and moved the damaged file to " + aside);
           return repaired;
         }
