@@ -35,8 +35,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A crash-safe key-value store in the state directory: string keys, byte values, changed in atomic, durable
- * transactions whose cost is proportional to the change. Stateful edge (file I/O); thread-safe (every method holds
- * the store's monitor).
+ * transactions whose cost is proportional to the change. Stateful edge (file I/O); thread-safe: every read and
+ * change holds the store's monitor, so transactions are applied one at a time and a reader sees whole ones.
  *
  * <p>The directory holds one append-only log ({@code state.log}, layout in {@link StateLogFormat} and
  * docs/state.md): a header carrying the format version, then one checksummed record per {@link #apply}, forced to
