@@ -31,9 +31,9 @@ import org.h2.mvstore.MVStore;
  * Measures the state directory's store against the two embedded stores it was chosen over (docs/state.md), on one
  * workload: N entries of 1-20 KiB (random bytes), loaded 1,000 per transaction; then 300 edits, each one durable
  * transaction that changes one existing entry to a new 5 KiB value. Prints Markdown tables: load, file size, open
- * and open-and-read-everything times (median of three, page cache warm), edit latency and bytes written per edit (the process's {@code wchar} from
- * /proc/self/io, so every backend is counted the same way), fsync cost on this disk, and what each store does when
- * one byte of a stored value is flipped on disk.
+ * and open-and-read-everything times (median of three, page cache warm), edit latency and bytes written per edit
+ * (the process's {@code wchar} from /proc/self/io, so every backend is counted the same way), fsync cost on this
+ * disk, and what each store does when one byte of a stored value is flipped on disk.
  *
  * <p>Run with {@code bash load-tests/run-state-benchmark.sh [DIR]}; DIR (default {@code load-tests/target/state})
  * needs about 1.2 GB free and should be on the disk a state directory would use.
@@ -55,7 +55,7 @@ public final class StateStoreBenchmark {
     long readAll() throws Exception;
 
     @Override
-    void close() throws Exception;
+    void close() throws SQLException;
   }
 
   private record Kind(String name, String file, Opener opener) {}
@@ -79,8 +79,8 @@ public final class StateStoreBenchmark {
     System.out.println();
     fsyncCost(root);
     System.out.println();
-    System.out.println("| store | entries | live data (MiB) | load (s) | file size (MiB) | open (ms) | open + read all (ms)"
-        + " | one 5 KiB edit p50 (ms) | p99 (ms) | bytes written per edit |");
+    System.out.println("| store | entries | live data (MiB) | load (s) | file size (MiB) | open (ms)"
+        + " | open + read all (ms) | one 5 KiB edit p50 (ms) | p99 (ms) | bytes written per edit |");
     System.out.println("|---|---|---|---|---|---|---|---|---|---|");
     for (int entries : new int[] {10_000, 50_000}) {
       for (Kind kind : KINDS) {
@@ -93,8 +93,8 @@ public final class StateStoreBenchmark {
     System.out.println("| store | one flipped byte inside a stored value, then open and read everything |");
     System.out.println("|---|---|");
     for (Kind kind : KINDS) {
-      System.out.println("| " + kind.name() + " | " + flippedByte(kind, root.resolve("flip-" + kind.name().split(" ")[0]))
-          + " |");
+      String outcome = flippedByte(kind, root.resolve("flip-" + kind.name().split(" ")[0]));
+      System.out.println("| " + kind.name() + " | " + outcome + " |");
     }
   }
 
@@ -216,7 +216,8 @@ public final class StateStoreBenchmark {
     Arrays.sort(synced);
     Arrays.sort(unsynced);
     System.out.printf("Durability on this disk: a 5 KiB append takes %.3f ms p50 without fdatasync and %.2f ms p50"
-        + " (%.2f ms p99) with it.%n", unsynced[EDITS / 2] / 1e6, synced[EDITS / 2] / 1e6, synced[EDITS * 99 / 100] / 1e6);
+        + " (%.2f ms p99) with it.%n", unsynced[EDITS / 2] / 1e6, synced[EDITS / 2] / 1e6,
+        synced[EDITS * 99 / 100] / 1e6);
   }
 
   private static String flippedByte(Kind kind, Path dir) throws Exception {

@@ -65,9 +65,9 @@ public final class StateStore implements AutoCloseable {
   }
 
   /**
-   * Counters since {@link #open}: transactions applied, bytes written (records and compactions), compactions; and
-   * now: the sequence number of the last transaction, the number of entries, the bytes a compacted file would take
-   * ({@code liveBytes}) and the size of the log ({@code fileBytes}).
+   * Counters since {@link #open}: transactions applied, bytes written (records, compactions and any rewrite open
+   * did), compactions; and now: the sequence number of the last transaction, the number of entries, the bytes a
+   * compacted file would take ({@code liveBytes}) and the size of the log ({@code fileBytes}).
    */
   public record Stats(
       long transactions, long bytesWritten, long compactions, long sequence, int entries, long liveBytes,
@@ -294,7 +294,8 @@ public final class StateStore implements AutoCloseable {
         compact();
       } catch (IOException | RuntimeException e) {
         // The transaction is durable in the current log; only space is not reclaimed yet.
-        LOG.warn("Cannot compact the state log {}; it keeps growing until a compaction succeeds: {}", log, e.toString());
+        LOG.warn("Cannot compact the state log {}; it keeps growing until a compaction succeeds: {}", log,
+            e.toString());
       }
     }
   }
@@ -409,7 +410,8 @@ public final class StateStore implements AutoCloseable {
     try {
       List<Put> puts = new ArrayList<>(index.size());
       for (Map.Entry<String, Slot> e : index.entrySet()) {
-        puts.add(new Put(e.getKey(), StateLogFormat.keyBytes(e.getKey()), new FileValue(source, e.getValue(), e.getKey())));
+        FileValue value = new FileValue(source, e.getValue(), e.getKey());
+        puts.add(new Put(e.getKey(), StateLogFormat.keyBytes(e.getKey()), value));
       }
       out.write(StateLogFormat.header(StateLogFormat.CURRENT), 0);
       Output o = new Output(out, HEADER_BYTES, ByteBuffer.allocate(StateLogFormat.IO_CHUNK));

@@ -150,8 +150,8 @@ class StateStoreRecoveryTest {
         } else {
           assertEquals(1, store.problems().size(), context + ": " + store.problems());
           long kept = sample.recordEnds().stream().filter(e -> e <= length).max(Long::compare).orElseThrow();
-          assertTrue(store.problems().get(0).contains("dropped the last " + (length - kept) + " bytes at offset " + kept),
-              context + ": " + store.problems());
+          String dropped = "dropped the last " + (length - kept) + " bytes at offset " + kept;
+          assertTrue(store.problems().get(0).contains(dropped), context + ": " + store.problems());
           assertEquals(kept, Files.size(dir.resolve(StateStore.LOG_FILE)), context + ": the torn tail is cut off");
           try (Stream<Path> files = Files.list(dir)) {
             assertFalse(files.anyMatch(p -> p.getFileName().toString().contains("corrupt")),
