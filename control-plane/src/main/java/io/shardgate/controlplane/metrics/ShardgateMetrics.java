@@ -78,6 +78,7 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
   private final Counter passes;
   private final Counter translationFailures;
   private final Timer translation;
+  private final Timer passCpu;
 
   private final ConcurrentMap<String, Counter> shardTranslations = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Counter> snapshotUpdates = new ConcurrentHashMap<>();
@@ -108,6 +109,10 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
         .register(registry);
     this.translation = latencyTimer("shardgate.translation")
         .description("Time of one translation pass over the whole input, all shards, publishing excluded")
+        .register(registry);
+    this.passCpu = latencyTimer("shardgate.pass.cpu")
+        .description("CPU time of the pipeline thread for one whole pass: decode, translation, plan, xDS, publishing"
+            + " and persisting the last good state (what one edit costs the control plane)")
         .register(registry);
     // The group of Envoys without a role exists from the start; its streams are worth seeing at zero too.
     ensureConnectedGauge(NodeRoles.MISCONFIGURED_NODE_GROUP);
@@ -172,6 +177,11 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
       ensureVersionGauges(shard);
       ensureConnectedGauge(shard);
     }
+  }
+
+  @Override
+  public void passed(long cpuNanos) {
+    passCpu.record(cpuNanos, TimeUnit.NANOSECONDS);
   }
 
   @Override

@@ -34,6 +34,14 @@ public interface PipelineObserver {
   default void shardTranslated(String shard, long translationNanos) {
   }
 
+  /**
+   * A whole pass ended: translation, publishing and persisting the last good state.
+   *
+   * @param cpuNanos CPU time the pipeline thread spent on it
+   */
+  default void passed(long cpuNanos) {
+  }
+
   /** A translation pass threw (a bug, never bad input); every shard kept its snapshot. */
   default void translationFailed() {
   }

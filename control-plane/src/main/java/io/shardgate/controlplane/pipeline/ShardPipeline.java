@@ -6,6 +6,8 @@ import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import io.shardgate.snapshot.ShardResources;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -61,6 +63,17 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
 
   @Override
   public synchronized void accept(ConfigInput input) {
+    long cpuStarted = THREADS.getCurrentThreadCpuTime();
+    try {
+      pass(input);
+    } finally {
+      observer.passed(THREADS.getCurrentThreadCpuTime() - cpuStarted);
+    }
+  }
+
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+  private void pass(ConfigInput input) {
     long started = System.nanoTime();
     Translation t;
     try {
