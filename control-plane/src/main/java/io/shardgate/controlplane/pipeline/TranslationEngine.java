@@ -3,7 +3,7 @@ package io.shardgate.controlplane.pipeline;
 import io.shardgate.controlplane.xds.EdgeXdsTranslator;
 import io.shardgate.controlplane.xds.XdsTranslator;
 import io.shardgate.sharding.decode.DecodedResources;
-import io.shardgate.sharding.decode.ResourceDecoder;
+import io.shardgate.sharding.decode.DecodedResourcesCache;
 import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.plan.PlanSettings;
 import io.shardgate.sharding.plan.ShardPlan;
@@ -39,7 +39,7 @@ import java.util.function.Supplier;
  */
 public final class TranslationEngine {
 
-  private final DecodeCache decodeCache = new DecodeCache();
+  private final DecodedResourcesCache decodeCache = new DecodedResourcesCache();
   private final GatewayTranslationCache gatewayCache = new GatewayTranslationCache();
   private final ShardPlanCache planCache = new ShardPlanCache();
   /** Per proxy: the configuration as the gateway translation gave it, and with only its reached clusters. */
@@ -64,14 +64,11 @@ public final class TranslationEngine {
 
   /** Translates {@code input}; rejected resources serve what they produced in {@code previous}. */
   public Translation translate(ConfigInput input, LastGood previous) {
-    DecodedResources decoded;
-    try {
-      decoded = ResourceDecoder.decode(input.documents(), decodeCache);
-    } finally {
-      decodeCache.endPass();
-    }
+    DecodedResourcesCache.Result decode = decodeCache.decode(input.documents(), previous.documents());
+    DecodedResources decoded = decode.resources();
     var settings = decoded.snapshot().settings();
-    GatewayTranslationCache.Pass pass = gatewayCache.translate(decoded, previous, InvalidRoutePolicy.of(settings));
+    GatewayTranslationCache.Pass pass =
+        gatewayCache.translate(decoded, decode.changed(), previous, InvalidRoutePolicy.of(settings));
     PlanInput planInput = new PlanInput(pass.writeNamespace(), decoded.snapshot(), pass.shards(), pass::usedBy,
         p -> pass.lastGood().of(p), pass::resource, pass::rejectedWhileDecoding, pass::isRejected);
     ShardPlan plan = planCache.plan(planInput, PlanSettings.of(settings));
@@ -83,7 +80,7 @@ public final class TranslationEngine {
             shards,
             pass.statuses(planContribution(plan)),
             pass.documentProblems(),
-            pass.lastGood());
+            pass.lastGood().withDocuments(decode.accepted()));
 
     // A shard is translated to xDS again only when what it serves differs from last time: equal input, equal
     // output, so the previous resources are reused as they are (and the cache sees nothing new to push).

@@ -60,75 +60,9 @@ public final class ResourceDecoder {
    */
   public static DecodedResources decode(
       List<SourceDocument> documents, java.util.function.Function<SourceDocument, DecodedDocument> perDocument) {
-    Reports reports = new Reports();
-    List<String> documentProblems = new ArrayList<>();
-    // Sorting by origin first makes "which duplicate wins" independent of delivery order.
-    List<SourceDocument> docs = new ArrayList<>(documents);
-    docs.sort(Comparator.comparing(SourceDocument::origin).thenComparingInt(SourceDocument::line));
-
-    Map<ResourceKey, Resource> byKey = new HashMap<>();
-    Map<ResourceKey, String> originOf = new HashMap<>();
-    java.util.SortedMap<ResourceKey, ObjectMeta> rejectedMeta = new java.util.TreeMap<>();
-    for (SourceDocument doc : docs) {
-      DecodedDocument d = perDocument.apply(doc);
-      if (d.documentProblem() != null) {
-        documentProblems.add(d.documentProblem());
-        continue;
-      }
-      ResourceKey key = d.key();
-      if (originOf.containsKey(key)) {
-        reports.warning(
-            key,
-            "defined again at " + d.meta().origin() + "; the definition at " + originOf.get(key)
-                + " is used and this one is ignored");
-        continue;
-      }
-      reports.accept(key, d.meta().origin());
-      d.errors().forEach(e -> reports.error(key, e));
-      d.warnings().forEach(w -> reports.warning(key, w));
-      originOf.put(key, d.meta().origin());
-      if (d.errors().isEmpty()) {
-        byKey.put(key, d.resource());
-      } else {
-        rejectedMeta.put(key, d.meta());
-      }
-    }
-
-    Settings settings = chooseSettings(byKey, reports);
-    List<Gateway> gateways = new ArrayList<>();
-    List<VirtualService> virtualServices = new ArrayList<>();
-    List<RouteTable> routeTables = new ArrayList<>();
-    List<Upstream> upstreams = new ArrayList<>();
-    List<UpstreamGroup> upstreamGroups = new ArrayList<>();
-    for (Resource r : byKey.values()) {
-      if (r instanceof Settings) {
-        continue;
-      }
-      if (!settings.watches(r.meta().namespace())) {
-        reports.warning(
-            r.key(),
-            "namespace " + r.meta().namespace() + " is not in settings.watchNamespaces "
-                + settings.watchNamespaces() + "; ignored");
-        continue;
-      }
-      if (r instanceof Gateway g) {
-        gateways.add(g);
-      } else if (r instanceof VirtualService v) {
-        virtualServices.add(v);
-      } else if (r instanceof RouteTable t) {
-        routeTables.add(t);
-      } else if (r instanceof Upstream u) {
-        upstreams.add(u);
-      } else if (r instanceof UpstreamGroup g) {
-        upstreamGroups.add(g);
-      }
-    }
-    ResourceSnapshot snapshot =
-        new ResourceSnapshot(gateways, virtualServices, routeTables, upstreams, upstreamGroups, settings);
-    return new DecodedResources(snapshot, reports.freeze(), documentProblems, rejectedMeta);
+    return new DecodedResourcesCache(perDocument).decode(documents, java.util.Collections.emptySortedMap()).resources();
   }
 
-  /** Decodes one document on its own: a resource with its problems, or why the document is not one. Pure. */
   /** Decodes one document on its own: a resource with its problems, or why the document is not one. Pure. */
   public static DecodedDocument decodeDocument(SourceDocument doc) {
     DocumentIdentity.Result identity = DocumentIdentity.check(doc);
@@ -171,26 +105,6 @@ public final class ResourceDecoder {
   }
 
   private static final GlooApi API = GlooApi.table();
-
-  /** Gloo reads one Settings; prefer the one named {@code default}, then the first by namespace/name. */
-  private static Settings chooseSettings(Map<ResourceKey, Resource> byKey, Reports reports) {
-    List<Settings> all =
-        byKey.values().stream()
-            .filter(Settings.class::isInstance)
-            .map(Settings.class::cast)
-            .sorted(
-                Comparator.comparing((Settings s) -> !s.meta().name().equals("default"))
-                    .thenComparing(Settings::key))
-            .toList();
-    if (all.isEmpty()) {
-      return Settings.DEFAULTS;
-    }
-    Settings chosen = all.get(0);
-    for (Settings other : all.subList(1, all.size())) {
-      reports.warning(other.key(), "only one Settings is read; " + chosen.key() + " is used and this one is ignored");
-    }
-    return chosen;
-  }
 
   /** The metadata; {@link DocumentIdentity} has already checked that name and namespace are valid. */
   private static ObjectMeta decodeMeta(Fields root, SourceDocument doc) {

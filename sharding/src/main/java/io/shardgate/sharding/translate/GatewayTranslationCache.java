@@ -100,6 +100,15 @@ public final class GatewayTranslationCache {
    * carries the next last good state.
    */
   public Pass translate(DecodedResources in, LastGood previous, InvalidRoutePolicy policy) {
+    return translate(in, null, previous, policy);
+  }
+
+  /**
+   * As {@link #translate(DecodedResources, LastGood, InvalidRoutePolicy)}, told which resources changed since the
+   * previous call (status, snapshot entry or rejected metadata), as a decoder that knows it can; null to have the
+   * cache compare the two inputs itself.
+   */
+  public Pass translate(DecodedResources in, Set<ResourceKey> changed, LastGood previous, InvalidRoutePolicy policy) {
     // What later stages added last time is not part of this translation until they add it again.
     ledger.remove(new ExtraSlot());
     ledger.drainChanged();
@@ -108,7 +117,8 @@ public final class GatewayTranslationCache {
     String writeNamespace = settings.discoveryNamespace();
     boolean everything = lastInput == null || !settings.equals(lastInput.snapshot().settings())
         || !policy.equals(lastPolicy);
-    InputDelta delta = everything ? null : InputDelta.between(lastInput, in);
+    InputDelta delta = everything ? null
+        : changed != null ? InputDelta.of(changed, in) : InputDelta.between(lastInput, in);
     if (everything) {
       // Settings and the policy are read everywhere without being recorded: nothing cached survives them.
       proxies.values().forEach(st -> st.memo.clear());
@@ -227,7 +237,8 @@ public final class GatewayTranslationCache {
       shards.put(proxy, shard);
       out.put(proxy, shard);
     }
-    return new Pass(writeNamespace, out, in.documentProblems(), new LastGood(next), retranslated, failures, lookups);
+    return new Pass(writeNamespace, out, in.documentProblems(), new LastGood(next, previous.documents()), retranslated,
+        failures, lookups);
   }
 
   /** How many proxy translations (second passes) this cache has run, for tests and metrics. */

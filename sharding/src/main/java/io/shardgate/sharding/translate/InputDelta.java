@@ -30,6 +30,29 @@ import java.util.TreeSet;
 record InputDelta(Set<ResourceKey> changed, List<VirtualService> changedVirtualServices,
     Set<String> routeTableNamespaces) {
 
+  /** The delta of keys a decoder already knows changed; {@code now} gives the current VirtualServices. */
+  static InputDelta of(Set<ResourceKey> changed, DecodedResources now) {
+    Set<String> namespaces = new TreeSet<>();
+    List<VirtualService> vss = new ArrayList<>();
+    Map<ResourceKey, VirtualService> byKey = new java.util.HashMap<>();
+    boolean anyVirtualService = false;
+    for (ResourceKey k : changed) {
+      if (k.kind() == Kind.ROUTE_TABLE) {
+        namespaces.add(k.namespace());
+      }
+      anyVirtualService |= k.kind() == Kind.VIRTUAL_SERVICE;
+    }
+    if (anyVirtualService) {
+      for (VirtualService vs : now.snapshot().virtualServices()) {
+        if (changed.contains(vs.key())) {
+          vss.add(vs);
+        }
+      }
+    }
+    return new InputDelta(Collections.unmodifiableSet(new HashSet<>(changed)), List.copyOf(vss),
+        Collections.unmodifiableSet(namespaces));
+  }
+
   static InputDelta between(DecodedResources before, DecodedResources now) {
     Set<ResourceKey> changed = new HashSet<>();
     ResourceSnapshot a = before.snapshot();

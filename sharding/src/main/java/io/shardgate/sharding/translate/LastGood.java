@@ -1,5 +1,7 @@
 package io.shardgate.sharding.translate;
 
+import io.shardgate.sharding.decode.AcceptedDocuments;
+import io.shardgate.sharding.decode.SourceDocument;
 import java.util.Collections;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -12,11 +14,14 @@ import java.util.TreeMap;
  * <p>One {@link ProxyLastGood} per proxy: what a proxy's translation reads and writes is its own slice, so a
  * translation that re-runs one proxy leaves the other slices as they are (the very same objects).
  *
- * @param proxies per proxy name, its slice
+ * @param proxies per proxy name, its slice: the output of Gateways, VirtualServices and RouteTables
+ * @param documents per resource ({@code Kind ns/name}), the last accepted document of each Upstream, UpstreamGroup
+ *     and Settings, which stays in force while the current one is rejected (see
+ *     {@link io.shardgate.sharding.decode.DecodedResourcesCache})
  */
-public record LastGood(SortedMap<String, ProxyLastGood> proxies) {
+public record LastGood(SortedMap<String, ProxyLastGood> proxies, SortedMap<String, SourceDocument> documents) {
 
-  public static final LastGood EMPTY = new LastGood(new TreeMap<>());
+  public static final LastGood EMPTY = new LastGood(new TreeMap<>(), new TreeMap<>());
 
   public LastGood {
     TreeMap<String, ProxyLastGood> copy = new TreeMap<>();
@@ -26,6 +31,17 @@ public record LastGood(SortedMap<String, ProxyLastGood> proxies) {
       }
     });
     proxies = Collections.unmodifiableSortedMap(copy);
+    documents = AcceptedDocuments.of(documents);
+  }
+
+  /** Proxy slices only, no documents. */
+  public LastGood(SortedMap<String, ProxyLastGood> proxies) {
+    this(proxies, new TreeMap<>());
+  }
+
+  /** The same slices with {@code documents} as the last accepted documents. */
+  public LastGood withDocuments(SortedMap<String, SourceDocument> documents) {
+    return new LastGood(proxies, documents);
   }
 
   /** The slice of one proxy; empty when it has none. */
@@ -35,7 +51,7 @@ public record LastGood(SortedMap<String, ProxyLastGood> proxies) {
   }
 
   public boolean isEmpty() {
-    return proxies.isEmpty();
+    return proxies.isEmpty() && documents.isEmpty();
   }
 
   /** How many listeners, virtual hosts and route table subtrees it holds, for logs. */
@@ -48,6 +64,7 @@ public record LastGood(SortedMap<String, ProxyLastGood> proxies) {
       hosts += p.virtualHosts().size();
       subtrees += p.subtrees().size();
     }
-    return listeners + " listeners, " + hosts + " virtual hosts, " + subtrees + " route table subtrees";
+    return listeners + " listeners, " + hosts + " virtual hosts, " + subtrees + " route table subtrees, "
+        + documents.size() + " documents";
   }
 }
