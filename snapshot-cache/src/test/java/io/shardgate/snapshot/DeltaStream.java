@@ -1,7 +1,6 @@
 package io.shardgate.snapshot;
 
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -15,21 +14,23 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
  * One raw incremental (delta) ADS stream, playing an Envoy by hand: the test decides what to subscribe, ACK or NACK.
- * Requests are sent from the test thread only; responses land in a queue.
+ * Requests are sent from the test thread only; responses land in a queue. A response that must come is waited for up
+ * to {@link SotwStream#RESPONSE_TIMEOUT_S} (a liveness bound, not a speed assertion), and a missing one fails with
+ * every response the stream got so far.
  */
 final class DeltaStream implements AutoCloseable {
 
-  /** Liveness bound for a response that must come; not a speed assertion. */
-  static final long RESPONSE_TIMEOUT_S = 5;
-
   private final Node node;
   private final BlockingQueue<DeltaDiscoveryResponse> responses = new LinkedBlockingQueue<>();
+  private final List<String> history = new CopyOnWriteArrayList<>();
   private final StreamObserver<DeltaDiscoveryRequest> requests;
+  private volatile Throwable error;
   private boolean closed;
 
   DeltaStream(ManagedChannel channel, Node node) {
@@ -37,12 +38,13 @@ final class DeltaStream implements AutoCloseable {
     this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).deltaAggregatedResources(new StreamObserver<>() {
       @Override
       public void onNext(DeltaDiscoveryResponse response) {
+        history.add(describe(response));
         responses.add(response);
       }
 
       @Override
       public void onError(Throwable t) {
-        // shutdown cancels streams; a real failure shows up as a missing response
+        error = t; // shutdown cancels streams; a real failure shows up as a missing response, with this
       }
 
       @Override
@@ -80,6 +82,14 @@ final class DeltaStream implements AutoCloseable {
         .build());
   }
 
+  /** Subscribes to more names of a type it already watches, as Envoy does for a new cluster's endpoints. */
+  void subscribeMore(String typeUrl, String... names) {
+    send(DeltaDiscoveryRequest.newBuilder()
+        .setTypeUrl(typeUrl)
+        .addAllResourceNamesSubscribe(List.of(names))
+        .build());
+  }
+
   void nack(DeltaDiscoveryResponse response, String error) {
     send(DeltaDiscoveryRequest.newBuilder()
         .setTypeUrl(response.getTypeUrl())
@@ -94,8 +104,10 @@ final class DeltaStream implements AutoCloseable {
 
   DeltaDiscoveryResponse next() {
     try {
-      DeltaDiscoveryResponse response = responses.poll(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS);
-      assertNotNull(response, "no delta response within " + RESPONSE_TIMEOUT_S + " s");
+      DeltaDiscoveryResponse response = responses.poll(SotwStream.RESPONSE_TIMEOUT_S, TimeUnit.SECONDS);
+      if (response == null) {
+        throw new AssertionError("no delta response within " + SotwStream.RESPONSE_TIMEOUT_S + " s; " + seen());
+      }
       return response;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -103,14 +115,35 @@ final class DeltaStream implements AutoCloseable {
     }
   }
 
+  /** The next response, which must be of {@code typeUrl}. */
+  DeltaDiscoveryResponse next(String typeUrl) {
+    DeltaDiscoveryResponse response = next();
+    assertEquals(typeUrl, response.getTypeUrl(), () -> "expected a delta response of " + typeUrl + "; " + seen());
+    return response;
+  }
+
+  /** Fails if a response arrives within {@code millis} (a short window: nothing is expected). */
   void assertSilent(long millis) {
     try {
       DeltaDiscoveryResponse response = responses.poll(millis, TimeUnit.MILLISECONDS);
-      assertNull(response, () -> "unexpected delta push: " + response);
+      if (response != null) {
+        throw new AssertionError("unexpected delta push " + describe(response) + "; " + seen());
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError(e);
     }
+  }
+
+  /** Every response this stream got, in order, and its error if it failed. */
+  String seen() {
+    return "this stream got " + history + (error == null ? "" : " and failed: " + error);
+  }
+
+  private static String describe(DeltaDiscoveryResponse response) {
+    String type = response.getTypeUrl().substring(response.getTypeUrl().lastIndexOf('.') + 1);
+    return type + "@" + response.getSystemVersionInfo() + versions(response).keySet()
+        + (response.getRemovedResourcesCount() == 0 ? "" : "-" + response.getRemovedResourcesList());
   }
 
   /** Resource name to version of a response. */
