@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.sun.net.httpserver.HttpServer;
 import io.envoyproxy.controlplane.cache.Resources;
-import io.micrometer.core.instrument.Counter;
-import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.micronaut.context.ApplicationContext;
 import io.shardgate.controlplane.cli.ServeCommand;
+import io.shardgate.snapshot.ShardDiscoveryServer;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -32,8 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * without a listener it stops watching route configurations; an Envoy answers a response of a type it does not watch
  * by asking again ("Ignoring unwatched type URL"), so a control plane that answers a request without names with every
  * route configuration would loop as fast as the two can talk. Over ten seconds after the NACK, the responses on that
- * Envoy's stream (counted by the control plane's own stream listener, its metrics) and those log lines stay a
- * handful, while the noisy shard's Envoy keeps taking edits.
+ * Envoy's stream (counted by the discovery server's stream stats) and those log lines stay a handful, while the
+ * noisy shard's Envoy keeps taking edits.
  */
 class ListenerBindFailureE2ETest {
 
@@ -151,14 +150,9 @@ class ListenerBindFailureE2ETest {
         + cache.latestNacks() + ". Log:\n" + protectedEnvoy.logTail());
   }
 
-  /** xDS responses sent to a shard's streams, as the control plane's metrics (a stream listener) count them. */
+  /** xDS responses sent to a shard's streams, as the discovery server's stream stats count them. */
   private static long responsesTo(String role) {
-    double sum = 0;
-    for (Counter c : controlPlane.getBean(PrometheusMeterRegistry.class).find("shardgate.shard.pushes")
-        .tag("shard", role).counters()) {
-      sum += c.count();
-    }
-    return (long) sum;
+    return controlPlane.getBean(ShardDiscoveryServer.class).callbacks().statsOf(role).responses();
   }
 
   /** Lines of a log that contain {@code text}; streamed, as a storm writes tens of megabytes. */
