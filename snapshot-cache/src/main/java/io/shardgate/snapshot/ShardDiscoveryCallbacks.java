@@ -52,9 +52,9 @@ import org.slf4j.LoggerFactory;
  * removes that resource again, and the cache's watcher adds them to what java-control-plane tracks.
  *
  * <p>For the cache's staged (make-before-break) updates it keeps, per stream and type, what the client holds and
- * watches ({@link ClientView}), tells the cache after every request and every closed stream, and answers which
- * streams of a group do not hold a stage yet ({@link #lagging}). Each stream's responses go through its own
- * {@link StreamPacer}, so no stream is sent more than the cache's {@link ResponsePacing} allows.
+ * watches ({@code ClientView}), tells the cache after every request and every closed stream, and answers which
+ * streams of a group do not hold a stage yet ({@code lagging}). Each stream's responses go through its own
+ * {@code StreamPacer}, so no stream is sent more than the cache's {@link ResponsePacing} allows.
  */
 public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
@@ -105,7 +105,7 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
   @Override
   public void onStreamOpen(long streamId, String typeUrl) {
-    streams.computeIfAbsent(streamId, id -> newStream(id, typeUrl));
+    streams.computeIfAbsent(streamId, id -> new StreamState(typeUrl, this));
   }
 
   @Override
@@ -368,18 +368,15 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
   private StreamState stream(long streamId) {
     // onStreamOpen normally creates it; this covers callbacks installed on a server that skipped it.
-    return streams.computeIfAbsent(streamId, id -> newStream(id, ""));
+    return streams.computeIfAbsent(streamId, id -> new StreamState("", this));
   }
 
-  private StreamState newStream(long streamId, String typeUrl) {
-    StreamState[] created = new StreamState[1];
-    created[0] = new StreamState(typeUrl, new StreamPacer(cache.responsePacing(), cache.scheduler(), () -> {
-      String group = created[0].group;
-      if (group != null) {
-        counters(group).delayedResponses.increment();
-      }
-    }));
-    return created[0];
+  /** A response of {@code stream} had to wait for its pacer. */
+  private void delayed(StreamState stream) {
+    String group = stream.group;
+    if (group != null) {
+      counters(group).delayedResponses.increment();
+    }
   }
 
   private void closed(long streamId) {
@@ -442,9 +439,9 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     /** A request of this stream arrived before the cache was synced. Guarded by the cache's writers' lock. */
     volatile boolean parked;
 
-    StreamState(String defaultTypeUrl, StreamPacer pacer) {
+    StreamState(String defaultTypeUrl, ShardDiscoveryCallbacks owner) {
       this.defaultTypeUrl = defaultTypeUrl;
-      this.pacer = pacer;
+      this.pacer = new StreamPacer(owner.cache.responsePacing(), owner.cache.scheduler(), () -> owner.delayed(this));
     }
 
     /** The request's node if it has one (remembered), else the stream's. Null if the stream never sent one. */

@@ -54,7 +54,7 @@ import org.slf4j.LoggerFactory;
  * <p>What it adds to {@code SimpleCache}:
  * <ul>
  *   <li>content-hash versions per type ({@link ContentVersions}); a shard whose content did not change is not pushed;
- *   <li>make-before-break: a new snapshot reaches a shard's Envoys in stages ({@link MakeBeforeBreak}), so a new
+ *   <li>make-before-break: a new snapshot reaches a shard's Envoys in stages ({@code MakeBeforeBreak}), so a new
  *       cluster is sent, and answered by every Envoy of the shard, before the routes that use it, and a cluster that
  *       routes stop using is removed only after every Envoy answered those routes. The Envoys' ACKs and NACKs move
  *       the stages on; a stage that some stream does not answer within the grace period goes on anyway, with a WARN
