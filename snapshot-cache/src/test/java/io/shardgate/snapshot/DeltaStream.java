@@ -13,24 +13,17 @@ import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One raw incremental (delta) ADS stream, playing an Envoy by hand: the test decides what to subscribe, ACK or NACK.
- * Requests are sent from the test thread only; responses land in a queue. A response that must come is waited for up
- * to {@link SotwStream#RESPONSE_TIMEOUT_S} (a liveness bound, not a speed assertion), and a missing one fails with
- * every response the stream got so far.
+ * Requests are sent from the test thread only; responses land in a {@link ResponseQueue}.
  */
 final class DeltaStream implements AutoCloseable {
 
   private final Node node;
-  private final BlockingQueue<DeltaDiscoveryResponse> responses = new LinkedBlockingQueue<>();
-  private final List<String> history = new CopyOnWriteArrayList<>();
+  private final ResponseQueue<DeltaDiscoveryResponse> responses =
+      new ResponseQueue<>("delta response", DeltaStream::describe);
   private final StreamObserver<DeltaDiscoveryRequest> requests;
-  private volatile Throwable error;
   private boolean closed;
 
   DeltaStream(ManagedChannel channel, Node node) {
@@ -38,13 +31,12 @@ final class DeltaStream implements AutoCloseable {
     this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).deltaAggregatedResources(new StreamObserver<>() {
       @Override
       public void onNext(DeltaDiscoveryResponse response) {
-        history.add(describe(response));
         responses.add(response);
       }
 
       @Override
       public void onError(Throwable t) {
-        error = t; // shutdown cancels streams; a real failure shows up as a missing response, with this
+        responses.failed(t);
       }
 
       @Override
@@ -103,16 +95,7 @@ final class DeltaStream implements AutoCloseable {
   }
 
   DeltaDiscoveryResponse next() {
-    try {
-      DeltaDiscoveryResponse response = responses.poll(SotwStream.RESPONSE_TIMEOUT_S, TimeUnit.SECONDS);
-      if (response == null) {
-        throw new AssertionError("no delta response within " + SotwStream.RESPONSE_TIMEOUT_S + " s; " + seen());
-      }
-      return response;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    return responses.next();
   }
 
   /** The next response, which must be of {@code typeUrl}. */
@@ -124,20 +107,12 @@ final class DeltaStream implements AutoCloseable {
 
   /** Fails if a response arrives within {@code millis} (a short window: nothing is expected). */
   void assertSilent(long millis) {
-    try {
-      DeltaDiscoveryResponse response = responses.poll(millis, TimeUnit.MILLISECONDS);
-      if (response != null) {
-        throw new AssertionError("unexpected delta push " + describe(response) + "; " + seen());
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    responses.assertSilent(millis);
   }
 
   /** Every response this stream got, in order, and its error if it failed. */
   String seen() {
-    return "this stream got " + history + (error == null ? "" : " and failed: " + error);
+    return responses.seen();
   }
 
   private static String describe(DeltaDiscoveryResponse response) {

@@ -16,27 +16,19 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One raw state of the world ADS stream, playing an Envoy by hand: the test decides what to request, ACK or NACK.
- * Requests are sent from the test thread only; responses land in a queue. A response that must come is waited for up
- * to {@link #RESPONSE_TIMEOUT_S} (a liveness bound, not a speed assertion), and a missing one fails with every
- * response the stream got so far.
+ * Requests are sent from the test thread only; responses land in a {@link ResponseQueue}.
  */
 final class SotwStream implements AutoCloseable {
 
-  /** Liveness bound for a response that must come; generous, so a loaded machine does not fail the test. */
-  static final long RESPONSE_TIMEOUT_S = 30;
+  /** Liveness bound for a response that must come. */
+  static final long RESPONSE_TIMEOUT_S = ResponseQueue.RESPONSE_TIMEOUT_S;
 
   private final Node node;
-  private final BlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
-  private final List<String> history = new CopyOnWriteArrayList<>();
+  private final ResponseQueue<DiscoveryResponse> responses = new ResponseQueue<>("response", SotwStream::describe);
   private final StreamObserver<DiscoveryRequest> requests;
-  private volatile Throwable error;
   private boolean closed;
 
   SotwStream(ManagedChannel channel, Node node) {
@@ -44,13 +36,12 @@ final class SotwStream implements AutoCloseable {
     this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
       @Override
       public void onNext(DiscoveryResponse response) {
-        history.add(describe(response));
         responses.add(response);
       }
 
       @Override
       public void onError(Throwable t) {
-        error = t; // shutdown cancels streams; a real failure shows up as a missing response, with this
+        responses.failed(t);
       }
 
       @Override
@@ -121,26 +112,12 @@ final class SotwStream implements AutoCloseable {
 
   /** The next response, whatever its type. */
   DiscoveryResponse next() {
-    try {
-      DiscoveryResponse response = responses.poll(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS);
-      if (response == null) {
-        throw new AssertionError("no response within " + RESPONSE_TIMEOUT_S + " s; " + seen());
-      }
-      return response;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    return responses.next();
   }
 
   /** The next response if one arrives within {@code wait}, else null (for loops that count what arrives). */
   DiscoveryResponse nextWithin(Duration wait) {
-    try {
-      return responses.poll(wait.toNanos(), TimeUnit.NANOSECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    return responses.nextWithin(wait);
   }
 
   /** The next response, which must be of {@code typeUrl}. */
@@ -152,25 +129,17 @@ final class SotwStream implements AutoCloseable {
 
   /** Fails if a response arrives within {@code millis} (a short window: nothing is expected). */
   void assertSilent(long millis) {
-    try {
-      DiscoveryResponse response = responses.poll(millis, TimeUnit.MILLISECONDS);
-      if (response != null) {
-        throw new AssertionError("unexpected push " + describe(response) + "; " + seen());
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    responses.assertSilent(millis);
   }
 
   /** Responses not taken yet. */
   int queued() {
-    return responses.size();
+    return responses.queued();
   }
 
   /** Every response this stream got, in order, and its error if it failed. */
   String seen() {
-    return "this stream got " + history + (error == null ? "" : " and failed: " + error);
+    return responses.seen();
   }
 
   static List<String> names(DiscoveryResponse response) {
