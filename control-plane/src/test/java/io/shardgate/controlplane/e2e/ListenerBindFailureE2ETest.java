@@ -58,7 +58,7 @@ class ListenerBindFailureE2ETest {
   static final TestWatcher ENVOY_LOGS_ON_FAILURE = new TestWatcher() {
     @Override
     public void testFailed(ExtensionContext context, Throwable cause) {
-      printEnvoyLogs(context.getDisplayName());
+      System.out.println(E2eSupport.envoyLogs(context.getDisplayName(), protectedEnvoy, noisyEnvoy));
     }
   };
 
@@ -81,7 +81,7 @@ class ListenerBindFailureE2ETest {
       noisyEnvoy.awaitReady(LIVENESS);
       noisyEnvoy.awaitListener(config.noisyPort(), CATALOG_HOST, "/", LIVENESS);
     } catch (Throwable t) {
-      printEnvoyLogs("setup");
+      System.out.println(E2eSupport.envoyLogs("setup", protectedEnvoy, noisyEnvoy));
       throw t;
     }
   }
@@ -119,7 +119,7 @@ class ListenerBindFailureE2ETest {
               directResponseAction:
                 status: 418
         """);
-    awaitStatus(config.noisyPort(), CATALOG_HOST, "/after-the-nack", 418);
+    E2eSupport.awaitStatus(noisyEnvoy, config.noisyPort(), CATALOG_HOST, "/after-the-nack", 418, LIVENESS);
 
     long left = WATCH.toNanos() - (System.nanoTime() - watchStarted);
     if (left > 0) {
@@ -160,34 +160,5 @@ class ListenerBindFailureE2ETest {
     try (Stream<String> lines = Files.lines(log, StandardCharsets.ISO_8859_1)) {
       return lines.filter(line -> line.contains(text)).count();
     }
-  }
-
-  private static void awaitStatus(int port, String host, String path, int status) throws Exception {
-    long deadline = System.nanoTime() + LIVENESS.toNanos();
-    String last = "no answer";
-    while (System.nanoTime() - deadline < 0) {
-      noisyEnvoy.checkAlive();
-      try {
-        RawHttp.Response r = RawHttp.get(port, host, path);
-        if (r.status() == status) {
-          return;
-        }
-        last = r.toString();
-      } catch (IOException e) {
-        last = e.toString();
-      }
-      Thread.sleep(20);
-    }
-    fail(host + path + " never answered " + status + " within " + LIVENESS + "; last: " + last);
-  }
-
-  private static void printEnvoyLogs(String what) {
-    StringBuilder sb = new StringBuilder("---- Envoy logs after the failure of " + what + " ----\n");
-    for (EnvoyProcess e : new EnvoyProcess[] {protectedEnvoy, noisyEnvoy}) {
-      if (e != null) {
-        sb.append("== ").append(e.name).append(" (").append(e.log).append(")\n").append(e.logTail()).append('\n');
-      }
-    }
-    System.out.println(sb);
   }
 }

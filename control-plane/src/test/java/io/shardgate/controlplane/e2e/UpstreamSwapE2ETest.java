@@ -60,13 +60,12 @@ class UpstreamSwapE2ETest {
   private static HttpServer catalogV3Backend;
   private static ApplicationContext controlPlane;
   private static final List<EnvoyProcess> envoys = new ArrayList<>();
-  private static final Map<EnvoyProcess, Integer> adminPorts = new HashMap<>();
 
   @RegisterExtension
   static final TestWatcher ENVOY_LOGS_ON_FAILURE = new TestWatcher() {
     @Override
     public void testFailed(ExtensionContext context, Throwable cause) {
-      printEnvoyLogs(context.getDisplayName());
+      System.out.println(E2eSupport.envoyLogs(context.getDisplayName(), envoys.toArray(EnvoyProcess[]::new)));
     }
   };
 
@@ -92,7 +91,7 @@ class UpstreamSwapE2ETest {
         awaitRoutesTo(e, OLD_CLUSTER);
       }
     } catch (Throwable t) {
-      printEnvoyLogs("setup");
+      System.out.println(E2eSupport.envoyLogs("setup", envoys.toArray(EnvoyProcess[]::new)));
       throw t;
     }
   }
@@ -194,7 +193,7 @@ class UpstreamSwapE2ETest {
     String last = "no answer";
     while (System.nanoTime() - deadline < 0) {
       e.checkAlive();
-      String routes = admin(e, "/config_dump?resource=dynamic_route_configs");
+      String routes = E2eSupport.admin(e, "/config_dump?resource=dynamic_route_configs");
       if (routesTo(routes, cluster) && !routesTo(routes, other)) {
         return;
       }
@@ -211,7 +210,7 @@ class UpstreamSwapE2ETest {
   /** The Envoy's HTTP connection manager request counters (stat prefix {@code http}). */
   private static Map<String, Long> requestStats(EnvoyProcess e) throws IOException {
     Map<String, Long> out = new TreeMap<>();
-    for (String line : admin(e, "/stats?filter=^http\\.http\\.(downstream_rq_(completed|[1-5]xx)|no_cluster)$")
+    for (String line : E2eSupport.admin(e, "/stats?filter=^http\\.http\\.(downstream_rq_(completed|[1-5]xx)|no_cluster)$")
         .split("\n")) {
       int colon = line.lastIndexOf(": ");
       if (colon > 0) {
@@ -226,27 +225,10 @@ class UpstreamSwapE2ETest {
     return after.getOrDefault(stat, 0L) - before.getOrDefault(stat, 0L);
   }
 
-  private static String admin(EnvoyProcess e, String path) throws IOException {
-    int port = adminPorts.get(e);
-    RawHttp.Response r = RawHttp.get(port, "127.0.0.1:" + port, path);
-    assertEquals(200, r.status(), () -> e.name + " admin " + path + ": " + r);
-    return r.body();
-  }
-
   private static EnvoyProcess envoy(String name, boolean delta, int xdsPort, int adminPort, Path run)
       throws IOException {
-    EnvoyProcess e = delta
+    return delta
         ? E2eSupport.startShardEnvoy(name, "gateway-proxy-noisy", xdsPort, adminPort, run, "--node-id", name, "--delta")
         : E2eSupport.startShardEnvoy(name, "gateway-proxy-noisy", xdsPort, adminPort, run, "--node-id", name);
-    adminPorts.put(e, adminPort);
-    return e;
-  }
-
-  private static void printEnvoyLogs(String what) {
-    StringBuilder sb = new StringBuilder("---- Envoy logs after the failure of " + what + " ----\n");
-    for (EnvoyProcess e : envoys) {
-      sb.append("== ").append(e.name).append(" (").append(e.log).append(")\n").append(e.logTail()).append('\n');
-    }
-    System.out.println(sb);
   }
 }
