@@ -41,14 +41,14 @@ import java.util.Set;
 @SuppressWarnings("unchecked") // see versionedResources: javac reports the unchecked override on the class
 final class ContentSnapshot extends Snapshot {
 
-  static final ContentSnapshot EMPTY = of(ShardResources.empty());
-
   /**
    * The RDS route configuration names of each listener instance, and a problem if one of its connection managers
    * cannot be read. By identity (weak keys), like the content digests: a listener is unpacked once, however many
-   * snapshots and stages hold it.
+   * snapshots and stages hold it. Declared before {@link #EMPTY}, whose construction reads it.
    */
   private static final Cache<Listener, RdsReferences> RDS_REFERENCES = Caffeine.newBuilder().weakKeys().build();
+
+  static final ContentSnapshot EMPTY = of(ShardResources.empty());
 
   private final ShardResources resources;
   private final TypeVersions versions;
