@@ -1,5 +1,7 @@
 package io.shardgate.snapshot;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
@@ -18,6 +20,8 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -30,9 +34,19 @@ import java.util.Set;
  * <p>Immutable; safe to share. {@code Snapshot.create(...)} cannot be used: it versions each resource with
  * {@code VersionedResource.create(resource)}, a hash of {@code hashCode()} that changes between JVMs (breaking delta
  * clients' {@code initial_resource_versions}) and costs a deep hash of every resource on every snapshot.
+ *
+ * <p>It also knows which endpoints each cluster and which route configurations each listener take from xDS, so that
+ * the cache can tell what an Envoy that accepted its clusters or listeners is about to ask for.
  */
 @SuppressWarnings("unchecked") // see versionedResources: javac reports the unchecked override on the class
 final class ContentSnapshot extends Snapshot {
+
+  /**
+   * The RDS route configuration names of each listener instance, and a problem if one of its connection managers
+   * cannot be read. By identity (weak keys), like the content digests: a listener is unpacked once, however many
+   * snapshots and stages hold it. Declared before {@link #EMPTY}, whose construction reads it.
+   */
+  private static final Cache<Listener, RdsReferences> RDS_REFERENCES = Caffeine.newBuilder().weakKeys().build();
 
   static final ContentSnapshot EMPTY = of(ShardResources.empty());
 
@@ -43,6 +57,10 @@ final class ContentSnapshot extends Snapshot {
   private final SnapshotResources<Listener> listeners;
   private final SnapshotResources<RouteConfiguration> routes;
   private final SnapshotResources<Secret> secrets;
+  /** EDS clusters only: cluster name to the name of its ClusterLoadAssignment. */
+  private final Map<String, String> edsNameByCluster = new HashMap<>();
+  /** Listeners with RDS connection managers: listener name to their route configuration names. */
+  private final Map<String, Set<String>> rdsNamesByListener = new HashMap<>();
 
   private ContentSnapshot(ShardResources resources) {
     this.resources = resources;
@@ -57,6 +75,18 @@ final class ContentSnapshot extends Snapshot {
     this.listeners = snapshotResources(resources.listeners(), l);
     this.routes = snapshotResources(resources.routes(), r);
     this.secrets = snapshotResources(resources.secrets(), s);
+    for (Cluster cluster : resources.clusters()) {
+      if (cluster.getType() == Cluster.DiscoveryType.EDS) {
+        String serviceName = cluster.getEdsClusterConfig().getServiceName();
+        edsNameByCluster.put(cluster.getName(), serviceName.isEmpty() ? cluster.getName() : serviceName);
+      }
+    }
+    for (Listener listener : resources.listeners()) {
+      Set<String> names = RDS_REFERENCES.get(listener, ContentSnapshot::rdsReferences).names();
+      if (!names.isEmpty()) {
+        rdsNamesByListener.put(listener.getName(), names);
+      }
+    }
   }
 
   static ContentSnapshot of(ShardResources resources) {
@@ -128,19 +158,17 @@ final class ContentSnapshot extends Snapshot {
     List<String> problems = new ArrayList<>();
     Set<String> endpointNames = endpoints.resources().keySet();
     for (Cluster cluster : resources.clusters()) {
-      if (cluster.getType() != Cluster.DiscoveryType.EDS) {
-        continue;
-      }
-      String serviceName = cluster.getEdsClusterConfig().getServiceName();
-      String edsName = serviceName.isEmpty() ? cluster.getName() : serviceName;
-      if (!endpointNames.contains(edsName)) {
+      String edsName = edsNameByCluster.get(cluster.getName());
+      if (edsName != null && !endpointNames.contains(edsName)) {
         problems.add("EDS cluster '" + cluster.getName() + "' needs a ClusterLoadAssignment named '" + edsName
             + "', which the shard does not contain");
       }
     }
     Set<String> routeNames = routes.resources().keySet();
     for (Listener listener : resources.listeners()) {
-      for (String routeName : rdsReferences(listener, problems)) {
+      RdsReferences references = RDS_REFERENCES.get(listener, ContentSnapshot::rdsReferences);
+      references.problem().ifPresent(problems::add);
+      for (String routeName : references.names()) {
         if (!routeNames.contains(routeName)) {
           problems.add("listener '" + listener.getName() + "' uses RDS route configuration '" + routeName
               + "', which the shard does not contain");
@@ -150,7 +178,61 @@ final class ContentSnapshot extends Snapshot {
     return problems.isEmpty() ? Optional.empty() : Optional.of(String.join("; ", problems));
   }
 
-  private static Set<String> rdsReferences(Listener listener, List<String> problems) {
+  /** The names of this snapshot's resources of one xDS type; empty for a type URL that is not one of the five. */
+  Set<String> names(String typeUrl) {
+    SnapshotResources<?> of = ofType(typeUrl);
+    return of == null ? Set.of() : of.resources().keySet();
+  }
+
+  /** The content version of one resource of this snapshot, or null if it has no such resource. */
+  String resourceVersion(String typeUrl, String name) {
+    SnapshotResources<?> of = ofType(typeUrl);
+    VersionedResource<?> resource = of == null ? null : of.versionedResources().get(name);
+    return resource == null ? null : resource.version();
+  }
+
+  /** The version of one xDS type of this snapshot, or null for a type URL that is not one of the five. */
+  String typeVersion(String typeUrl) {
+    return versions.forTypeUrl(typeUrl).orElse(null);
+  }
+
+  /** The ClusterLoadAssignment names that these of its clusters take from EDS. */
+  Set<String> edsNamesOf(Collection<String> clusterNames) {
+    Set<String> out = new HashSet<>();
+    for (String cluster : clusterNames) {
+      String eds = edsNameByCluster.get(cluster);
+      if (eds != null) {
+        out.add(eds);
+      }
+    }
+    return out;
+  }
+
+  /** The route configuration names that these of its listeners take from RDS. */
+  Set<String> rdsNamesOf(Collection<String> listenerNames) {
+    Set<String> out = new HashSet<>();
+    for (String listener : listenerNames) {
+      out.addAll(rdsNamesByListener.getOrDefault(listener, Set.of()));
+    }
+    return out;
+  }
+
+  private SnapshotResources<?> ofType(String typeUrl) {
+    return switch (typeUrl) {
+      case Resources.V3.CLUSTER_TYPE_URL -> clusters;
+      case Resources.V3.ENDPOINT_TYPE_URL -> endpoints;
+      case Resources.V3.LISTENER_TYPE_URL -> listeners;
+      case Resources.V3.ROUTE_TYPE_URL -> routes;
+      case Resources.V3.SECRET_TYPE_URL -> secrets;
+      default -> null;
+    };
+  }
+
+  /** A listener's RDS route configuration names, and why one of its connection managers could not be read. */
+  private record RdsReferences(Set<String> names, Optional<String> problem) {
+  }
+
+  private static RdsReferences rdsReferences(Listener listener) {
     List<Any> configs = new ArrayList<>();
     List<FilterChain> chains = new ArrayList<>(listener.getFilterChainsList());
     if (listener.hasDefaultFilterChain()) {
@@ -165,6 +247,7 @@ final class ContentSnapshot extends Snapshot {
       configs.add(listener.getApiListener().getApiListener());
     }
     Set<String> names = new HashSet<>();
+    Optional<String> problem = Optional.empty();
     for (Any config : configs) {
       // Recognised by type, not by filter name: Envoy itself resolves typed filters by their type URL.
       if (!config.is(HttpConnectionManager.class)) {
@@ -176,10 +259,11 @@ final class ContentSnapshot extends Snapshot {
           names.add(hcm.getRds().getRouteConfigName());
         }
       } catch (InvalidProtocolBufferException e) {
-        problems.add("listener '" + listener.getName() + "' has an unreadable HttpConnectionManager: " + e.getMessage());
+        problem = Optional.of("listener '" + listener.getName() + "' has an unreadable HttpConnectionManager: "
+            + e.getMessage());
       }
     }
-    return names;
+    return new RdsReferences(Set.copyOf(names), problem);
   }
 
   private static <T extends Message> SnapshotResources<T> snapshotResources(

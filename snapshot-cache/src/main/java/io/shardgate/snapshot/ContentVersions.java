@@ -1,5 +1,7 @@
 package io.shardgate.snapshot;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
 import java.io.IOException;
@@ -10,20 +12,25 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Content-hash versions of xDS resources (snapshot cache stage).
  *
- * <p>Pure and stateless; safe to use from any thread.
+ * <p>A pure function of content, thread-safe, with one process-wide memo: the SHA-256 of each resource instance is
+ * kept by identity (weak keys, so it goes with the instance). The control plane hands resources that did not change
+ * to the cache again as the very same instances, so versioning a shard after an edit serializes only the resources
+ * the edit changed.
  *
- * <p>A version is the first 16 hex characters (64 bits) of a SHA-256 over each resource's deterministic protobuf
+ * <p>A resource's version is the first 16 hex characters (64 bits) of a SHA-256 over its deterministic protobuf
  * serialization, so equal content gets an equal version in every JVM, across restarts and on every replica. That lets a
  * restarted control plane resume without pushing anything, and lets delta clients reuse their cached resources.
  * java-control-plane's own per-resource versions hash {@code Message.hashCode()}, which mixes in identity hashes and
- * so differs between JVMs; they are never used here.
+ * so differs between JVMs; they are never used here. A list's version is a SHA-256 over the full (32-byte) digests of
+ * its resources in order, so it needs no resource serialized again.
  *
- * <p>Each resource is framed as (type full name, serialized length, bytes): without the framing, two resources could
- * hash like one resource whose bytes are their concatenation, and equal bytes of different types would collide.
+ * <p>Each resource is framed as (type full name, serialized length, bytes) before hashing, so equal bytes of
+ * different types do not collide; digests of fixed length keep two resources from hashing like one.
  *
  * <p>Limit: bytes already packed inside an {@code Any} (such as a filter's {@code typed_config}) are hashed as they
  * are. If a producer packs a message with map fields in varying insertion order, equal content can get two versions;
@@ -36,6 +43,11 @@ public final class ContentVersions {
 
   private static final HexFormat HEX = HexFormat.of();
 
+  /** Per resource instance, the SHA-256 of its frame. Compared by identity: protobuf messages are immutable. */
+  private static final Cache<Message, byte[]> DIGESTS = Caffeine.newBuilder().weakKeys().build();
+  /** Resources serialized for hashing since class load; what the memo saves is visible in tests. */
+  private static final LongAdder SERIALIZED = new LongAdder();
+
   /** The version of an empty list, computed once. */
   public static final String EMPTY = of(List.of());
 
@@ -44,22 +56,20 @@ public final class ContentVersions {
 
   /** The version of a list of resources, in list order (callers sort, as {@link ShardResources} does). */
   public static String of(List<? extends Message> resources) {
-    MessageDigest digest = sha256();
+    MessageDigest list = sha256();
     for (Message resource : resources) {
-      digest.update(frame(resource));
+      list.update(digest(resource));
     }
-    return hex(digest);
+    return hex(list.digest());
   }
 
-  /** The version of one resource; equal to {@code of(List.of(resource))}. */
+  /** The version of one resource. */
   public static String of(Message resource) {
-    MessageDigest digest = sha256();
-    digest.update(frame(resource));
-    return hex(digest);
+    return hex(digest(resource));
   }
 
   /**
-   * The list version and every resource's own version, serializing each resource once.
+   * The list version and every resource's own version.
    *
    * @return {@code of(resources)} and {@code of(resources.get(i))} for each {@code i}
    */
@@ -67,17 +77,28 @@ public final class ContentVersions {
     MessageDigest list = sha256();
     List<String> each = new ArrayList<>(resources.size());
     for (Message resource : resources) {
-      byte[] framed = frame(resource);
-      list.update(framed);
-      MessageDigest one = sha256();
-      one.update(framed);
+      byte[] one = digest(resource);
+      list.update(one);
       each.add(hex(one));
     }
-    return new Versions(hex(list), List.copyOf(each));
+    return new Versions(hex(list.digest()), List.copyOf(each));
+  }
+
+  /** How many resources were serialized for hashing so far (the memo's misses). For tests. */
+  static long serializedResources() {
+    return SERIALIZED.sum();
   }
 
   /** A list's version with the version of each of its resources, in the same order. */
   record Versions(String list, List<String> perResource) {
+  }
+
+  /** The SHA-256 of a resource's frame, computed once per instance. The array is shared: never change it. */
+  private static byte[] digest(Message resource) {
+    return DIGESTS.get(resource, r -> {
+      SERIALIZED.increment();
+      return sha256().digest(frame(r));
+    });
   }
 
   private static byte[] frame(Message resource) {
@@ -100,8 +121,8 @@ public final class ContentVersions {
     return out;
   }
 
-  private static String hex(MessageDigest digest) {
-    return HEX.formatHex(digest.digest(), 0, VERSION_HEX_CHARS / 2);
+  private static String hex(byte[] digest) {
+    return HEX.formatHex(digest, 0, VERSION_HEX_CHARS / 2);
   }
 
   private static MessageDigest sha256() {

@@ -2,6 +2,7 @@ package io.shardgate.snapshot;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
@@ -10,8 +11,10 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -47,6 +50,11 @@ import org.slf4j.LoggerFactory;
  * rejected version of a subscribed (RDS, EDS) resource would be sent again at once, in a loop. Per stream and type,
  * these callbacks keep the versions the client declared or rejected ("assumed" versions) until a response sends or
  * removes that resource again, and the cache's watcher adds them to what java-control-plane tracks.
+ *
+ * <p>For the cache's staged (make-before-break) updates it keeps, per stream and type, what the client holds and
+ * watches ({@code ClientView}), tells the cache after every request and every closed stream, and answers which
+ * streams of a group do not hold a stage yet ({@code lagging}). Each stream's responses go through its own
+ * {@code StreamPacer}, so no stream is sent more than the cache's {@link ResponsePacing} allows.
  */
 public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
@@ -97,7 +105,7 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
   @Override
   public void onStreamOpen(long streamId, String typeUrl) {
-    streams.putIfAbsent(streamId, new StreamState(typeUrl));
+    streams.computeIfAbsent(streamId, id -> new StreamState(typeUrl, this));
   }
 
   @Override
@@ -131,10 +139,14 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     } else {
       ack(group, typeUrl, answered, now);
     }
-    if (nodeFix != null || versionFix != null) {
-      cache.addFixup(request, new ShardSnapshotCache.RequestFixup(nodeFix, versionFix, sentNames, Map.of()));
-    }
+    ClientView.Sotw before = stream.views.get(typeUrl) instanceof ClientView.Sotw sotw ? sotw : ClientView.Sotw.NONE;
+    ClientView.Answer answer = answered == null ? before.answer()
+        : new ClientView.Answer(answered.version, answered.names, !request.hasErrorDetail());
+    stream.views.put(typeUrl, new ClientView.Sotw(Set.copyOf(request.getResourceNamesList()), answer));
+    cache.addRequestContext(request,
+        new ShardSnapshotCache.RequestContext(stream.pacer, nodeFix, versionFix, sentNames, Map.of()));
     checkRole(stream, group, node);
+    cache.streamProgressed(group);
   }
 
   @Override
@@ -145,11 +157,21 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     String group = stream.join(NodeRoles.groupOf(node), true, this);
     String typeUrl = stream.typeUrl(request.getTypeUrl());
     DeltaState delta = stream.delta(typeUrl);
+    ClientView.Delta before = stream.views.get(typeUrl) instanceof ClientView.Delta d ? d : ClientView.Delta.NONE;
+    Set<String> subscribed = new HashSet<>(before.subscribed());
+    subscribed.addAll(request.getResourceNamesSubscribeList());
+    Map<String, ClientView.Held> held = new HashMap<>(before.held());
     // Only the first request of a type on a stream may carry initial_resource_versions (xDS protocol).
     if (delta.first.compareAndSet(true, false)) {
       delta.assumed.putAll(request.getInitialResourceVersionsMap());
+      request.getInitialResourceVersionsMap().forEach((name, version) ->
+          held.put(name, new ClientView.Held(version, true)));
     }
-    request.getResourceNamesUnsubscribeList().forEach(delta.assumed::remove);
+    for (String name : request.getResourceNamesUnsubscribeList()) {
+      delta.assumed.remove(name);
+      subscribed.remove(name);
+      held.remove(name);
+    }
     Sent answered = stream.sent(typeUrl, request.getResponseNonce());
     if (request.hasErrorDetail()) {
       if (answered != null) {
@@ -162,12 +184,18 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     } else {
       ack(group, typeUrl, answered, now);
     }
+    if (answered != null) {
+      boolean accepted = !request.hasErrorDetail();
+      answered.versions.forEach((name, version) -> held.put(name, new ClientView.Held(version, accepted)));
+      answered.removed.forEach(held::remove);
+    }
+    stream.views.put(typeUrl, new ClientView.Delta(subscribed, held));
     Node nodeFix = request.hasNode() || node == null ? null : node;
     Map<String, String> assumed = delta.assumed.isEmpty() ? Map.of() : Map.copyOf(delta.assumed);
-    if (nodeFix != null || !assumed.isEmpty()) {
-      cache.addFixup(request, new ShardSnapshotCache.RequestFixup(nodeFix, null, Set.of(), assumed));
-    }
+    cache.addRequestContext(request,
+        new ShardSnapshotCache.RequestContext(stream.pacer, nodeFix, null, Set.of(), assumed));
     checkRole(stream, group, node);
+    cache.streamProgressed(group);
   }
 
   @Override
@@ -175,9 +203,10 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     StreamState stream = stream(streamId);
     // Recorded before the response is written, so it is there when the Envoy's ACK or NACK comes back.
     stream.sent.put(response.getTypeUrl(), new Sent(response.getNonce(), response.getVersionInfo(),
-        Set.copyOf(request.getResourceNamesList()), Map.of(), System.nanoTime()));
+        Set.copyOf(request.getResourceNamesList()), Map.of(), List.of(), System.nanoTime()));
     String group = stream.group;
     if (group != null) {
+      counters(group).responses.increment();
       fire(l -> l.onResponse(group, response.getTypeUrl(), response.getVersionInfo(), response.getNonce(),
           response.getResourcesCount(), false));
     }
@@ -195,12 +224,70 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     versions.keySet().forEach(delta.assumed::remove);
     response.getRemovedResourcesList().forEach(delta.assumed::remove);
     stream.sent.put(response.getTypeUrl(), new Sent(response.getNonce(), response.getSystemVersionInfo(),
-        Set.copyOf(versions.keySet()), Map.copyOf(versions), System.nanoTime()));
+        Set.copyOf(versions.keySet()), Map.copyOf(versions), List.copyOf(response.getRemovedResourcesList()),
+        System.nanoTime()));
     String group = stream.group;
     if (group != null) {
+      counters(group).responses.increment();
       fire(l -> l.onResponse(group, response.getTypeUrl(), response.getSystemVersionInfo(), response.getNonce(),
           response.getResourcesCount(), true));
     }
+  }
+
+  /**
+   * The streams of {@code group} that do not hold {@code stage} yet for one of {@code typeUrls}, described for a log
+   * line ({@code node (stream n, sotw): CDS, EDS}); empty when every stream that watches those types holds it. A
+   * stream that never asked for a type is not waited for on it. Endpoints and route configurations of clusters and
+   * listeners a stream accepted count as watched before it asks for them: it is about to.
+   */
+  List<String> lagging(String group, ContentSnapshot stage, Set<String> typeUrls) {
+    List<String> out = new ArrayList<>();
+    for (Map.Entry<Long, StreamState> e : new TreeMap<>(streams).entrySet()) {
+      StreamState stream = e.getValue();
+      if (!group.equals(stream.group)) {
+        continue;
+      }
+      List<String> types = new ArrayList<>();
+      for (String typeUrl : typeUrls) {
+        ClientView view = stream.views.get(typeUrl);
+        if (view != null && !view.holds(stage, typeUrl, implied(stream, stage, typeUrl))) {
+          types.add(typeName(typeUrl));
+        }
+      }
+      if (!types.isEmpty()) {
+        Collections.sort(types);
+        out.add(nodeId(stream.node) + " (stream " + e.getKey() + ", " + (stream.isDelta ? "delta" : "sotw") + "): "
+            + String.join(", ", types));
+      }
+    }
+    return out;
+  }
+
+  /** The names a stream is about to ask for once it applies the clusters or listeners of {@code stage} it accepted. */
+  private static Set<String> implied(StreamState stream, ContentSnapshot stage, String typeUrl) {
+    String parentType = switch (typeUrl) {
+      case Resources.V3.ENDPOINT_TYPE_URL -> Resources.V3.CLUSTER_TYPE_URL;
+      case Resources.V3.ROUTE_TYPE_URL -> Resources.V3.LISTENER_TYPE_URL;
+      default -> null;
+    };
+    ClientView parent = parentType == null ? null : stream.views.get(parentType);
+    if (parent == null) {
+      return Set.of();
+    }
+    Set<String> accepted = parent.accepted(stage, parentType);
+    return typeUrl.equals(Resources.V3.ENDPOINT_TYPE_URL) ? stage.edsNamesOf(accepted) : stage.rdsNamesOf(accepted);
+  }
+
+  /** CDS, EDS, LDS, RDS, SDS, or the type URL. */
+  static String typeName(String typeUrl) {
+    return switch (typeUrl) {
+      case Resources.V3.CLUSTER_TYPE_URL -> "CDS";
+      case Resources.V3.ENDPOINT_TYPE_URL -> "EDS";
+      case Resources.V3.LISTENER_TYPE_URL -> "LDS";
+      case Resources.V3.ROUTE_TYPE_URL -> "RDS";
+      case Resources.V3.SECRET_TYPE_URL -> "SDS";
+      default -> typeUrl;
+    };
   }
 
   /** Answers streams that waited for the first sync and turn out to ask for an unknown role. Under the cache's lock. */
@@ -281,16 +368,26 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
   private StreamState stream(long streamId) {
     // onStreamOpen normally creates it; this covers callbacks installed on a server that skipped it.
-    return streams.computeIfAbsent(streamId, id -> new StreamState(""));
+    return streams.computeIfAbsent(streamId, id -> new StreamState("", this));
+  }
+
+  /** A response of {@code stream} had to wait for its pacer. */
+  private void delayed(StreamState stream) {
+    String group = stream.group;
+    if (group != null) {
+      counters(group).delayedResponses.increment();
+    }
   }
 
   private void closed(long streamId) {
     StreamState stream = streams.remove(streamId);
     if (stream != null) {
+      stream.pacer.close();
       String group = stream.group;
       if (group != null) {
         counters(group).connected.decrementAndGet();
         fire(l -> l.onStreamClose(group, stream.isDelta));
+        cache.streamProgressed(group);
       }
     }
   }
@@ -308,14 +405,16 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
    *
    * @param names SotW: the resource names the answered request asked for; delta: the names sent
    * @param versions delta only: the version of each resource sent
+   * @param removed delta only: the names it removed
    * @param sentNanos {@link System#nanoTime()} just before it was written
    * @param answered set by its ACK or NACK, so that one response gives at most one ACK
    */
-  private record Sent(String nonce, String version, Set<String> names, Map<String, String> versions, long sentNanos,
-      AtomicBoolean answered) {
+  private record Sent(String nonce, String version, Set<String> names, Map<String, String> versions,
+      List<String> removed, long sentNanos, AtomicBoolean answered) {
 
-    Sent(String nonce, String version, Set<String> names, Map<String, String> versions, long sentNanos) {
-      this(nonce, version, names, versions, sentNanos, new AtomicBoolean());
+    Sent(String nonce, String version, Set<String> names, Map<String, String> versions, List<String> removed,
+        long sentNanos) {
+      this(nonce, version, names, versions, removed, sentNanos, new AtomicBoolean());
     }
   }
 
@@ -329,16 +428,20 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
   private static final class StreamState {
     final String defaultTypeUrl;
+    final StreamPacer pacer;
     final ConcurrentMap<String, Sent> sent = new ConcurrentHashMap<>();
     final ConcurrentMap<String, DeltaState> delta = new ConcurrentHashMap<>();
+    /** Per type URL: what the client holds and watches. Written by the stream's requests, which gRPC serializes. */
+    final ConcurrentMap<String, ClientView> views = new ConcurrentHashMap<>();
     volatile Node node;
     volatile String group;
     volatile boolean isDelta;
     /** A request of this stream arrived before the cache was synced. Guarded by the cache's writers' lock. */
     volatile boolean parked;
 
-    StreamState(String defaultTypeUrl) {
+    StreamState(String defaultTypeUrl, ShardDiscoveryCallbacks owner) {
       this.defaultTypeUrl = defaultTypeUrl;
+      this.pacer = new StreamPacer(owner.cache.responsePacing(), owner.cache.scheduler(), () -> owner.delayed(this));
     }
 
     /** The request's node if it has one (remembered), else the stream's. Null if the stream never sent one. */
@@ -387,11 +490,13 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     final AtomicInteger connected = new AtomicInteger();
     final LongAdder nacks = new LongAdder();
     final LongAdder unknownRoleRequests = new LongAdder();
+    final LongAdder responses = new LongAdder();
+    final LongAdder delayedResponses = new LongAdder();
     volatile ShardStreamStats.Nack lastNack;
 
     ShardStreamStats snapshot(String group) {
-      return new ShardStreamStats(group, connected.get(), nacks.sum(), unknownRoleRequests.sum(),
-          Optional.ofNullable(lastNack));
+      return new ShardStreamStats(group, connected.get(), nacks.sum(), unknownRoleRequests.sum(), responses.sum(),
+          delayedResponses.sum(), Optional.ofNullable(lastNack));
     }
   }
 }

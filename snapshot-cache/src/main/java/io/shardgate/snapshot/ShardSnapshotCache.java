@@ -14,7 +14,11 @@ import io.envoyproxy.controlplane.cache.v3.SimpleCache;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -29,6 +33,11 @@ import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -37,13 +46,23 @@ import org.slf4j.LoggerFactory;
 /**
  * One xDS snapshot per shard, keyed by node role (snapshot cache stage, feeding the xDS serving stage).
  *
- * <p>Stateful and thread-safe: writers ({@link #setShard}, {@link #retainShards}, and the unknown-role handling of
- * {@link ShardDiscoveryCallbacks}) are serialized by one lock; readers never block on it. It wraps java-control-plane's
- * {@link SimpleCache}, grouping nodes with {@link NodeRoles#NODE_GROUP}.
+ * <p>Stateful and thread-safe: writers ({@link #setShard}, {@link #retainShards}, the unknown-role handling of
+ * {@link ShardDiscoveryCallbacks}, and the stages of an update) are serialized by one lock; readers never block on it.
+ * It wraps java-control-plane's {@link SimpleCache}, grouping nodes with {@link NodeRoles#NODE_GROUP}. It owns one daemon
+ * scheduler thread (grace timers, stage checks, paced responses); {@link #close()} stops it.
  *
  * <p>What it adds to {@code SimpleCache}:
  * <ul>
  *   <li>content-hash versions per type ({@link ContentVersions}); a shard whose content did not change is not pushed;
+ *   <li>make-before-break: a new snapshot reaches a shard's Envoys in stages ({@code MakeBeforeBreak}), so a new
+ *       cluster is sent, and answered by every Envoy of the shard, before the routes that use it, and a cluster that
+ *       routes stop using is removed only after every Envoy answered those routes. The Envoys' ACKs and NACKs move
+ *       the stages on; a stage that some stream does not answer within the grace period goes on anyway, with a WARN
+ *       that names those streams. A later {@link #setShard} starts over from what is served at that moment;
+ *   <li>xDS protocol rules java-control-plane does not keep: a state of the world request for EDS, RDS or SDS that
+ *       names nothing watches nothing and is not answered (java-control-plane would send every resource of the type,
+ *       which an Envoy that watches none answers by asking again, in a loop); and each stream is paced by a token
+ *       bucket ({@link ResponsePacing}), so no client can make it send without bound;
  *   <li>a fallback snapshot for nodes without a role ({@link NodeRoles#MISCONFIGURED_NODE_GROUP}), seeded at
  *       construction;
  *   <li>unknown roles: until the first {@link #retainShards} the cache cannot know whether a role it has no snapshot
@@ -60,9 +79,18 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Contract with the control plane: after each translation, {@link #setShard} every shard, then call
- * {@link #retainShards} with the full set of shards.
+ * {@link #retainShards} with the full set of shards. {@link #versionOf} and {@link #resourcesOf} report what the last
+ * {@code setShard} asked for; during a staged update the Envoys are served a stage of it ({@link #servedVersionOf}).
  */
-public final class ShardSnapshotCache {
+public final class ShardSnapshotCache implements AutoCloseable {
+
+  /**
+   * How long a stage waits for streams that do not answer it: 10 s. A healthy Envoy answers in milliseconds, and even
+   * on a loaded two-core host in well under a second, so this is two orders of magnitude of headroom before a slow
+   * Envoy is overtaken; while a stuck stream (an Envoy that hangs without closing its connection) holds back every
+   * update of its shard by at most two grace periods (stages A and B), and is named in a WARN each time.
+   */
+  public static final Duration DEFAULT_STAGE_GRACE_PERIOD = Duration.ofSeconds(10);
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardSnapshotCache.class);
 
@@ -71,28 +99,76 @@ public final class ShardSnapshotCache {
   private final ConcurrentMap<String, Entry> entries = new ConcurrentHashMap<>();
   private final List<ShardDiscoveryCallbacks> callbacks = new CopyOnWriteArrayList<>();
   private final ConfigWatcher watcher = new FixingConfigWatcher();
-  // Keyed by the identity of the raw request object (weak keys compare with ==), so a fix-up can only ever apply to
+  // Keyed by the identity of the raw request object (weak keys compare with ==), so a context can only ever apply to
   // the very request it was computed for, and vanishes with it if java-control-plane ignores that request.
-  private final Cache<Object, RequestFixup> fixups = Caffeine.newBuilder().weakKeys().build();
+  private final Cache<Object, RequestContext> contexts = Caffeine.newBuilder().weakKeys().build();
   private final ConcurrentMap<String, ConcurrentMap<String, ShardStreamStats.Nack>> nacks = new ConcurrentHashMap<>();
+  /** Groups whose update is under way, by group. Changed under the lock only. */
+  private final ConcurrentMap<String, Rollout> rollouts = new ConcurrentHashMap<>();
+  private final Duration stageGracePeriod;
+  private final ResponsePacing responsePacing;
+  private final ScheduledThreadPoolExecutor scheduler;
   private volatile boolean synced;
+  private volatile boolean closed;
 
-  /** A cache whose fallback listener listens on {@link FallbackConfig#DEFAULT}. */
+  /** A cache with the defaults: fallback listener on {@link FallbackConfig#DEFAULT}, 10 s grace, default pacing. */
   public ShardSnapshotCache() {
     this(FallbackConfig.DEFAULT);
   }
 
   /** A cache whose fallback listener for nodes without a role listens where {@code fallback} says. */
   public ShardSnapshotCache(FallbackConfig fallback) {
+    this(fallback, DEFAULT_STAGE_GRACE_PERIOD, ResponsePacing.DEFAULT);
+  }
+
+  /**
+   * A cache with every setting.
+   *
+   * @param fallback where the fallback listener for nodes without a role listens
+   * @param stageGracePeriod how long a stage of an update waits for streams that do not answer it (more than 0)
+   * @param responsePacing how many responses each stream may be sent
+   */
+  public ShardSnapshotCache(FallbackConfig fallback, Duration stageGracePeriod, ResponsePacing responsePacing) {
     Objects.requireNonNull(fallback, "fallback");
+    Objects.requireNonNull(stageGracePeriod, "stageGracePeriod");
+    Objects.requireNonNull(responsePacing, "responsePacing");
+    if (stageGracePeriod.isNegative() || stageGracePeriod.isZero()) {
+      throw new IllegalArgumentException("the stage grace period must be positive, got " + stageGracePeriod);
+    }
+    this.stageGracePeriod = stageGracePeriod;
+    this.responsePacing = responsePacing;
+    this.scheduler = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread t = new Thread(r, "shardgate-xds-stages");
+      t.setDaemon(true);
+      return t;
+    });
+    scheduler.setRemoveOnCancelPolicy(true);
     ContentSnapshot snapshot = ContentSnapshot.of(FallbackResources.of(fallback));
-    entries.put(NodeRoles.MISCONFIGURED_NODE_GROUP, new Entry(snapshot, false));
+    entries.put(NodeRoles.MISCONFIGURED_NODE_GROUP, new Entry(snapshot, snapshot, false));
     cache.setSnapshot(NodeRoles.MISCONFIGURED_NODE_GROUP, snapshot);
   }
 
   /**
+   * Stops the scheduler thread, for shutting the control plane down. Updates under way go straight to their target,
+   * later ones are published at once without stages, and streams are no longer paced (a response waiting for its
+   * stream's budget goes out with the stream's next response).
+   */
+  @Override
+  public void close() {
+    synchronized (lock) {
+      closed = true;
+      scheduler.shutdownNow();
+      for (Rollout rollout : List.copyOf(rollouts.values())) {
+        rollout.cancelTimer();
+        advance(rollout);
+      }
+    }
+  }
+
+  /**
    * Sets the resources of one shard and pushes them to its Envoys, unless every type's content version equals what
-   * the shard already has.
+   * the shard already has. The push is staged make-before-break (see the class comment): this method publishes the
+   * first stage and returns; the Envoys' answers publish the others, on other threads.
    *
    * @param group the shard's role, {@code <writeNamespace>~<proxyName>}
    * @return true when the snapshot changed (Envoys of the shard get the changed types); false when nothing changed
@@ -118,13 +194,24 @@ public final class ShardSnapshotCache {
       Entry previous = entries.get(group);
       if (previous != null && previous.snapshot.versions().equals(snapshot.versions())) {
         if (!previous.fed) {
-          entries.put(group, new Entry(previous.snapshot, true));
+          entries.put(group, new Entry(previous.snapshot, previous.served, true));
         }
         return false;
       }
-      entries.put(group, new Entry(snapshot, true));
-      cache.setSnapshot(group, snapshot);
-      LOG.debug("shard '{}' now at {}", group, snapshot.versions());
+      ContentSnapshot served = previous == null ? null : previous.served;
+      entries.put(group, new Entry(snapshot, served, true));
+      Rollout old = rollouts.remove(group);
+      if (old != null) {
+        old.cancelTimer();
+      }
+      // From what is served now, intermediate stage or not: its routes keep their clusters until they are replaced.
+      List<MakeBeforeBreak.Stage> stages = MakeBeforeBreak.plan(served, snapshot);
+      LOG.debug("shard '{}' going to {} in {} stage(s)", group, snapshot.versions(), stages.size());
+      Rollout rollout = new Rollout(group, stages);
+      // Registered before the first stage goes out: an Envoy may answer it before advance returns, and that answer
+      // must find the update to move on.
+      rollouts.put(group, rollout);
+      advance(rollout);
       return true;
     }
   }
@@ -152,8 +239,13 @@ public final class ShardSnapshotCache {
           continue;
         }
         retired.add(group);
-        entries.put(group, new Entry(ContentSnapshot.EMPTY, false));
-        if (!entry.snapshot.versions().equals(ContentSnapshot.EMPTY.versions())) {
+        Rollout rollout = rollouts.remove(group);
+        if (rollout != null) {
+          rollout.cancelTimer();
+        }
+        ContentSnapshot served = entry.served;
+        entries.put(group, new Entry(ContentSnapshot.EMPTY, ContentSnapshot.EMPTY, false));
+        if (served == null || !served.versions().equals(ContentSnapshot.EMPTY.versions())) {
           cache.setSnapshot(group, ContentSnapshot.EMPTY);
         }
       }
@@ -200,10 +292,29 @@ public final class ShardSnapshotCache {
     return Collections.unmodifiableSortedMap(out);
   }
 
-  /** The content version a group currently serves for one xDS type URL; empty for unknown groups and type URLs. */
+  /**
+   * The content version of one xDS type that a group is set to serve (by the last {@link #setShard}, or empty after
+   * {@link #retainShards}); empty for unknown groups and type URLs. During a staged update its Envoys get there
+   * through intermediate versions ({@link #servedVersionOf}).
+   */
   public Optional<String> versionOf(String group, String typeUrl) {
     Entry entry = entries.get(group);
     return entry == null ? Optional.empty() : entry.snapshot.versions().forTypeUrl(typeUrl);
+  }
+
+  /**
+   * The content version of one xDS type that a group's Envoys are being served now: {@link #versionOf} once its update
+   * is complete, the version of the current stage while it is under way. Empty for unknown groups and type URLs.
+   */
+  public Optional<String> servedVersionOf(String group, String typeUrl) {
+    Entry entry = entries.get(group);
+    ContentSnapshot served = entry == null ? null : entry.served;
+    return served == null ? Optional.empty() : served.versions().forTypeUrl(typeUrl);
+  }
+
+  /** Whether a group's Envoys are served exactly what it is set to serve, with no staged update under way. */
+  public boolean isSettled(String group) {
+    return !rollouts.containsKey(group);
   }
 
   /**
@@ -268,7 +379,7 @@ public final class ShardSnapshotCache {
         // setShard may have won the race for this group while we waited.
         entry = entries.get(group);
         if (entry == null) {
-          entry = new Entry(ContentSnapshot.EMPTY, false);
+          entry = new Entry(ContentSnapshot.EMPTY, ContentSnapshot.EMPTY, false);
           entries.put(group, entry);
           cache.setSnapshot(group, ContentSnapshot.EMPTY);
         }
@@ -300,8 +411,100 @@ public final class ShardSnapshotCache {
     callbacks.add(cb);
   }
 
-  void addFixup(Object rawRequest, RequestFixup fixup) {
-    fixups.put(rawRequest, fixup);
+  void addRequestContext(Object rawRequest, RequestContext context) {
+    contexts.put(rawRequest, context);
+  }
+
+  ResponsePacing responsePacing() {
+    return responsePacing;
+  }
+
+  ScheduledExecutorService scheduler() {
+    return scheduler;
+  }
+
+  /**
+   * A stream of {@code group} answered a response, changed what it watches, or closed: if an update of the group
+   * waits for its streams, look again (on the scheduler thread, once however many streams call).
+   */
+  void streamProgressed(String group) {
+    Rollout rollout = rollouts.get(group);
+    if (rollout == null || !rollout.checkQueued.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      scheduler.execute(() -> {
+        rollout.checkQueued.set(false);
+        synchronized (lock) {
+          if (rollouts.get(group) == rollout && rollout.awaiting != null && lagging(rollout).isEmpty()) {
+            rollout.cancelTimer();
+            advance(rollout);
+          }
+        }
+      });
+    } catch (RejectedExecutionException closing) {
+      rollout.checkQueued.set(false); // close() finishes every update itself
+    }
+  }
+
+  /**
+   * Publishes the next stages of a registered update, until one must wait for the streams of its group, or the last
+   * is out (then the update is unregistered). Under the lock.
+   */
+  private void advance(Rollout rollout) {
+    rollout.awaiting = null;
+    while (true) {
+      MakeBeforeBreak.Stage stage = rollout.stages.poll();
+      serve(rollout.group, stage.snapshot());
+      if (rollout.stages.isEmpty()) {
+        rollouts.remove(rollout.group, rollout);
+        return;
+      }
+      rollout.awaiting = stage;
+      if (closed || lagging(rollout).isEmpty()) {
+        continue; // nobody to wait for: no stream, or every one already holds it
+      }
+      try {
+        rollout.timer = scheduler.schedule(() -> graceOver(rollout, stage), stageGracePeriod.toNanos(),
+            TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException closing) {
+        continue;
+      }
+      return;
+    }
+  }
+
+  private void graceOver(Rollout rollout, MakeBeforeBreak.Stage stage) {
+    synchronized (lock) {
+      if (rollouts.get(rollout.group) != rollout || rollout.awaiting != stage) {
+        return;
+      }
+      List<String> lagging = lagging(rollout);
+      if (!lagging.isEmpty()) {
+        LOG.warn("shard '{}': {} did not answer the {} of a staged update within {} s; sending the next stage anyway,"
+            + " so those Envoys may briefly route to a cluster they do not have", rollout.group, lagging,
+            stage.awaitedTypes().stream().map(ShardDiscoveryCallbacks::typeName).sorted().toList(),
+            stageGracePeriod.toMillis() / 1000.0);
+      }
+      advance(rollout);
+    }
+  }
+
+  /** The streams of a rollout's group that do not hold its awaited stage yet, over every discovery server. */
+  private List<String> lagging(Rollout rollout) {
+    List<String> lagging = new ArrayList<>();
+    for (ShardDiscoveryCallbacks cb : callbacks) {
+      lagging.addAll(cb.lagging(rollout.group, rollout.awaiting.snapshot(), rollout.awaiting.awaitedTypes()));
+    }
+    return lagging;
+  }
+
+  private void serve(String group, ContentSnapshot snapshot) {
+    Entry entry = entries.get(group);
+    if (entry != null) {
+      entry.served = snapshot;
+    }
+    cache.setSnapshot(group, snapshot);
   }
 
   void recordNack(String group, ShardStreamStats.Nack nack) {
@@ -309,8 +512,10 @@ public final class ShardSnapshotCache {
   }
 
   /**
-   * Changes java-control-plane makes to a request before it reaches {@link SimpleCache}.
+   * What {@link ShardDiscoveryCallbacks} knows about one request that java-control-plane does not: the stream's pacer,
+   * and changes to make to the request before it reaches {@link SimpleCache}.
    *
+   * @param pacer the pacer of the request's stream, through which every response to it goes
    * @param node the stream's node, for requests sent without one (Envoy's {@code set_node_on_first_message_only}),
    *     else null
    * @param versionInfo for a NACK, the version that was rejected, else null
@@ -318,7 +523,8 @@ public final class ShardSnapshotCache {
    * @param assumedVersions delta only: resource name to the version the client has without java-control-plane
    *     knowing it (declared in {@code initial_resource_versions}, or rejected), else empty
    */
-  record RequestFixup(Node node, String versionInfo, Set<String> sentNames, Map<String, String> assumedVersions) {
+  record RequestContext(StreamPacer pacer, Node node, String versionInfo, Set<String> sentNames,
+      Map<String, String> assumedVersions) {
   }
 
   private final class FixingConfigWatcher implements ConfigWatcher {
@@ -326,61 +532,107 @@ public final class ShardSnapshotCache {
     @Override
     public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
         Consumer<Response> responseConsumer, boolean hasClusterChanged, boolean allowDefaultEmptyEdsUpdate) {
-      RequestFixup fixup = fixups.asMap().remove(request.v3Request());
-      if (fixup != null) {
+      RequestContext context = contexts.asMap().remove(request.v3Request());
+      if (request.getResourceNamesList().isEmpty() && request.getResourceType() != null
+          && !ClientView.wildcardType(request.getTypeUrl())) {
+        // EDS, RDS and SDS are watched by name: a state of the world request naming nothing is how an Envoy stops
+        // watching the type. SimpleCache would answer it with every resource of the type, which an Envoy without a
+        // watch answers by asking again, as fast as both can go. Such a request gets no answer (xDS protocol).
+        return new Watch(ads, allowDefaultEmptyEdsUpdate, request, response -> { });
+      }
+      if (context != null && (context.node() != null || context.versionInfo() != null)) {
         DiscoveryRequest.Builder fixed = request.v3Request().toBuilder();
-        if (fixup.node() != null) {
-          fixed.setNode(fixup.node());
+        if (context.node() != null) {
+          fixed.setNode(context.node());
         }
-        if (fixup.versionInfo() != null) {
+        if (context.versionInfo() != null) {
           // Claiming the rejected version makes SimpleCache park the watch until the version changes. The sent names
           // count as known so that its "new names were requested" shortcut does not resend them either.
-          fixed.setVersionInfo(fixup.versionInfo());
+          fixed.setVersionInfo(context.versionInfo());
           Set<String> known = new HashSet<>(knownResourceNames);
-          known.addAll(fixup.sentNames());
+          known.addAll(context.sentNames());
           knownResourceNames = known;
         }
         request = XdsRequest.create(fixed.build());
       }
-      return cache.createWatch(ads, request, knownResourceNames, responseConsumer, hasClusterChanged,
-          allowDefaultEmptyEdsUpdate);
+      return cache.createWatch(ads, request, knownResourceNames, paced(context, request.getTypeUrl(), responseConsumer),
+          hasClusterChanged, allowDefaultEmptyEdsUpdate);
     }
 
     @Override
     public DeltaWatch createDeltaWatch(DeltaXdsRequest request, String requesterVersion,
         Map<String, String> resourceVersions, Set<String> pendingResources, boolean isWildcard,
         Consumer<DeltaResponse> responseConsumer, boolean hasClusterChanged) {
-      RequestFixup fixup = fixups.asMap().remove(request.v3Request());
-      if (fixup != null && fixup.node() != null) {
-        DeltaDiscoveryRequest fixed = request.v3Request().toBuilder().setNode(fixup.node()).build();
+      RequestContext context = contexts.asMap().remove(request.v3Request());
+      if (context != null && context.node() != null) {
+        DeltaDiscoveryRequest fixed = request.v3Request().toBuilder().setNode(context.node()).build();
         request = DeltaXdsRequest.create(fixed);
       }
-      if (fixup != null && !fixup.assumedVersions().isEmpty()) {
+      if (context != null && !context.assumedVersions().isEmpty()) {
         // SimpleCache sends a resource when the client's tracked version differs from the snapshot's, and always sends
         // a "pending" one (subscribed by name, never ACKed). With the assumed versions counted as tracked, and assumed
         // names no longer pending, it sends only what differs from them: nothing after a reconnect to equal content,
         // and a rejected resource only once it changes. Versions java-control-plane tracks itself (ACKed) win.
-        Map<String, String> tracked = new HashMap<>(fixup.assumedVersions());
+        Map<String, String> tracked = new HashMap<>(context.assumedVersions());
         tracked.putAll(resourceVersions);
         Set<String> pending = new HashSet<>(pendingResources);
-        pending.removeAll(fixup.assumedVersions().keySet());
+        pending.removeAll(context.assumedVersions().keySet());
         resourceVersions = tracked;
         pendingResources = pending;
       }
       return cache.createDeltaWatch(request, requesterVersion, resourceVersions, pendingResources, isWildcard,
-          responseConsumer, hasClusterChanged);
+          paced(context, request.getTypeUrl(), responseConsumer), hasClusterChanged);
+    }
+
+    /** Sends a watch's response through its stream's pacer; directly for requests no callbacks saw (none in use). */
+    private <R> Consumer<R> paced(RequestContext context, String typeUrl, Consumer<R> send) {
+      if (context == null || context.pacer() == null) {
+        return send;
+      }
+      StreamPacer pacer = context.pacer();
+      return response -> pacer.send(typeUrl, () -> send.accept(response));
     }
   }
 
-  /** A group's snapshot and whether a Gateway feeds it. Replaced, never changed, except for the log-once flag. */
+  /**
+   * A group's snapshot (what {@link #setShard} asked for), what its Envoys are served now, and whether a Gateway feeds
+   * it. Replaced on every {@code setShard}; {@code served} moves on with the stages of an update (under the lock).
+   */
   private static final class Entry {
     final ContentSnapshot snapshot;
     final boolean fed;
     final AtomicBoolean unknownLogged = new AtomicBoolean();
+    /** In the underlying cache now; null before the group was ever served. */
+    volatile ContentSnapshot served;
 
-    Entry(ContentSnapshot snapshot, boolean fed) {
+    Entry(ContentSnapshot snapshot, ContentSnapshot served, boolean fed) {
       this.snapshot = snapshot;
+      this.served = served;
       this.fed = fed;
+    }
+  }
+
+  /** One group's update under way: the stages still to publish, and the one its streams are waiting on. */
+  private static final class Rollout {
+    final String group;
+    final Deque<MakeBeforeBreak.Stage> stages;
+    /** Whether a check of the streams is queued on the scheduler, so that a burst of ACKs queues one. */
+    final AtomicBoolean checkQueued = new AtomicBoolean();
+    /** The published stage whose answers are awaited, or null; under the lock. */
+    MakeBeforeBreak.Stage awaiting;
+    /** Its grace timer; under the lock. */
+    ScheduledFuture<?> timer;
+
+    Rollout(String group, List<MakeBeforeBreak.Stage> stages) {
+      this.group = group;
+      this.stages = new ArrayDeque<>(stages);
+    }
+
+    void cancelTimer() {
+      if (timer != null) {
+        timer.cancel(false);
+        timer = null;
+      }
     }
   }
 }

@@ -14,10 +14,13 @@ import java.util.Optional;
  * @param nacks requests that carried an {@code error_detail}, i.e. Envoy rejected a response
  * @param unknownRoleRequests requests for this role while no Gateway fed it and the cache was synced; a stream whose
  *     requests waited for the first sync counts once, when the sync answered it
+ * @param responses responses sent to this group's streams (one per stream and response)
+ * @param delayedResponses responses that had to wait because their stream was over its {@link ResponsePacing}
+ *     budget (each was sent later, or replaced by a newer response of its type)
  * @param lastNack the most recent NACK, if any
  */
-public record ShardStreamStats(
-    String group, int connectedStreams, long nacks, long unknownRoleRequests, Optional<Nack> lastNack) {
+public record ShardStreamStats(String group, int connectedStreams, long nacks, long unknownRoleRequests,
+    long responses, long delayedResponses, Optional<Nack> lastNack) {
 
   /** Checks for nulls. */
   public ShardStreamStats {
@@ -27,7 +30,7 @@ public record ShardStreamStats(
 
   /** No streams, no events. */
   public static ShardStreamStats none(String group) {
-    return new ShardStreamStats(group, 0, 0, 0, Optional.empty());
+    return new ShardStreamStats(group, 0, 0, 0, 0, 0, Optional.empty());
   }
 
   /**

@@ -55,9 +55,28 @@ class ContentVersionsTest {
   }
 
   @Test
-  void singleResourceVersionEqualsVersionOfItsOneElementList() {
-    Cluster c = Fixtures.edsCluster("backend");
-    assertEquals(ContentVersions.of(c), ContentVersions.of(List.of(c)));
+  void aResourceInstanceIsSerializedOnceHoweverOftenItIsVersioned() {
+    Cluster a = Fixtures.edsCluster("memo-a");
+    Cluster b = Fixtures.edsCluster("memo-b");
+    Cluster c = Fixtures.edsCluster("memo-c");
+    long before = ContentVersions.serializedResources();
+    String first = ContentVersions.versions(List.of(a, b, c)).list();
+    assertEquals(before + 3, ContentVersions.serializedResources());
+
+    // The same instances again (an unchanged shard): nothing is serialized.
+    assertEquals(first, ContentVersions.versions(List.of(a, b, c)).list());
+    assertEquals(first, ContentVersions.of(List.of(a, b, c)));
+    assertEquals(before + 3, ContentVersions.serializedResources());
+
+    // One changed resource (a new instance): only it is serialized, and the list version changes.
+    Cluster changed = c.toBuilder().setAltStatName("edited").build();
+    String edited = ContentVersions.versions(List.of(a, b, changed)).list();
+    assertEquals(before + 4, ContentVersions.serializedResources());
+    assertNotEquals(first, edited);
+
+    // A fresh instance with equal content costs one serialization and gets the same version: identity is only a memo.
+    assertEquals(ContentVersions.of(a), ContentVersions.of(Fixtures.edsCluster("memo-a")));
+    assertEquals(before + 5, ContentVersions.serializedResources());
   }
 
   @Test

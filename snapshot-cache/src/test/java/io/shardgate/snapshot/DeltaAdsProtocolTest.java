@@ -10,17 +10,10 @@ import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
-import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.NettyServerBuilder;
-import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -35,22 +28,22 @@ class DeltaAdsProtocolTest {
   private static final String LDS = Resources.V3.LISTENER_TYPE_URL;
   private static final String RDS = Resources.V3.ROUTE_TYPE_URL;
   /** How long a stream must stay silent to count as "nothing sent". */
-  private static final long SILENCE_MS = 1_000;
+  private static final long SILENCE_MS = 500;
 
-  private final List<ControlPlane> planes = new ArrayList<>();
+  private final List<TestControlPlane> planes = new ArrayList<>();
 
   @AfterEach
-  void stop() throws InterruptedException {
-    for (ControlPlane plane : planes) {
-      plane.stop();
+  void stop() throws Exception {
+    for (TestControlPlane plane : planes) {
+      plane.close();
     }
   }
 
   @Test
   void wildcardSubscriptionGetsContentVersionsThenOnlyWhatChanged() throws InvalidProtocolBufferException {
-    ControlPlane plane = start();
+    TestControlPlane plane = start();
     plane.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two"));
-    DeltaStream a = plane.open("envoy-a-delta", Fixtures.SHARD_A);
+    DeltaStream a = plane.delta("envoy-a-delta", Fixtures.SHARD_A);
 
     DeltaDiscoveryResponse clusters = a.subscribeAndAck(CDS, List.of());
     assertEquals(CDS, clusters.getTypeUrl());
@@ -82,48 +75,52 @@ class DeltaAdsProtocolTest {
 
   @Test
   void clientReconnectingToARestartedControlPlaneWithItsVersionsGetsNothing() throws Exception {
-    ControlPlane before = start();
+    TestControlPlane before = start();
     before.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two"));
     before.cache.retainShards(Set.of(Fixtures.SHARD_A));
-    DeltaStream first = before.open("envoy-a-delta", Fixtures.SHARD_A);
+    DeltaStream first = before.delta("envoy-a-delta", Fixtures.SHARD_A);
     Map<String, String> clusters = DeltaStream.versions(first.subscribeAndAck(CDS, List.of()));
     Map<String, String> listeners = DeltaStream.versions(first.subscribeAndAck(LDS, List.of()));
     Map<String, String> routes = DeltaStream.versions(first.subscribeAndAck(RDS, List.of("a-routes")));
     assertEquals(Set.of("a-routes"), routes.keySet());
-    before.stop();
+    before.close();
 
     // A new process: a new cache and server, fed separately built but equal content, as the pipeline would.
-    ControlPlane after = start();
+    TestControlPlane after = start();
     after.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "two", "one"));
     after.cache.retainShards(Set.of(Fixtures.SHARD_A));
-    DeltaStream again = after.open("envoy-a-delta", Fixtures.SHARD_A);
+    DeltaStream again = after.delta("envoy-a-delta", Fixtures.SHARD_A);
     again.subscribe(CDS, List.of(), clusters);
     again.subscribe(LDS, List.of(), listeners);
     again.subscribe(RDS, List.of("a-routes"), routes);
     again.assertSilent(SILENCE_MS);
 
-    // What it declared counts as known from now on: a change sends only the difference, removals included.
+    // What it declared counts as known from now on: a change sends only the difference, removals included (make
+    // before break: the new cluster first, the removal once the new one is answered).
     assertTrue(after.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "three")));
-    DeltaDiscoveryResponse changed = again.next();
-    assertEquals(CDS, changed.getTypeUrl());
-    assertEquals(Set.of("a-three"), DeltaStream.versions(changed).keySet());
-    assertEquals(List.of("a-two"), changed.getRemovedResourcesList(), "a-two was known only from its initial version");
-    again.ack(changed);
+    DeltaDiscoveryResponse added = again.next(CDS);
+    assertEquals(Set.of("a-three"), DeltaStream.versions(added).keySet());
+    assertEquals(List.of(), added.getRemovedResourcesList());
+    again.ack(added);
+    DeltaDiscoveryResponse removed = again.next(CDS);
+    assertEquals(Set.of(), DeltaStream.versions(removed).keySet());
+    assertEquals(List.of("a-two"), removed.getRemovedResourcesList(), "a-two was known only from its initial version");
+    again.ack(removed);
     again.assertSilent(SILENCE_MS);
 
     // Control: a client that declares nothing is sent everything.
-    DeltaStream fresh = after.open("envoy-a-fresh", Fixtures.SHARD_A);
+    DeltaStream fresh = after.delta("envoy-a-fresh", Fixtures.SHARD_A);
     fresh.subscribe(CDS);
     assertEquals(Set.of("a-one", "a-three"), DeltaStream.versions(fresh.next()).keySet());
   }
 
   @Test
   void reconnectingWithAStaleVersionGetsOnlyThatResource() {
-    ControlPlane plane = start();
+    TestControlPlane plane = start();
     plane.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two"));
     plane.cache.retainShards(Set.of(Fixtures.SHARD_A));
     String one = ContentVersions.of(Fixtures.edsCluster("a-one"));
-    DeltaStream a = plane.open("envoy-a-delta", Fixtures.SHARD_A);
+    DeltaStream a = plane.delta("envoy-a-delta", Fixtures.SHARD_A);
     a.subscribe(CDS, List.of(), Map.of("a-one", one, "a-two", "stale", "a-gone", "whatever"));
 
     DeltaDiscoveryResponse response = a.next();
@@ -135,9 +132,9 @@ class DeltaAdsProtocolTest {
 
   @Test
   void nackOfAResourceSubscribedByNameIsNotResentUntilItChanges() throws InvalidProtocolBufferException {
-    ControlPlane plane = start();
+    TestControlPlane plane = start();
     plane.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two"));
-    DeltaStream a = plane.open("envoy-a-delta", Fixtures.SHARD_A);
+    DeltaStream a = plane.delta("envoy-a-delta", Fixtures.SHARD_A);
     a.subscribeAndAck(CDS, List.of());
     a.subscribeAndAck(LDS, List.of());
     a.subscribe(RDS, List.of("a-routes"), Map.of());
@@ -179,9 +176,9 @@ class DeltaAdsProtocolTest {
 
   @Test
   void nackOfAWildcardTypeIsNotResent() {
-    ControlPlane plane = start();
+    TestControlPlane plane = start();
     plane.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
-    DeltaStream a = plane.open("envoy-a-delta", Fixtures.SHARD_A);
+    DeltaStream a = plane.delta("envoy-a-delta", Fixtures.SHARD_A);
     a.subscribe(CDS);
     DeltaDiscoveryResponse rejected = a.next();
     a.nack(rejected, "cluster a-one: pretend Envoy dislikes it");
@@ -193,49 +190,9 @@ class DeltaAdsProtocolTest {
     assertEquals(Set.of("a-two"), DeltaStream.versions(next).keySet());
   }
 
-  private ControlPlane start() {
-    ControlPlane plane = new ControlPlane();
+  private TestControlPlane start() {
+    TestControlPlane plane = new TestControlPlane();
     planes.add(plane);
     return plane;
-  }
-
-  /** A cache, its discovery server on a loopback port and a channel to it: one control-plane process. */
-  private static final class ControlPlane {
-    final ShardSnapshotCache cache = new ShardSnapshotCache();
-    final ShardDiscoveryServer xds = new ShardDiscoveryServer(cache);
-    final Server server;
-    final ManagedChannel channel;
-    final List<DeltaStream> streams = new ArrayList<>();
-    private boolean stopped;
-
-    ControlPlane() {
-      try {
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-            .addService(xds.aggregatedDiscoveryService())
-            .build()
-            .start();
-      } catch (IOException e) {
-        throw new AssertionError("cannot start the gRPC server", e);
-      }
-      channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
-    }
-
-    DeltaStream open(String nodeId, String role) {
-      DeltaStream stream = new DeltaStream(channel, Fixtures.node(nodeId, role));
-      streams.add(stream);
-      return stream;
-    }
-
-    void stop() throws InterruptedException {
-      if (stopped) {
-        return;
-      }
-      stopped = true;
-      streams.forEach(DeltaStream::close);
-      channel.shutdownNow();
-      server.shutdownNow();
-      assertTrue(channel.awaitTermination(DeltaStream.RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
-      assertTrue(server.awaitTermination(DeltaStream.RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
-    }
   }
 }

@@ -1,7 +1,6 @@
 package io.shardgate.snapshot;
 
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.core.v3.Node;
@@ -14,21 +13,16 @@ import io.grpc.stub.StreamObserver;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One raw incremental (delta) ADS stream, playing an Envoy by hand: the test decides what to subscribe, ACK or NACK.
- * Requests are sent from the test thread only; responses land in a queue.
+ * Requests are sent from the test thread only; responses land in a {@link ResponseQueue}.
  */
 final class DeltaStream implements AutoCloseable {
 
-  /** Liveness bound for a response that must come; not a speed assertion. */
-  static final long RESPONSE_TIMEOUT_S = 5;
-
   private final Node node;
-  private final BlockingQueue<DeltaDiscoveryResponse> responses = new LinkedBlockingQueue<>();
+  private final ResponseQueue<DeltaDiscoveryResponse> responses =
+      new ResponseQueue<>("delta response", DeltaStream::describe);
   private final StreamObserver<DeltaDiscoveryRequest> requests;
   private boolean closed;
 
@@ -42,7 +36,7 @@ final class DeltaStream implements AutoCloseable {
 
       @Override
       public void onError(Throwable t) {
-        // shutdown cancels streams; a real failure shows up as a missing response
+        responses.failed(t);
       }
 
       @Override
@@ -80,6 +74,14 @@ final class DeltaStream implements AutoCloseable {
         .build());
   }
 
+  /** Subscribes to more names of a type it already watches, as Envoy does for a new cluster's endpoints. */
+  void subscribeMore(String typeUrl, String... names) {
+    send(DeltaDiscoveryRequest.newBuilder()
+        .setTypeUrl(typeUrl)
+        .addAllResourceNamesSubscribe(List.of(names))
+        .build());
+  }
+
   void nack(DeltaDiscoveryResponse response, String error) {
     send(DeltaDiscoveryRequest.newBuilder()
         .setTypeUrl(response.getTypeUrl())
@@ -93,24 +95,30 @@ final class DeltaStream implements AutoCloseable {
   }
 
   DeltaDiscoveryResponse next() {
-    try {
-      DeltaDiscoveryResponse response = responses.poll(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS);
-      assertNotNull(response, "no delta response within " + RESPONSE_TIMEOUT_S + " s");
-      return response;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    return responses.next();
   }
 
+  /** The next response, which must be of {@code typeUrl}. */
+  DeltaDiscoveryResponse next(String typeUrl) {
+    DeltaDiscoveryResponse response = next();
+    assertEquals(typeUrl, response.getTypeUrl(), () -> "expected a delta response of " + typeUrl + "; " + seen());
+    return response;
+  }
+
+  /** Fails if a response arrives within {@code millis} (a short window: nothing is expected). */
   void assertSilent(long millis) {
-    try {
-      DeltaDiscoveryResponse response = responses.poll(millis, TimeUnit.MILLISECONDS);
-      assertNull(response, () -> "unexpected delta push: " + response);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError(e);
-    }
+    responses.assertSilent(millis);
+  }
+
+  /** Every response this stream got, in order, and its error if it failed. */
+  String seen() {
+    return responses.seen();
+  }
+
+  private static String describe(DeltaDiscoveryResponse response) {
+    String type = response.getTypeUrl().substring(response.getTypeUrl().lastIndexOf('.') + 1);
+    return type + "@" + response.getSystemVersionInfo() + versions(response).keySet()
+        + (response.getRemovedResourcesCount() == 0 ? "" : "-" + response.getRemovedResourcesList());
   }
 
   /** Resource name to version of a response. */

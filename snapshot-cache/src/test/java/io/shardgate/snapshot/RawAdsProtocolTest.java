@@ -3,39 +3,22 @@ package io.shardgate.snapshot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
-import com.google.rpc.Status;
 import io.envoyproxy.controlplane.cache.Resources;
-import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
-import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.grpc.ManagedChannel;
-import io.grpc.Server;
-import io.grpc.netty.NettyChannelBuilder;
-import io.grpc.netty.NettyServerBuilder;
-import io.grpc.stub.StreamObserver;
-import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.HashMap;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterEach;
@@ -51,41 +34,31 @@ class RawAdsProtocolTest {
   private static final String LDS = Resources.V3.LISTENER_TYPE_URL;
   /** How long a stream must stay silent to count as "no push". */
   private static final long SILENCE_MS = 500;
-  /** Liveness bound for a response that must come; not a speed assertion. */
-  private static final long RESPONSE_TIMEOUT_S = 5;
+  /** Liveness bound for a response or condition that must come; not a speed assertion. */
+  private static final long RESPONSE_TIMEOUT_S = SotwStream.RESPONSE_TIMEOUT_S;
 
+  private final RecordingListener events = new RecordingListener();
+  private TestControlPlane plane;
   private ShardSnapshotCache cache;
   private ShardDiscoveryServer xds;
-  private Server server;
-  private ManagedChannel channel;
-  private final List<AdsStream> streams = new ArrayList<>();
-  private final RecordingListener events = new RecordingListener();
 
   @BeforeEach
-  void start() throws IOException {
-    cache = new ShardSnapshotCache();
-    xds = new ShardDiscoveryServer(cache, List.of(), events);
-    server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-        .addService(xds.aggregatedDiscoveryService())
-        .build()
-        .start();
-    channel = NettyChannelBuilder.forAddress("127.0.0.1", server.getPort()).usePlaintext().build();
+  void start() {
+    plane = new TestControlPlane(new ShardSnapshotCache(), events);
+    cache = plane.cache;
+    xds = plane.xds;
   }
 
   @AfterEach
-  void stop() throws InterruptedException {
-    streams.forEach(AdsStream::close);
-    channel.shutdownNow();
-    server.shutdownNow();
-    assertTrue(channel.awaitTermination(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
-    assertTrue(server.awaitTermination(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
+  void stop() throws Exception {
+    plane.close();
   }
 
   @Test
   void shardGetsOnlyItsOwnResourcesAndFollowsChanges() {
     assertTrue(cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one")));
     assertTrue(cache.setShard(Fixtures.SHARD_B, Fixtures.shard("b", 9002, "one")));
-    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    SotwStream a = open("envoy-a-1", Fixtures.SHARD_A);
 
     Map<String, DiscoveryResponse> first = a.subscribeAndAck(CDS, LDS);
     assertEquals(List.of("a-one"), names(first.get(CDS)));
@@ -98,7 +71,7 @@ class RawAdsProtocolTest {
     assertEquals(List.of("a-one", "a-two"), names(changed));
     assertNotEquals(first.get(CDS).getVersionInfo(), changed.getVersionInfo());
     a.ack(changed);
-    a.assertSilent();
+    a.assertSilent(SILENCE_MS);
     assertEquals(first.get(LDS).getVersionInfo(), cache.versionOf(Fixtures.SHARD_A, LDS).orElseThrow());
   }
 
@@ -106,30 +79,30 @@ class RawAdsProtocolTest {
   void changingOneShardPushesNothingToAnother() {
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
     cache.setShard(Fixtures.SHARD_B, Fixtures.shard("b", 9002, "one"));
-    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
-    AdsStream b = open("envoy-b-1", Fixtures.SHARD_B);
+    SotwStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    SotwStream b = open("envoy-b-1", Fixtures.SHARD_B);
     a.subscribeAndAck(CDS, LDS);
     assertEquals(List.of("b-one"), names(b.subscribeAndAck(CDS, LDS).get(CDS)));
 
     assertTrue(cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two")));
     assertEquals(List.of("a-one", "a-two"), names(a.next()));
-    b.assertSilent();
+    b.assertSilent(SILENCE_MS);
   }
 
   @Test
   void identicalContentIsNotPushed() {
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two"));
-    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    SotwStream a = open("envoy-a-1", Fixtures.SHARD_A);
     a.subscribeAndAck(CDS, LDS);
 
     // separately built, in another order: equal content all the same
     assertFalse(cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "two", "one")));
-    a.assertSilent();
+    a.assertSilent(SILENCE_MS);
   }
 
   @Test
   void nodeWithoutRoleGetsTheFallbackListener() throws InvalidProtocolBufferException {
-    AdsStream lost = open("envoy-without-role", null);
+    SotwStream lost = open("envoy-without-role", null);
     Map<String, DiscoveryResponse> got = lost.subscribeAndAck(LDS, CDS);
 
     assertEquals(List.of("listener-for-invalid-envoy"), names(got.get(LDS)));
@@ -149,9 +122,9 @@ class RawAdsProtocolTest {
   void unknownRoleWaitsUntilSyncedThenGetsAnEmptySnapshot() {
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
     String early = NodeRoles.role("gloo-system", "not-translated-yet");
-    AdsStream waiting = open("envoy-early", early);
+    SotwStream waiting = open("envoy-early", early);
     waiting.subscribe(CDS);
-    waiting.assertSilent(); // before the first sync, the role may just not be translated yet
+    waiting.assertSilent(SILENCE_MS); // before the first sync, the role may just not be translated yet
 
     assertEquals(Set.of(), cache.retainShards(Set.of(Fixtures.SHARD_A)));
     DiscoveryResponse released = waiting.next(); // its parked request is answered by the sync
@@ -160,7 +133,7 @@ class RawAdsProtocolTest {
     assertEquals(1, xds.callbacks().unknownRoleRequests(early));
 
     String unknown = NodeRoles.role("gloo-system", "nobody-feeds-me");
-    AdsStream late = open("envoy-late", unknown);
+    SotwStream late = open("envoy-late", unknown);
     late.subscribe(CDS);
     DiscoveryResponse empty = late.next();
     assertEquals(CDS, empty.getTypeUrl());
@@ -174,7 +147,7 @@ class RawAdsProtocolTest {
   void retiredShardIsEmptied() {
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
     cache.setShard(Fixtures.SHARD_B, Fixtures.shard("b", 9002, "one"));
-    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    SotwStream a = open("envoy-a-1", Fixtures.SHARD_A);
     a.subscribeAndAck(CDS);
 
     assertEquals(Set.of(Fixtures.SHARD_A), cache.retainShards(Set.of(Fixtures.SHARD_B)));
@@ -186,12 +159,12 @@ class RawAdsProtocolTest {
   @Test
   void nackIsCountedAndTheRejectedVersionIsNotResent() {
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
-    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    SotwStream a = open("envoy-a-1", Fixtures.SHARD_A);
     a.subscribe(CDS);
     DiscoveryResponse rejected = a.next();
 
     a.nack(rejected, "", "cluster a-one: pretend Envoy dislikes it");
-    a.assertSilent();
+    a.assertSilent(SILENCE_MS);
     ShardStreamStats stats = xds.callbacks().statsOf(Fixtures.SHARD_A);
     assertEquals(1, stats.nacks());
     assertEquals(rejected.getVersionInfo(), stats.lastNack().orElseThrow().version());
@@ -207,17 +180,20 @@ class RawAdsProtocolTest {
         "nack " + Fixtures.SHARD_A + " " + CDS + " " + rejected.getVersionInfo()), events.all(),
         "a NACKed response is never also ACKed");
 
-    // the stream is not stuck: a fixed shard is pushed
+    // the stream is not stuck: a fixed shard is pushed, the new cluster first, then without the rejected one
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "fixed"));
-    DiscoveryResponse fixed = a.next();
+    DiscoveryResponse added = a.next(CDS);
+    assertEquals(List.of("a-fixed", "a-one"), names(added));
+    assertNotEquals(rejected.getVersionInfo(), added.getVersionInfo());
+    a.ack(added);
+    DiscoveryResponse fixed = a.next(CDS);
     assertEquals(List.of("a-fixed"), names(fixed));
-    assertNotEquals(rejected.getVersionInfo(), fixed.getVersionInfo());
   }
 
   @Test
   void nodeSentOnlyOnTheFirstRequestKeepsItsShard() {
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
-    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    SotwStream a = open("envoy-a-1", Fixtures.SHARD_A);
     a.subscribe(CDS);
     DiscoveryResponse first = a.next();
     a.send(DiscoveryRequest.newBuilder() // an ACK without node, as with set_node_on_first_message_only
@@ -225,17 +201,20 @@ class RawAdsProtocolTest {
         .setVersionInfo(first.getVersionInfo())
         .setResponseNonce(first.getNonce())
         .build());
-    a.assertSilent(); // grouped as misconfigured-node, it would get the fallback's clusters at once
+    a.assertSilent(SILENCE_MS); // grouped as misconfigured-node, it would get the fallback's clusters at once
 
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "two"));
-    assertEquals(List.of("a-two"), names(a.next()));
+    DiscoveryResponse added = a.next(CDS);
+    assertEquals(List.of("a-one", "a-two"), names(added), "the new cluster before the old one goes");
+    a.ack(added);
+    assertEquals(List.of("a-two"), names(a.next(CDS)));
   }
 
   @Test
-  void connectedStreamsAreCountedPerShard() {
+  void connectedStreamsAreCountedPerShard() throws InterruptedException {
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
-    AdsStream one = open("envoy-a-1", Fixtures.SHARD_A);
-    AdsStream two = open("envoy-a-2", Fixtures.SHARD_A);
+    SotwStream one = open("envoy-a-1", Fixtures.SHARD_A);
+    SotwStream two = open("envoy-a-2", Fixtures.SHARD_A);
     one.subscribeAndAck(CDS);
     two.subscribeAndAck(CDS);
     assertEquals(2, xds.callbacks().statsOf(Fixtures.SHARD_A).connectedStreams());
@@ -245,14 +224,14 @@ class RawAdsProtocolTest {
   }
 
   @Test
-  void listenerHearsEachStreamEventAndMatchesAcksByNonceOnce() {
+  void listenerHearsEachStreamEventAndMatchesAcksByNonceOnce() throws InterruptedException {
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
-    AdsStream a = open("envoy-a-1", Fixtures.SHARD_A);
+    SotwStream a = open("envoy-a-1", Fixtures.SHARD_A);
     a.subscribe(CDS);
     DiscoveryResponse response = a.next();
     a.ack(response);
     a.ack(response); // the same nonce again (Envoy does so when it changes its subscription): not a second ACK
-    a.assertSilent();
+    a.assertSilent(SILENCE_MS);
     String version = response.getVersionInfo();
     assertEquals(List.of("open " + Fixtures.SHARD_A + " sotw",
         "response " + Fixtures.SHARD_A + " " + CDS + " " + version + " 1 sotw",
@@ -264,26 +243,21 @@ class RawAdsProtocolTest {
   }
 
   @Test
-  void listenerHearsDeltaStreams() {
+  void listenerHearsDeltaStreams() throws InterruptedException {
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two"));
-    DeltaStream delta = new DeltaStream(channel, Fixtures.node("envoy-a-delta", Fixtures.SHARD_A));
-    try {
-      DeltaDiscoveryResponse response = delta.subscribeAndAck(CDS, List.of());
-      String version = response.getSystemVersionInfo();
-      eventually(() -> events.all().size() == 3);
-      assertEquals(List.of("open " + Fixtures.SHARD_A + " delta",
-          "response " + Fixtures.SHARD_A + " " + CDS + " " + version + " 2 delta",
-          "ack " + Fixtures.SHARD_A + " " + CDS + " " + version), events.all());
-    } finally {
-      delta.close();
-    }
+    DeltaStream delta = plane.delta("envoy-a-delta", Fixtures.SHARD_A);
+    DeltaDiscoveryResponse response = delta.subscribeAndAck(CDS, List.of());
+    String version = response.getSystemVersionInfo();
+    eventually(() -> events.all().size() == 3);
+    assertEquals(List.of("open " + Fixtures.SHARD_A + " delta",
+        "response " + Fixtures.SHARD_A + " " + CDS + " " + version + " 2 delta",
+        "ack " + Fixtures.SHARD_A + " " + CDS + " " + version), events.all());
+    delta.close();
     eventually(() -> events.all().contains("close " + Fixtures.SHARD_A + " delta"));
   }
 
   @Test
-  void aFailingListenerDoesNotBreakTheStream() throws IOException, InterruptedException {
-    ShardSnapshotCache other = new ShardSnapshotCache();
-    other.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+  void aFailingListenerDoesNotBreakTheStream() throws Exception {
     ShardStreamListener failing = new ShardStreamListener() {
       @Override
       public void onResponse(String group, String typeUrl, String version, String nonce, int resources,
@@ -291,96 +265,43 @@ class RawAdsProtocolTest {
         throw new IllegalStateException("a broken metrics binding");
       }
     };
-    Server failingServer = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-        .addService(new ShardDiscoveryServer(other, List.of(), failing).aggregatedDiscoveryService())
-        .build()
-        .start();
-    ManagedChannel failingChannel = NettyChannelBuilder.forAddress("127.0.0.1", failingServer.getPort())
-        .usePlaintext().build();
-    try {
-      BlockingQueue<DiscoveryResponse> got = new LinkedBlockingQueue<>();
-      StreamObserver<DiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(failingChannel)
-          .streamAggregatedResources(new StreamObserver<>() {
-            @Override
-            public void onNext(DiscoveryResponse value) {
-              got.add(value);
-            }
-
-            @Override
-            public void onError(Throwable t) {
-            }
-
-            @Override
-            public void onCompleted() {
-            }
-          });
-      requests.onNext(DiscoveryRequest.newBuilder().setNode(Fixtures.node("envoy", Fixtures.SHARD_A))
-          .setTypeUrl(CDS).build());
-      assertNotNull(got.poll(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
-      requests.onCompleted();
-    } finally {
-      failingChannel.shutdownNow();
-      failingServer.shutdownNow();
-      assertTrue(failingChannel.awaitTermination(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
-      assertTrue(failingServer.awaitTermination(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS));
+    try (TestControlPlane other = new TestControlPlane(new ShardSnapshotCache(), failing)) {
+      other.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+      SotwStream e = other.sotw("envoy", Fixtures.SHARD_A);
+      e.subscribe(CDS);
+      assertEquals(List.of("a-one"), names(e.next(CDS)));
+      e.subscribe(LDS);
+      assertEquals(List.of("a-http"), names(e.next(LDS)), "the stream still works after the listener failed");
     }
   }
 
   @Test
   void deltaClientsGetContentVersionsPerResource() throws Exception {
     cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one", "two"));
-    BlockingQueue<DeltaDiscoveryResponse> responses = new LinkedBlockingQueue<>();
-    StreamObserver<DeltaDiscoveryRequest> requests = AggregatedDiscoveryServiceGrpc.newStub(channel)
-        .deltaAggregatedResources(new StreamObserver<>() {
-          @Override
-          public void onNext(DeltaDiscoveryResponse response) {
-            responses.add(response);
-          }
-
-          @Override
-          public void onError(Throwable t) {
-          }
-
-          @Override
-          public void onCompleted() {
-          }
-        });
-    try {
-      requests.onNext(DeltaDiscoveryRequest.newBuilder()
-          .setNode(Fixtures.node("envoy-a-delta", Fixtures.SHARD_A))
-          .setTypeUrl(CDS)
-          .build());
-      DeltaDiscoveryResponse response = responses.poll(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS);
-      assertNotNull(response);
-      assertEquals(2, response.getResourcesCount());
-      for (io.envoyproxy.envoy.service.discovery.v3.Resource resource : response.getResourcesList()) {
-        // stable across restarts, unlike java-control-plane's hashCode-based resource versions
-        assertEquals(ContentVersions.of(resource.getResource().unpack(Cluster.class)), resource.getVersion());
-      }
-    } finally {
-      requests.onCompleted();
+    DeltaStream delta = plane.delta("envoy-a-delta", Fixtures.SHARD_A);
+    delta.subscribe(CDS);
+    DeltaDiscoveryResponse response = delta.next(CDS);
+    assertEquals(2, response.getResourcesCount(), delta::seen);
+    for (Resource resource : response.getResourcesList()) {
+      // stable across restarts, unlike java-control-plane's hashCode-based resource versions
+      assertEquals(ContentVersions.of(resource.getResource().unpack(Cluster.class)), resource.getVersion());
     }
   }
 
-  private AdsStream open(String nodeId, String role) {
-    AdsStream stream = new AdsStream(Fixtures.node(nodeId, role));
-    streams.add(stream);
-    return stream;
+  private SotwStream open(String nodeId, String role) {
+    return plane.sotw(nodeId, role);
   }
 
   private static List<String> names(DiscoveryResponse response) {
-    List<String> names = new ArrayList<>();
-    for (Any any : response.getResourcesList()) {
-      names.add(Resources.getResourceName(any));
-    }
-    return names;
+    return SotwStream.names(response);
   }
 
-  private static void eventually(BooleanSupplier condition) {
+  private void eventually(BooleanSupplier condition) throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(RESPONSE_TIMEOUT_S);
     while (!condition.getAsBoolean()) {
-      assertTrue(System.nanoTime() < deadline, "condition not met in time");
-      Thread.onSpinWait();
+      assertTrue(System.nanoTime() - deadline < 0, () -> "condition not met within " + RESPONSE_TIMEOUT_S
+          + " s; listener events: " + events.all() + ", stats: " + xds.callbacks().stats());
+      Thread.sleep(5);
     }
   }
 
@@ -418,101 +339,6 @@ class RawAdsProtocolTest {
     @Override
     public void onNack(String group, ShardStreamStats.Nack nack) {
       events.add("nack " + group + " " + nack.typeUrl() + " " + nack.version());
-    }
-  }
-
-  /** One ADS stream, as an Envoy would hold it. */
-  private final class AdsStream implements StreamObserver<DiscoveryResponse> {
-    private final Node node;
-    private final BlockingQueue<DiscoveryResponse> responses = new LinkedBlockingQueue<>();
-    private final StreamObserver<DiscoveryRequest> requests;
-    private boolean closed;
-
-    AdsStream(Node node) {
-      this.node = node;
-      this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(this);
-    }
-
-    void subscribe(String typeUrl) {
-      send(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl).build());
-    }
-
-    /** Subscribes to each type, waits for each first response and ACKs it. */
-    Map<String, DiscoveryResponse> subscribeAndAck(String... typeUrls) {
-      Map<String, DiscoveryResponse> got = new HashMap<>();
-      for (String typeUrl : typeUrls) {
-        subscribe(typeUrl);
-        DiscoveryResponse response = next();
-        assertEquals(typeUrl, response.getTypeUrl());
-        ack(response);
-        got.put(typeUrl, response);
-      }
-      return got;
-    }
-
-    void ack(DiscoveryResponse response) {
-      send(DiscoveryRequest.newBuilder()
-          .setNode(node)
-          .setTypeUrl(response.getTypeUrl())
-          .setVersionInfo(response.getVersionInfo())
-          .setResponseNonce(response.getNonce())
-          .build());
-    }
-
-    void nack(DiscoveryResponse response, String lastAcceptedVersion, String error) {
-      send(DiscoveryRequest.newBuilder()
-          .setNode(node)
-          .setTypeUrl(response.getTypeUrl())
-          .setVersionInfo(lastAcceptedVersion)
-          .setResponseNonce(response.getNonce())
-          .setErrorDetail(Status.newBuilder().setCode(3).setMessage(error))
-          .build());
-    }
-
-    synchronized void send(DiscoveryRequest request) {
-      requests.onNext(request);
-    }
-
-    DiscoveryResponse next() {
-      try {
-        DiscoveryResponse response = responses.poll(RESPONSE_TIMEOUT_S, TimeUnit.SECONDS);
-        assertNotNull(response, "no response within " + RESPONSE_TIMEOUT_S + " s");
-        return response;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
-
-    void assertSilent() {
-      try {
-        DiscoveryResponse response = responses.poll(SILENCE_MS, TimeUnit.MILLISECONDS);
-        assertNull(response, () -> "unexpected push: " + response);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
-
-    synchronized void close() {
-      if (!closed) {
-        closed = true;
-        requests.onCompleted();
-      }
-    }
-
-    @Override
-    public void onNext(DiscoveryResponse response) {
-      responses.add(response);
-    }
-
-    @Override
-    public void onError(Throwable t) {
-      // the test's shutdown cancels streams; a real failure shows up as a missing response
-    }
-
-    @Override
-    public void onCompleted() {
     }
   }
 }

@@ -14,6 +14,7 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -143,6 +144,35 @@ class ShardSnapshotCacheTest {
 
     cache.setShard(unknown, ShardResources.empty()); // a Gateway now feeds it, even if with nothing yet
     assertEquals(ShardSnapshotCache.RoleState.SERVED, cache.roleState(unknown));
+  }
+
+  @Test
+  void withoutStreamsEveryStageGoesOutAtOnce() {
+    cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    assertTrue(cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "two")));
+    assertTrue(cache.isSettled(Fixtures.SHARD_A), "nobody to wait for");
+    assertEquals(cache.versionOf(Fixtures.SHARD_A, CDS), cache.servedVersionOf(Fixtures.SHARD_A, CDS));
+    assertEquals(Fixtures.shard("a", 9001, "two"), cache.resourcesOf(Fixtures.SHARD_A));
+    assertEquals(Optional.empty(), cache.servedVersionOf(Fixtures.SHARD_B, CDS));
+  }
+
+  @Test
+  void aClosedCacheStillPublishesWithoutStages() {
+    cache.close();
+    assertTrue(cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one")));
+    assertTrue(cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "two")));
+    assertTrue(cache.isSettled(Fixtures.SHARD_A));
+    assertEquals(cache.versionOf(Fixtures.SHARD_A, CDS), cache.servedVersionOf(Fixtures.SHARD_A, CDS));
+  }
+
+  @Test
+  void settingsAreValidated() {
+    assertThrows(IllegalArgumentException.class,
+        () -> new ShardSnapshotCache(FallbackConfig.DEFAULT, Duration.ZERO, ResponsePacing.DEFAULT));
+    assertThrows(IllegalArgumentException.class, () -> new ResponsePacing(0, 1));
+    assertThrows(IllegalArgumentException.class, () -> new ResponsePacing(1, 0));
+    assertThrows(IllegalArgumentException.class, () -> new ResponsePacing(1, Double.NaN));
+    assertEquals(Duration.ofSeconds(10), ShardSnapshotCache.DEFAULT_STAGE_GRACE_PERIOD);
   }
 
   @Test

@@ -26,7 +26,9 @@ import java.util.List;
 @Factory
 public class ServeFactory {
 
+  /** Closed with the context: that stops its scheduler thread (stage timers, paced responses). */
   @Singleton
+  @Bean(preDestroy = "close")
   ShardSnapshotCache snapshotCache() {
     return new ShardSnapshotCache();
   }

@@ -2,6 +2,7 @@ package io.shardgate.controlplane.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import com.sun.net.httpserver.HttpServer;
 import io.shardgate.controlplane.cli.ShardgateCli;
@@ -13,6 +14,7 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine;
@@ -81,5 +83,48 @@ final class E2eSupport {
     });
     server.start();
     return server;
+  }
+
+  /** {@code GET path} on an Envoy's admin port; fails unless it answers 200. Returns the body. */
+  static String admin(EnvoyProcess envoy, String path) throws IOException {
+    RawHttp.Response r = RawHttp.get(envoy.adminPort, "127.0.0.1:" + envoy.adminPort, path);
+    assertEquals(200, r.status(), () -> envoy.name + " admin " + path + ": " + r);
+    return r.body();
+  }
+
+  /**
+   * Polls {@code host path} on 127.0.0.1:{@code port}, where {@code envoy} listens, until it answers {@code status};
+   * fails with the last answer after {@code liveness}.
+   */
+  static void awaitStatus(EnvoyProcess envoy, int port, String host, String path, int status, Duration liveness)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + liveness.toNanos();
+    String last = "no answer";
+    while (System.nanoTime() - deadline < 0) {
+      envoy.checkAlive();
+      try {
+        RawHttp.Response r = RawHttp.get(port, host, path);
+        if (r.status() == status) {
+          return;
+        }
+        last = r.toString();
+      } catch (IOException e) {
+        last = e.toString();
+      }
+      Thread.sleep(20);
+    }
+    fail(host + path + " on " + envoy.name + " never answered " + status + " within " + liveness + "; last: " + last);
+  }
+
+  /** The tail of each Envoy's log (nulls skipped), for printing after a failure. */
+  static String envoyLogs(String after, EnvoyProcess... envoys) {
+    StringBuilder sb = new StringBuilder("---- Envoy logs after the failure of " + after + " ----\n");
+    for (EnvoyProcess envoy : envoys) {
+      if (envoy != null) {
+        sb.append("== ").append(envoy.name).append(" (").append(envoy.log).append(")\n").append(envoy.logTail())
+            .append('\n');
+      }
+    }
+    return sb.toString();
   }
 }
