@@ -1,6 +1,8 @@
 package io.shardgate.controlplane.app;
 
+import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
 import io.micronaut.http.annotation.Controller;
 import io.micronaut.http.annotation.Get;
@@ -18,6 +20,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -41,13 +44,33 @@ public class AdminController {
     return "ok\n";
   }
 
-  /** Ready once the first configuration has been translated and published. */
-  @Get("/ready")
+  /**
+   * 503 until the first snapshot of every shard is published (the config directory read, the last good state loaded,
+   * the first translation done); then 200, with one line per shard: {@code ready} or {@code not ready} and why.
+   *
+   * <p>A shard whose translation fails (a bug) is not ready, but the process stays ready: a readiness probe that
+   * failed the control plane for one shard would take it out of its Service, and every shard's Envoys would lose
+   * their updates. {@code ?strict=true} answers 503 while any shard is not ready, for alerts and scripts.
+   */
+  @Get("/ready{?strict}")
   @Produces(MediaType.TEXT_PLAIN)
-  public HttpResponse<String> ready() {
-    return pipeline.latest() == null
-        ? HttpResponse.<String>status(io.micronaut.http.HttpStatus.SERVICE_UNAVAILABLE).body("waiting for the first configuration\n")
-        : HttpResponse.ok("ready\n");
+  public HttpResponse<String> ready(@Nullable Boolean strict) {
+    Translation t = pipeline.latest();
+    if (t == null) {
+      return HttpResponse.<String>status(HttpStatus.SERVICE_UNAVAILABLE)
+          .body("not ready: waiting for the first translation (reading the config, loading the last good state)\n");
+    }
+    SortedMap<String, String> failures = pipeline.failures();
+    StringBuilder body = new StringBuilder(failures.isEmpty() ? "ready\n"
+        : "ready, but " + failures.size() + (failures.size() == 1 ? " shard is" : " shards are") + " not\n");
+    for (String role : t.xds().keySet()) {
+      String failure = failures.get(role);
+      body.append(role).append(failure == null ? ": ready\n" : ": not ready: " + failure + "\n");
+    }
+    if (Boolean.TRUE.equals(strict) && !failures.isEmpty()) {
+      return HttpResponse.<String>status(HttpStatus.SERVICE_UNAVAILABLE).body(body.toString());
+    }
+    return HttpResponse.ok(body.toString());
   }
 
   @Get("/api/status")
@@ -68,6 +91,12 @@ public class AdminController {
       shards.put(role, cache.versionOf(role, io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL).orElse(""));
     }
     out.put("listenerVersions", shards);
+    if (!pipeline.failures().isEmpty()) {
+      out.put("failures", pipeline.failures());
+    }
+    if (!pipeline.stateProblems().isEmpty()) {
+      out.put("stateProblems", pipeline.stateProblems());
+    }
     Map<String, Object> nacks = nacks(t);
     out.put("nacks", nacks);
     markRejectedByEnvoy(resources, nacks);
@@ -141,7 +170,8 @@ public class AdminController {
       XdsSources sources = shard == null ? null : XdsSources.of(shard);
       List<Map<String, Object>> list = new ArrayList<>();
       for (ShardStreamStats.Nack nack : e.getValue().values()) {
-        String served = cache.versionOf(role, nack.typeUrl()).orElse("");
+        // What the Envoys are served now: during a staged update that is a stage, not yet the target.
+        String served = cache.servedVersionOf(role, nack.typeUrl()).orElse("");
         Map<String, Object> n = new LinkedHashMap<>();
         n.put("typeUrl", nack.typeUrl());
         n.put("version", nack.version());

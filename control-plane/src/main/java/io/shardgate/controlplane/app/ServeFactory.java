@@ -59,10 +59,16 @@ public class ServeFactory {
     return server.aggregatedDiscoveryService();
   }
 
+  /** Opened at start, so a state directory another process holds fails the start at once, with its holder. */
   @Singleton
-  ShardPipeline pipeline(ShardSnapshotCache cache, @Value("${shardgate.state-dir}") String stateDir,
-      ShardgateMetrics metrics) {
-    return new ShardPipeline(cache, new LastGoodStore(Path.of(stateDir).toAbsolutePath().normalize()), metrics);
+  @Bean(preDestroy = "close")
+  LastGoodStore lastGoodStore(@Value("${shardgate.state-dir}") String stateDir) {
+    return LastGoodStore.open(Path.of(stateDir).toAbsolutePath().normalize());
+  }
+
+  @Singleton
+  ShardPipeline pipeline(ShardSnapshotCache cache, LastGoodStore store, ShardgateMetrics metrics) {
+    return new ShardPipeline(cache, store, metrics);
   }
 
   @Singleton

@@ -93,6 +93,11 @@ public class ShardsController {
         .sorted(Map.Entry.comparingByKey())
         .forEach(en -> versions.put(en.getKey(), cache.versionOf(role, en.getValue()).orElse("")));
     into.put("versions", versions);
+    String failure = pipeline.failures().get(role);
+    into.put("state", failure == null ? (cache.isSettled(role) ? "Ready" : "Updating") : "Failed");
+    if (failure != null) {
+      into.put("failure", failure);
+    }
     ShardStreamStats s = stats.getOrDefault(role, ShardStreamStats.none(role));
     into.put("connectedEnvoys", s.connectedStreams());
     into.put("nacks", s.nacks());

@@ -4,10 +4,19 @@ import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.context.event.StartupEvent;
 import io.shardgate.controlplane.source.DirectorySource;
 import jakarta.inject.Singleton;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
-/** Starts reading the config source once the context is up, so the first snapshot is set before Envoys connect. */
+/**
+ * Starts reading the config source once the context is up, on a thread of its own: the first read, the loading of
+ * the last good state and the first translation can take seconds on a large configuration, and the xDS and admin
+ * ports must not wait for them. Envoys that connect meanwhile wait for the first snapshot of their shard (the
+ * snapshot cache parks them), and {@code /ready} answers 503 until it is published.
+ */
 @Singleton
 public class SourceStarter implements ApplicationEventListener<StartupEvent> {
+
+  private static final Logger LOG = LoggerFactory.getLogger(SourceStarter.class);
 
   private final DirectorySource source;
 
@@ -17,6 +26,14 @@ public class SourceStarter implements ApplicationEventListener<StartupEvent> {
 
   @Override
   public void onApplicationEvent(StartupEvent event) {
-    source.start();
+    Thread first = new Thread(() -> {
+      try {
+        source.start();
+      } catch (RuntimeException e) {
+        LOG.error("Cannot start reading {}: {}", source.root(), e.getMessage(), e);
+      }
+    }, "shardgate-first-read");
+    first.setDaemon(true);
+    first.start();
   }
 }

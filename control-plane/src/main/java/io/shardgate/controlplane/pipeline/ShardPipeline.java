@@ -1,14 +1,25 @@
 package io.shardgate.controlplane.pipeline;
 
 import io.shardgate.controlplane.state.LastGoodStore;
+import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.report.ResourceState;
-import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.sharding.report.ResourceStatus;
-import io.shardgate.snapshot.ShardSnapshotCache;
+import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.snapshot.ShardResources;
+import io.shardgate.snapshot.ShardSnapshotCache;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -16,28 +27,31 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The one stateful loop: each new input from a source is translated and published into the snapshot cache, one
- * snapshot per shard. Only shards whose resources changed get a new version (the cache compares content
- * versions), so an edit on one shard pushes nothing to the others; a shard whose plan fingerprint did not change is
- * not even xDS-translated again.
+ * snapshot per shard, and the next last good state is persisted. Only shards whose resources changed get a new
+ * version (the cache compares content versions), so an edit on one shard pushes nothing to the others; a shard
+ * whose configuration did not change is not even xDS-translated again.
  *
- * <p>Stateful; {@link #accept} is synchronized so inputs are translated one at a time in arrival order. A
- * translation that throws (a bug, never bad input) is logged and the previous snapshots keep serving.
+ * <p>Stateful; {@link #accept} is synchronized so inputs are translated one at a time in arrival order. The
+ * persisted last good state is loaded by the first input, on the source's thread, so that opening the ports never
+ * waits for it. An internal error while translating or publishing one shard fails that shard only: it keeps
+ * serving what it had, {@link #failures()} names it, and the others are published as usual.
  */
 public final class ShardPipeline implements Consumer<ConfigInput> {
 
   private static final Logger LOG = LoggerFactory.getLogger(ShardPipeline.class);
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
 
   private final ShardSnapshotCache cache;
   private final LastGoodStore lastGoodStore;
   private final PipelineObserver observer;
-  private final AtomicReference<Translation> latest = new AtomicReference<>();
-  /** Per role: xDS translations run, and pushes (snapshots that changed), since this pipeline started. */
-  private final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> translations =
-      new java.util.concurrent.ConcurrentHashMap<>();
-  private final java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> pushes =
-      new java.util.concurrent.ConcurrentHashMap<>();
-  private LastGood lastGood;
   private final TranslationEngine engine;
+  private final AtomicReference<Translation> latest = new AtomicReference<>();
+  private final AtomicReference<SortedMap<String, String>> failures =
+      new AtomicReference<>(Collections.emptySortedMap());
+  /** Per role: xDS translations run, and pushes (snapshots that changed), since this pipeline started. */
+  private final ConcurrentMap<String, AtomicLong> translations = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, AtomicLong> pushes = new ConcurrentHashMap<>();
+  private LastGood lastGood;
 
   /** A pipeline whose last good state lives in memory only (tools and tests). */
   public ShardPipeline(ShardSnapshotCache cache) {
@@ -54,11 +68,16 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
 
   /** As {@link #ShardPipeline(ShardSnapshotCache, LastGoodStore)}, reporting each pass to {@code observer}. */
   public ShardPipeline(ShardSnapshotCache cache, LastGoodStore store, PipelineObserver observer) {
-    this.cache = cache;
+    this(cache, store, observer, new TranslationEngine(observer::shardTranslated));
+  }
+
+  /** As above, translating with {@code engine} (tests give one whose xDS translation fails on purpose). */
+  public ShardPipeline(ShardSnapshotCache cache, LastGoodStore store, PipelineObserver observer,
+      TranslationEngine engine) {
+    this.cache = Objects.requireNonNull(cache, "cache");
     this.lastGoodStore = store;
-    this.observer = java.util.Objects.requireNonNull(observer, "observer");
-    this.engine = new TranslationEngine(observer::shardTranslated);
-    this.lastGood = store == null ? LastGood.EMPTY : store.load();
+    this.observer = Objects.requireNonNull(observer, "observer");
+    this.engine = Objects.requireNonNull(engine, "engine");
   }
 
   @Override
@@ -71,44 +90,48 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     }
   }
 
-  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
-
   private void pass(ConfigInput input) {
     long started = System.nanoTime();
+    if (lastGood == null) {
+      lastGood = lastGoodStore == null ? LastGood.EMPTY : lastGoodStore.load();
+    }
     Translation t;
     try {
-      // Shards whose fingerprint did not change keep the previous translation's resources (t.translated()).
       t = engine.translate(input, lastGood);
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | StackOverflowError e) {
+      // Every stage contains its own failures per shard or per resource; reaching here is a bug beyond those.
       LOG.error("Translation of {} failed; every shard keeps serving its last snapshot", input.description(), e);
       observer.translationFailed();
       return;
     }
-    for (var failure : engine.drainFailures()) {
+    for (TranslationEngine.Failure failure : engine.drainFailures()) {
       LOG.error("{}", failure.message(), failure.error());
     }
     long translationNanos = System.nanoTime() - started;
+    SortedMap<String, String> failed = new TreeMap<>(t.failures());
     int changed = 0;
     for (Map.Entry<String, ShardResources> shard : t.xds().entrySet()) {
-      if (!t.translated().contains(shard.getKey())) {
-        continue; // its fingerprint did not change: neither translated nor pushed
+      String role = shard.getKey();
+      if (!t.translated().contains(role)) {
+        continue; // its configuration did not change: neither translated nor pushed
       }
-      count(translations, shard.getKey());
+      count(translations, role);
       try {
         long publishStarted = System.nanoTime();
-        boolean shardChanged = cache.setShard(shard.getKey(), shard.getValue());
-        observer.shardPublished(shard.getKey(), shardChanged, System.nanoTime() - publishStarted);
+        boolean shardChanged = cache.setShard(role, shard.getValue());
+        observer.shardPublished(role, shardChanged, System.nanoTime() - publishStarted);
         if (shardChanged) {
           changed++;
-          count(pushes, shard.getKey());
+          count(pushes, role);
           LOG.info(
               "Shard {} updated: {} listeners, {} route configurations, {} clusters",
-              shard.getKey(), shard.getValue().listeners().size(), shard.getValue().routes().size(),
+              role, shard.getValue().listeners().size(), shard.getValue().routes().size(),
               shard.getValue().clusters().size());
         }
-      } catch (IllegalArgumentException e) {
-        LOG.error("Shard {} keeps its last snapshot: {}", shard.getKey(), e.getMessage());
-        observer.shardPublishFailed(shard.getKey());
+      } catch (RuntimeException e) {
+        failed.put(role, Failures.describe("publishing shard " + role, e) + "; it keeps serving its last snapshot");
+        LOG.error("Shard {} keeps its last snapshot", role, e);
+        observer.shardPublishFailed(role);
       }
     }
     for (String emptied : cache.retainShards(t.xds().keySet())) {
@@ -118,14 +141,18 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     if (lastGoodStore != null) {
       lastGoodStore.save(lastGood);
     }
+    SortedMap<String, String> failedBefore = failures.getAndSet(Collections.unmodifiableSortedMap(failed));
+    for (String role : failedBefore.keySet()) {
+      if (!failed.containsKey(role)) {
+        LOG.info("Shard {} translates and publishes again", role);
+      }
+    }
     Translation previous = latest.getAndSet(t);
     observer.translated(t.translated(), translationNanos);
     logProblems(t, previous);
     LOG.info(
-        "Translated {}: {} shards, {} changed, {} resources ({} rejected) in {} ms",
-        input.description(), t.xds().size(), changed, t.gateway().statuses().size(),
-        t.gateway().statuses().values().stream().filter(s -> s.state() == ResourceState.REJECTED).count(),
-        (System.nanoTime() - started) / 1_000_000);
+        "Translated {}: {} shards, {} changed, {} failing, in {} ms",
+        input.description(), t.xds().size(), changed, failed.size(), (System.nanoTime() - started) / 1_000_000);
   }
 
   /** The latest translation, or null before the first input. */
@@ -134,35 +161,47 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
   }
 
   /**
-   * How many times this pipeline xDS-translated the shard with this role (edge included). A shard whose fingerprint
+   * Per role, why the shard could not be translated or published by the latest pass (an internal error); empty when
+   * every shard is fine. A failing shard keeps serving what it served before.
+   */
+  public SortedMap<String, String> failures() {
+    return failures.get();
+  }
+
+  /** The problems the state directory had (recovered damage, unreadable entries, a migration); empty without one. */
+  public List<String> stateProblems() {
+    return lastGoodStore == null ? List.of() : lastGoodStore.problems();
+  }
+
+  /**
+   * How many times this pipeline xDS-translated the shard with this role (edge included). A shard whose configuration
    * did not change since the previous input is not translated, so a metadata-only edit adds nothing here.
    */
   public long translations(String role) {
-    var n = translations.get(role);
+    AtomicLong n = translations.get(role);
     return n == null ? 0 : n.get();
   }
 
   /** How many times this pipeline pushed a changed snapshot to the shard with this role. */
   public long pushes(String role) {
-    var n = pushes.get(role);
+    AtomicLong n = pushes.get(role);
     return n == null ? 0 : n.get();
   }
 
-  private static void count(
-      java.util.concurrent.ConcurrentMap<String, java.util.concurrent.atomic.AtomicLong> counters, String role) {
-    counters.computeIfAbsent(role, r -> new java.util.concurrent.atomic.AtomicLong()).incrementAndGet();
+  private static void count(ConcurrentMap<String, AtomicLong> counters, String role) {
+    counters.computeIfAbsent(role, r -> new AtomicLong()).incrementAndGet();
   }
 
-  /** Resource problems; the source logs its own file problems when it first sees them. */
   /**
    * Logs the problems that are new since {@code previous} (all of them on the first pass): a large configuration
    * with a few long-standing warnings must not repeat them on every edit. GET /api/status always has them all.
+   * Statuses that did not change are the same objects, so comparing costs little.
    */
   private static void logProblems(Translation t, Translation previous) {
-    var before = previous == null ? java.util.Map.<io.shardgate.sharding.model.ResourceKey, ResourceStatus>of()
-        : previous.gateway().statuses();
-    var documentProblemsBefore =
-        previous == null ? java.util.Set.<String>of() : java.util.Set.copyOf(previous.gateway().documentProblems());
+    SortedMap<ResourceKey, ResourceStatus> before =
+        previous == null ? Collections.emptySortedMap() : previous.gateway().statuses();
+    Set<String> documentProblemsBefore =
+        previous == null ? Set.of() : new HashSet<>(previous.gateway().documentProblems());
     for (String p : t.gateway().documentProblems()) {
       if (!documentProblemsBefore.contains(p)) {
         LOG.warn("{}", p);
@@ -170,7 +209,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     }
     for (ResourceStatus s : t.gateway().statuses().values()) {
       ResourceStatus was = before.get(s.key());
-      if (was != null && was.state() == s.state() && was.reason().equals(s.reason())) {
+      if (was == s || (was != null && was.state() == s.state() && was.reason().equals(s.reason()))) {
         continue;
       }
       if (s.state() == ResourceState.REJECTED) {

@@ -21,18 +21,22 @@ import java.util.TreeSet;
  * @param plan the shard plan: per shard what it serves, reaches and depends on (fingerprint), and the edge shard
  * @param xds the Envoy resources per node role ({@code writeNamespace~proxyName}), the edge's included, sorted
  * @param translated the roles whose xDS resources this translation produced; the others were reused unchanged from
- *     the translation before (their fingerprint did not change), so there is nothing to push for them
+ *     the translation before (their configuration did not change), so there is nothing to push for them
+ * @param failures per role, an internal error that kept the shard from being translated (a bug, never bad input):
+ *     such a shard keeps the resources it had (in {@code xds}), and the others are translated as usual
  */
 public record Translation(
     ConfigInput input,
     GatewayTranslation gateway,
     ShardPlan plan,
     SortedMap<String, ShardResources> xds,
-    SortedSet<String> translated) {
+    SortedSet<String> translated,
+    SortedMap<String, String> failures) {
 
   public Translation {
     xds = Collections.unmodifiableSortedMap(new TreeMap<>(xds));
     translated = Collections.unmodifiableSortedSet(new TreeSet<>(translated));
+    failures = Collections.unmodifiableSortedMap(new TreeMap<>(failures));
   }
 
   /** Translates {@code input} alone, with nothing to fall back on for rejected resources. */

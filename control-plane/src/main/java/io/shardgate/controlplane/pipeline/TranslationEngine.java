@@ -16,6 +16,7 @@ import io.shardgate.sharding.translate.GatewayTranslationCache;
 import io.shardgate.sharding.translate.InvalidRoutePolicy;
 import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.snapshot.ShardResources;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,6 +24,7 @@ import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.ObjLongConsumer;
 import java.util.function.Supplier;
 
@@ -45,6 +47,7 @@ public final class TranslationEngine {
   /** Per proxy: the configuration as the gateway translation gave it, and with only its reached clusters. */
   private final Map<String, Reached> reached = new HashMap<>();
   private final ObjLongConsumer<String> timing;
+  private final Function<ShardConfig, ShardResources> xdsTranslator;
   /** Per role, what its xDS resources were translated from last time (a ShardConfig, or the EdgePlan). */
   private Map<String, Object> lastInputs = Map.of();
   private SortedMap<String, ShardResources> lastXds = new TreeMap<>();
@@ -59,7 +62,16 @@ public final class TranslationEngine {
    * read here, around the pure translators, never inside them.
    */
   public TranslationEngine(ObjLongConsumer<String> timing) {
+    this(timing, XdsTranslator::translate);
+  }
+
+  /**
+   * An engine that translates each shard to xDS with {@code xdsTranslator} (tests give one that fails on purpose, to
+   * prove that a shard's failure stays that shard's).
+   */
+  public TranslationEngine(ObjLongConsumer<String> timing, Function<ShardConfig, ShardResources> xdsTranslator) {
     this.timing = timing;
+    this.xdsTranslator = xdsTranslator;
   }
 
   /** Translates {@code input}; rejected resources serve what they produced in {@code previous}. */
@@ -86,20 +98,20 @@ public final class TranslationEngine {
     // output, so the previous resources are reused as they are (and the cache sees nothing new to push).
     SortedMap<String, ShardResources> xds = new TreeMap<>();
     SortedSet<String> done = new TreeSet<>();
+    SortedMap<String, String> failures = new TreeMap<>();
+    pass.failures().forEach((proxy, message) -> failures.put(pass.writeNamespace() + "~" + proxy, message));
     Map<String, Object> inputs = new HashMap<>();
     for (ShardConfig shard : shards.values()) {
       String role = shard.proxy().role();
-      inputs.put(role, shard);
-      xds.put(role, translated(role, shard, () -> XdsTranslator.translate(shard), done));
+      translate(role, shard, () -> xdsTranslator.apply(shard), inputs, xds, done, failures);
     }
     if (plan.edge() != null) {
       String role = plan.edge().role();
-      inputs.put(role, plan.edge());
-      xds.put(role, translated(role, plan.edge(), () -> EdgeXdsTranslator.translate(plan.edge()), done));
+      translate(role, plan.edge(), () -> EdgeXdsTranslator.translate(plan.edge()), inputs, xds, done, failures);
     }
     lastInputs = inputs;
     lastXds = xds;
-    return new Translation(input, gateway, plan, xds, done);
+    return new Translation(input, gateway, plan, xds, done, failures);
   }
 
   /** {@code shard} with only the clusters its routes reach, reused while the shard and its plan are the same. */
@@ -117,9 +129,15 @@ public final class TranslationEngine {
 
   private record Reached(ShardConfig in, ShardPlan.Shard planned, ShardConfig out) {}
 
-  /** The internal errors of the last translation, one per proxy that failed, for the caller to log. */
-  public List<GatewayTranslationCache.Failure> drainFailures() {
-    return gatewayCache.drainFailures();
+  /** The internal errors of the last translation, one per shard that failed, for the caller to log. */
+  public List<Failure> drainFailures() {
+    List<Failure> out = new ArrayList<>();
+    for (GatewayTranslationCache.Failure f : gatewayCache.drainFailures()) {
+      out.add(new Failure(f.proxy(), f.message(), f.error()));
+    }
+    out.addAll(failureLog);
+    failureLog.clear();
+    return out;
   }
 
   /** The plan's problems as a status contribution (and the edge Proxy registered when there is one). */
@@ -133,18 +151,41 @@ public final class TranslationEngine {
     return reports.contribution();
   }
 
-  private ShardResources translated(String role, Object input, Supplier<ShardResources> translator,
-      SortedSet<String> done) {
+  /**
+   * The shard's xDS resources: reused when its input equals last time's; else translated, and on an internal error
+   * (a bug) the shard keeps what it had, with the error in {@code failures}, and the others go on.
+   */
+  private void translate(String role, Object input, Supplier<ShardResources> translator, Map<String, Object> inputs,
+      SortedMap<String, ShardResources> xds, SortedSet<String> done, SortedMap<String, String> failures) {
     Object then = lastInputs.get(role);
     if (then != null && (then == input || then.equals(input))) {
-      return lastXds.get(role);
+      inputs.put(role, then);
+      xds.put(role, lastXds.get(role));
+      return;
     }
     long started = timing == null ? 0 : System.nanoTime();
-    ShardResources out = translator.get();
-    if (timing != null) {
-      timing.accept(role, System.nanoTime() - started);
+    try {
+      ShardResources out = translator.get();
+      if (timing != null) {
+        timing.accept(role, System.nanoTime() - started);
+      }
+      inputs.put(role, input);
+      xds.put(role, out);
+      done.add(role);
+    } catch (RuntimeException | StackOverflowError e) {
+      failures.put(role, Failures.describe("translating shard " + role + " to xDS", e)
+          + "; it keeps serving what it served before this change");
+      failureLog.add(new Failure(role, failures.get(role), e));
+      ShardResources kept = lastXds.get(role);
+      xds.put(role, kept == null ? ShardResources.empty() : kept);
+      if (then != null) {
+        inputs.put(role, then);
+      }
     }
-    done.add(role);
-    return out;
   }
+
+  /** An internal error of one shard's translation, for the caller to log with its stack trace. */
+  public record Failure(String shard, String message, Throwable error) {}
+
+  private final List<Failure> failureLog = new ArrayList<>();
 }

@@ -1,15 +1,29 @@
 package io.shardgate.controlplane.state;
 
-import io.shardgate.controlplane.render.Trees;
+import io.shardgate.sharding.decode.SourceDocument;
+import io.shardgate.sharding.ir.ProxyListener;
+import io.shardgate.sharding.ir.ProxyRoute;
+import io.shardgate.sharding.ir.ProxyVirtualHost;
 import io.shardgate.sharding.translate.LastGood;
+import io.shardgate.sharding.translate.ProxyLastGood;
 import java.io.IOException;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -17,89 +31,309 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * Persists the last good state ({@link LastGood}) in the state directory, so that after a restart a resource that
- * is still rejected serves exactly what it served before. Stateful edge (file I/O); thread-safe.
+ * is still rejected serves exactly what it served before. Stateful edge (file I/O over a {@link StateStore});
+ * thread-safe.
  *
- * <p>The file is YAML, written to a temporary file and moved into place, so a crash never leaves half a state.
- * A file that cannot be read is set aside (renamed with a {@code .unreadable} suffix) and the control plane starts
- * from the current input alone, saying so in the log.
+ * <p>One entry per piece of output (a listener, a virtual host, a RouteTable subtree of one proxy; a last accepted
+ * document), keyed by what it is, so a pass writes only the entries it changed, in one durable transaction: an edit
+ * costs what it changes, however large the state. Entries are found changed by identity (the translation hands
+ * unchanged output over as the very same objects), so finding them costs no serialization.
+ *
+ * <p>Format: the entry {@code format} holds {@value #FORMAT}; every value is JSON ({@link StateCodec}). A state
+ * written by a newer Shardgate (a higher format) is left untouched and not used: this process then starts with no
+ * last good state and writes nothing, so a downgrade never destroys it. The YAML file that Shardgate 0.1 wrote
+ * ({@code last-good.yaml}, format 1) is migrated once, then renamed {@code last-good.yaml.migrated}. An entry that
+ * cannot be read is skipped and reported; the others are independent and still used.
  */
-public final class LastGoodStore {
+public final class LastGoodStore implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(LastGoodStore.class);
-  static final String FILE_NAME = "last-good.yaml";
-  private static final int FORMAT = 2;
 
-  private final Path file;
-  private String lastWritten;
+  /** The format of the entries; a newer Shardgate reads every older one. */
+  static final int FORMAT = 2;
+  static final String FORMAT_KEY = "format";
+  static final String LEGACY_FILE = "last-good.yaml";
 
-  public LastGoodStore(Path stateDir) {
-    this.file = stateDir.resolve(FILE_NAME);
+  private static final String LISTENER = "l";
+  private static final String VIRTUAL_HOST = "v";
+  private static final String SUBTREE = "s";
+  private static final String DOCUMENT_PREFIX = "doc/";
+
+  private final StateStore store;
+  private final List<String> problems = new ArrayList<>();
+  private LastGood saved = LastGood.EMPTY;
+  private boolean readOnly;
+  private long writes;
+  private long entriesWritten;
+
+  private LastGoodStore(StateStore store) {
+    this.store = store;
+    problems.addAll(store.problems());
   }
 
-  public Path file() {
-    return file;
+  /** Opens (or creates) the state in {@code stateDir}; see {@link StateStore#open} for locking and recovery. */
+  public static LastGoodStore open(Path stateDir) {
+    return new LastGoodStore(StateStore.open(stateDir));
   }
 
-  /** The persisted state, or {@link LastGood#EMPTY} when there is none or it cannot be read. */
+  public Path dir() {
+    return store.dir();
+  }
+
+  /** What opening and reading found: recovered damage, unreadable entries, a migration, a newer format. */
+  public synchronized List<String> problems() {
+    return List.copyOf(problems);
+  }
+
+  /** Passes that wrote something, and entries written or deleted, since open. */
+  public synchronized long[] writes() {
+    return new long[] {writes, entriesWritten};
+  }
+
+  /** The persisted state, or {@link LastGood#EMPTY} when there is none or it cannot be used. */
   public synchronized LastGood load() {
-    if (!Files.exists(file)) {
-      return LastGood.EMPTY;
-    }
-    try {
-      String text = Files.readString(file, StandardCharsets.UTF_8);
-      LastGood state = decode(text);
-      lastWritten = text;
-      LOG.info("Loaded last good state from {}: {}", file, state.summary());
-      return state;
-    } catch (IOException | RuntimeException e) {
-      Path aside = file.resolveSibling(FILE_NAME + ".unreadable");
-      LOG.error("Cannot read the last good state {} ({}); it is moved to {} and rejected resources start with"
-          + " nothing to fall back on", file, e.getMessage(), aside);
-      try {
-        Files.move(file, aside, StandardCopyOption.REPLACE_EXISTING);
-      } catch (IOException moveFailed) {
-        LOG.error("Cannot move {} aside: {}", file, moveFailed.getMessage());
+    SortedMap<String, byte[]> entries = store.entries();
+    if (entries.isEmpty()) {
+      LastGood migrated = migrateLegacyFile();
+      if (migrated != null) {
+        return migrated;
       }
       return LastGood.EMPTY;
     }
+    byte[] format = entries.get(FORMAT_KEY);
+    int version;
+    try {
+      version = format == null ? -1 : Integer.parseInt(new String(format, StandardCharsets.UTF_8).trim());
+    } catch (NumberFormatException e) {
+      version = -1;
+    }
+    if (version != FORMAT) {
+      readOnly = true;
+      problem("the state in " + store.dir() + " has format " + (version < 0 ? "(unreadable)" : version)
+          + ", which this Shardgate (format " + FORMAT + ") cannot read; it is left as it is and not used or"
+          + " written. Rejected resources start with nothing to fall back on; remove the directory to start over,"
+          + " or run the Shardgate that wrote it");
+      return LastGood.EMPTY;
+    }
+    TreeMap<String, TreeMap<String, ProxyListener>> listeners = new TreeMap<>();
+    TreeMap<String, TreeMap<String, ProxyVirtualHost>> hosts = new TreeMap<>();
+    TreeMap<String, TreeMap<String, List<ProxyRoute>>> subtrees = new TreeMap<>();
+    TreeMap<String, SourceDocument> documents = new TreeMap<>();
+    int unreadable = 0;
+    for (Map.Entry<String, byte[]> e : entries.entrySet()) {
+      String key = e.getKey();
+      if (key.equals(FORMAT_KEY)) {
+        continue;
+      }
+      try {
+        if (key.startsWith(DOCUMENT_PREFIX)) {
+          documents.put(key.substring(DOCUMENT_PREFIX.length()), StateCodec.decode(e.getValue(), SourceDocument.class));
+          continue;
+        }
+        EntryKey k = EntryKey.parse(key);
+        switch (k.type()) {
+          case LISTENER -> listeners.computeIfAbsent(k.proxy(), p -> new TreeMap<>())
+              .put(k.name(), StateCodec.decode(e.getValue(), ProxyListener.class));
+          case VIRTUAL_HOST -> hosts.computeIfAbsent(k.proxy(), p -> new TreeMap<>())
+              .put(k.name(), StateCodec.decode(e.getValue(), ProxyVirtualHost.class));
+          case SUBTREE -> subtrees.computeIfAbsent(k.proxy(), p -> new TreeMap<>())
+              .put(k.name(), StateCodec.decodeList(e.getValue(), ProxyRoute.class));
+          default -> throw new IOException("unknown entry type");
+        }
+      } catch (IOException | RuntimeException ex) {
+        unreadable++;
+        if (unreadable <= 10) {
+          problem("the state entry '" + key + "' cannot be read (" + ex.getMessage() + "); it is not used");
+        }
+      }
+    }
+    if (unreadable > 10) {
+      problem((unreadable - 10) + " more state entries cannot be read and are not used");
+    }
+    Set<String> proxies = new TreeSet<>(listeners.keySet());
+    proxies.addAll(hosts.keySet());
+    proxies.addAll(subtrees.keySet());
+    TreeMap<String, ProxyLastGood> slices = new TreeMap<>();
+    for (String p : proxies) {
+      slices.put(p, new ProxyLastGood(listeners.getOrDefault(p, new TreeMap<>()), hosts.getOrDefault(p, new TreeMap<>()),
+          subtrees.getOrDefault(p, new TreeMap<>())));
+    }
+    LastGood state = new LastGood(slices, documents);
+    saved = state;
+    LOG.info("Loaded the last good state from {}: {}", store.dir(), state.summary());
+    return state;
   }
 
-  /** Writes {@code state} when it differs from what is on disk. */
+  /** Writes what differs between {@code state} and what was last loaded or saved, in one transaction. */
   public synchronized void save(LastGood state) {
-    String text = encode(state);
-    if (text.equals(lastWritten)) {
+    Objects.requireNonNull(state, "state");
+    if (readOnly || state == saved) {
       return;
     }
+    TreeMap<String, byte[]> puts = new TreeMap<>();
+    Set<String> deletes = new HashSet<>();
+    diff(saved, state, puts, deletes);
+    if (puts.isEmpty() && deletes.isEmpty()) {
+      saved = state;
+      return;
+    }
+    if (saved == LastGood.EMPTY || store.stats().transactions() == 0) {
+      puts.put(FORMAT_KEY, String.valueOf(FORMAT).getBytes(StandardCharsets.UTF_8));
+    }
     try {
-      Files.createDirectories(file.getParent());
-      Path tmp = file.resolveSibling(FILE_NAME + ".tmp");
-      Files.writeString(tmp, text, StandardCharsets.UTF_8);
-      try {
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-      } catch (AtomicMoveNotSupportedException e) {
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+      store.apply(puts, deletes);
+      saved = state;
+      writes++;
+      entriesWritten += puts.size() + deletes.size();
+    } catch (RuntimeException e) {
+      // Serving goes on; only restart safety is lost until a later write succeeds (it writes the whole difference).
+      LOG.error("Cannot write the last good state to {}: {}", store.dir(), e.getMessage());
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    store.close();
+  }
+
+  /** The entries that differ between two states, found by identity first. */
+  static void diff(LastGood before, LastGood after, Map<String, byte[]> puts, Set<String> deletes) {
+    Set<String> proxies = new TreeSet<>(before.proxies().keySet());
+    proxies.addAll(after.proxies().keySet());
+    for (String p : proxies) {
+      ProxyLastGood a = before.of(p);
+      ProxyLastGood b = after.of(p);
+      if (a == b) {
+        continue;
       }
-      lastWritten = text;
-    } catch (IOException e) {
-      // Serving goes on; only restart safety is lost until the next successful write.
-      LOG.error("Cannot write the last good state to {}: {}", file, e.getMessage());
+      diffMap(a.listeners(), b.listeners(), (k, v) -> puts.put(EntryKey.of(p, LISTENER, k), encode(v)),
+          k -> deletes.add(EntryKey.of(p, LISTENER, k)));
+      diffMap(a.virtualHosts(), b.virtualHosts(), (k, v) -> puts.put(EntryKey.of(p, VIRTUAL_HOST, k), encode(v)),
+          k -> deletes.add(EntryKey.of(p, VIRTUAL_HOST, k)));
+      diffMap(a.subtrees(), b.subtrees(), (k, v) -> puts.put(EntryKey.of(p, SUBTREE, k), encode(v)),
+          k -> deletes.add(EntryKey.of(p, SUBTREE, k)));
+    }
+    if (before.documents() != after.documents()) {
+      diffMap(before.documents(), after.documents(), (k, v) -> puts.put(DOCUMENT_PREFIX + k, encode(v)),
+          k -> deletes.add(DOCUMENT_PREFIX + k));
     }
   }
 
-  static String encode(LastGood state) {
-    Map<String, Object> doc = new LinkedHashMap<>();
-    doc.put("format", FORMAT);
-    doc.put("state", Trees.tree(state));
-    return "# Shardgate last good state: what each resource served while accepted. Written by the control plane;\n"
-        + "# do not edit. Deleting it makes rejected resources stop serving after the next restart.\n"
-        + Trees.yaml(doc);
+  private static byte[] encode(Object value) {
+    return StateCodec.encode(value);
   }
 
-  static LastGood decode(String text) {
-    Object loaded = new Yaml(new LoaderOptions()).load(text);
-    if (!(loaded instanceof Map<?, ?> doc) || !Integer.valueOf(FORMAT).equals(doc.get("format"))) {
-      throw new IllegalArgumentException("not a format " + FORMAT + " state file");
+  private static <V> void diffMap(SortedMap<String, V> a, SortedMap<String, V> b, BiConsumer<String, V> put,
+      java.util.function.Consumer<String> delete) {
+    for (Map.Entry<String, V> e : b.entrySet()) {
+      V old = a.get(e.getKey());
+      if (old != e.getValue() && !Objects.equals(old, e.getValue())) {
+        put.accept(e.getKey(), e.getValue());
+      }
     }
-    return TreeReader.read(doc.get("state"), LastGood.class);
+    for (String k : a.keySet()) {
+      if (!b.containsKey(k)) {
+        delete.accept(k);
+      }
+    }
+  }
+
+  private void problem(String message) {
+    problems.add(message);
+    LOG.error("{}", message);
+  }
+
+  /**
+   * The YAML file Shardgate 0.1 kept in the state directory (format 1: one map per output type, keys prefixed with
+   * the proxy name and {@code |}): read once, written into the store, renamed. Null when there is none.
+   */
+  private LastGood migrateLegacyFile() {
+    Path file = store.dir().resolve(LEGACY_FILE);
+    if (!Files.isRegularFile(file)) {
+      return null;
+    }
+    try {
+      Object loaded = new Yaml(new LoaderOptions()).load(Files.readString(file, StandardCharsets.UTF_8));
+      if (!(loaded instanceof Map<?, ?> doc) || !Integer.valueOf(1).equals(doc.get("format"))) {
+        throw new IllegalArgumentException("not a format 1 state file");
+      }
+      LegacyState legacy = TreeReader.read(doc.get("state"), LegacyState.class);
+      LastGood state = legacy.toLastGood();
+      TreeMap<String, byte[]> puts = new TreeMap<>();
+      diff(LastGood.EMPTY, state, puts, new HashSet<>());
+      puts.put(FORMAT_KEY, String.valueOf(FORMAT).getBytes(StandardCharsets.UTF_8));
+      store.apply(puts, Set.of());
+      saved = state;
+      Files.move(file, file.resolveSibling(LEGACY_FILE + ".migrated"), StandardCopyOption.REPLACE_EXISTING);
+      problem("migrated the last good state from " + file + " (format 1) into the state store: " + state.summary()
+          + "; the old file is kept as " + LEGACY_FILE + ".migrated");
+      return state;
+    } catch (IOException | RuntimeException e) {
+      problem("cannot migrate " + file + " (" + e.getMessage() + "); rejected resources start with nothing to fall"
+          + " back on; the file is left as it is");
+      return null;
+    }
+  }
+
+  /** Format 1's state: the three maps of every proxy in one, keys {@code proxy|...}. */
+  record LegacyState(
+      SortedMap<String, ProxyListener> listeners,
+      SortedMap<String, ProxyVirtualHost> virtualHosts,
+      SortedMap<String, List<ProxyRoute>> subtrees) {
+
+    LastGood toLastGood() {
+      TreeMap<String, TreeMap<String, ProxyListener>> l = split(listeners);
+      TreeMap<String, TreeMap<String, ProxyVirtualHost>> v = split(virtualHosts);
+      TreeMap<String, TreeMap<String, List<ProxyRoute>>> s = split(subtrees);
+      Set<String> proxies = new TreeSet<>(l.keySet());
+      proxies.addAll(v.keySet());
+      proxies.addAll(s.keySet());
+      TreeMap<String, ProxyLastGood> slices = new TreeMap<>();
+      for (String p : proxies) {
+        slices.put(p, new ProxyLastGood(l.getOrDefault(p, new TreeMap<>()), v.getOrDefault(p, new TreeMap<>()),
+            s.getOrDefault(p, new TreeMap<>())));
+      }
+      return new LastGood(slices);
+    }
+
+    private static <V> TreeMap<String, TreeMap<String, V>> split(SortedMap<String, V> in) {
+      TreeMap<String, TreeMap<String, V>> out = new TreeMap<>();
+      if (in == null) {
+        return out;
+      }
+      in.forEach((k, v) -> {
+        int bar = k.indexOf('|');
+        if (bar > 0) {
+          out.computeIfAbsent(k.substring(0, bar), p -> new TreeMap<>()).put(k.substring(bar + 1), v);
+        }
+      });
+      return out;
+    }
+  }
+
+  /** {@code lg/<proxy>/<type>/<name>}, the proxy name URL-encoded so that a {@code /} in it cannot mislead. */
+  record EntryKey(String proxy, String type, String name) {
+
+    static String of(String proxy, String type, String name) {
+      return "lg/" + URLEncoder.encode(proxy, StandardCharsets.UTF_8) + "/" + type + "/" + name;
+    }
+
+    static EntryKey parse(String key) throws IOException {
+      if (!key.startsWith("lg/")) {
+        throw new IOException("unknown entry");
+      }
+      int a = key.indexOf('/', 3);
+      int b = a < 0 ? -1 : key.indexOf('/', a + 1);
+      if (b < 0) {
+        throw new IOException("malformed key");
+      }
+      return new EntryKey(URLDecoder.decode(key.substring(3, a), StandardCharsets.UTF_8), key.substring(a + 1, b),
+          key.substring(b + 1));
+    }
+  }
+
+  /** For tests: the entries as stored. */
+  SortedMap<String, byte[]> entries() {
+    return Collections.unmodifiableSortedMap(store.entries());
   }
 }

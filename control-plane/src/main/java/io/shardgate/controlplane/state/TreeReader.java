@@ -30,6 +30,16 @@ final class TreeReader {
     return type.cast(read(tree, (Type) type, type.getSimpleName()));
   }
 
+  /** A list of {@code element}; a tree that is not a list is an error. */
+  static <T> List<T> readList(Object tree, Class<T> element) {
+    List<?> in = expect(tree, List.class, element.getSimpleName() + "[]");
+    List<T> out = new ArrayList<>(in.size());
+    for (int i = 0; i < in.size(); i++) {
+      out.add(element.cast(read(in.get(i), (Type) element, element.getSimpleName() + "[" + i + "]")));
+    }
+    return out;
+  }
+
   private static Object read(Object tree, Type type, String path) {
     Class<?> raw = rawClass(type);
     if (raw == Object.class) {

@@ -171,9 +171,15 @@ class LastGoodTranslationTest {
   void theLastGoodStateSurvivesARestartThroughTheStateFile() {
     Translation good = translate(GATEWAY + PLATFORM_VS + teamA(200) + TEAM_B_GOOD, LastGood.EMPTY);
     Translation broken = translate(GATEWAY + PLATFORM_VS + teamA(200) + TEAM_B_BROKEN, good.gateway().lastGood());
-    new LastGoodStore(stateDir).save(broken.gateway().lastGood());
+    try (LastGoodStore store = LastGoodStore.open(stateDir)) {
+      store.load();
+      store.save(broken.gateway().lastGood());
+    }
 
-    LastGood reloaded = new LastGoodStore(stateDir).load();
+    LastGood reloaded;
+    try (LastGoodStore store = LastGoodStore.open(stateDir)) {
+      reloaded = store.load();
+    }
     Translation afterRestart = translate(GATEWAY + PLATFORM_VS + teamA(200) + TEAM_B_BROKEN, reloaded);
 
     assertEquals(broken.gateway().lastGood(), reloaded, "the state file round-trips exactly");
