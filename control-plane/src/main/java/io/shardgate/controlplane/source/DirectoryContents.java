@@ -28,17 +28,44 @@ import java.util.TreeMap;
  * @param problems problems ordered by file and position, as met
  * @param fileHashes relative path ({@code /} separators) to the SHA-256 (lower-case hex) of the file's bytes, for
  *     every YAML file read, in the same order as {@code documents}
+ * @param fileStats relative path to the size, modification time and identity the file had when it was read: a file
+ *     whose stat is unchanged is not read again by a full re-scan
  */
 public record DirectoryContents(
-    List<SourceDocument> documents, List<SourceProblem> problems, Map<String, String> fileHashes) {
+    List<SourceDocument> documents, List<SourceProblem> problems, Map<String, String> fileHashes,
+    Map<String, String> fileStats) {
 
   /** Nothing read yet. */
-  public static final DirectoryContents EMPTY = new DirectoryContents(List.of(), List.of(), Map.of());
+  public static final DirectoryContents EMPTY = new DirectoryContents(List.of(), List.of(), Map.of(), Map.of());
 
   public DirectoryContents {
     documents = List.copyOf(documents);
     problems = List.copyOf(problems);
     fileHashes = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(fileHashes)));
+    fileStats = Map.copyOf(Objects.requireNonNull(fileStats));
+  }
+
+  /** Contents without stat information (tests and tools). */
+  public DirectoryContents(List<SourceDocument> documents, List<SourceProblem> problems, Map<String, String> fileHashes) {
+    this(documents, problems, fileHashes, Map.of());
+  }
+
+  /**
+   * Whether {@code other} holds the same files, documents and problems: the same file hashes and problems, and the
+   * very same document objects (a file that was not read again hands its documents over as they were). Costs no
+   * hashing, so a re-read that found nothing new is dropped cheaply.
+   */
+  public boolean sameAs(DirectoryContents other) {
+    if (other == null || other.documents.size() != documents.size() || !other.fileHashes.equals(fileHashes)
+        || !other.problems.equals(problems)) {
+      return false;
+    }
+    for (int i = 0; i < documents.size(); i++) {
+      if (documents.get(i) != other.documents.get(i)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The documents read from {@code file} (relative path), in file order; empty when none. */

@@ -15,9 +15,11 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -26,6 +28,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
@@ -120,16 +123,53 @@ public final class DirectoryLoader {
   public DirectoryContents load(Path root, DirectoryContents previous) {
     checkRoot(root);
     Previous prev = new Previous(previous == null ? DirectoryContents.EMPTY : previous);
-    List<Entry> entries = walk(root);
+    List<Entry> entries = walk(root, root);
     entries.addAll(keptUnderUnreadableFolders(entries, prev));
-    entries.sort(Comparator.comparing(Entry::rel, DirectoryLoader::comparePaths));
+    return assemble(root, entries, prev);
+  }
 
+  /**
+   * Reads only what changed under {@code root} since {@code previous}: the files (or folders) named in
+   * {@code changed}, as paths relative to the root with {@code /} separators; every other file keeps what it had in
+   * {@code previous}, unread. A named folder is read whole; a name that no longer exists removes what was under it.
+   * Equal to {@link #load} when {@code changed} names everything that changed.
+   *
+   * @throws IllegalArgumentException when {@code root} does not exist or is not a directory
+   */
+  public DirectoryContents update(Path root, DirectoryContents previous, Collection<String> changed) {
+    checkRoot(root);
+    Previous prev = new Previous(previous == null ? DirectoryContents.EMPTY : previous);
+    Map<String, Entry> byPath = new TreeMap<>(DirectoryLoader::comparePaths);
+    for (String file : prev.files()) {
+      byPath.put(file, new Entry(file, EntryType.REUSED, null));
+    }
+    List<Entry> walked = new ArrayList<>();
+    for (String rel : new TreeSet<>(changed)) {
+      if (rel.isEmpty()) {
+        return load(root, previous); // the root itself changed: read it all
+      }
+      String prefix = rel + "/";
+      byPath.keySet().removeIf(k -> k.equals(rel) || k.startsWith(prefix));
+      if (!hiddenPath(rel)) {
+        walked.addAll(walk(root, root.resolve(rel)));
+      }
+    }
+    walked.addAll(keptUnderUnreadableFolders(walked, prev));
+    for (Entry e : walked) {
+      byPath.put(e.rel, e);
+    }
+    return assemble(root, new ArrayList<>(byPath.values()), prev);
+  }
+
+  private DirectoryContents assemble(Path root, List<Entry> entries, Previous prev) {
+    entries.sort(Comparator.comparing(Entry::rel, DirectoryLoader::comparePaths));
     List<SourceDocument> documents = new ArrayList<>();
     List<SourceProblem> problems = new ArrayList<>();
     Map<String, String> fileHashes = new LinkedHashMap<>();
+    Map<String, String> fileStats = new HashMap<>();
     for (Entry entry : entries) {
       switch (entry.type) {
-        case FILE -> readFile(root, entry.rel, prev, documents, problems, fileHashes);
+        case FILE -> readFile(root, entry.rel, prev, documents, problems, fileHashes, fileStats);
         case UNREADABLE_FILE -> keepPrevious(entry.rel, 0, 0, entry.message, prev, documents, problems);
         case UNREADABLE_FOLDER -> problems.add(new SourceProblem(entry.rel, 0, Severity.ERROR, entry.message));
         case KEPT -> {
@@ -139,11 +179,23 @@ public final class DirectoryLoader {
             fileHashes.put(entry.rel, hash);
           }
         }
+        case REUSED -> {
+          documents.addAll(prev.documents(entry.rel));
+          problems.addAll(prev.problems(entry.rel));
+          String hash = prev.contents.fileHashes().get(entry.rel);
+          if (hash != null) {
+            fileHashes.put(entry.rel, hash);
+          }
+          String stat = prev.contents.fileStats().get(entry.rel);
+          if (stat != null) {
+            fileStats.put(entry.rel, stat);
+          }
+        }
         case SKIPPED -> problems.add(new SourceProblem(entry.rel, 0, Severity.WARNING, entry.message));
         default -> throw new IllegalStateException(entry.type.name());
       }
     }
-    return new DirectoryContents(documents, problems, fileHashes);
+    return new DirectoryContents(documents, problems, fileHashes, fileStats);
   }
 
   /** Throws the {@link IllegalArgumentException} {@link #load} throws for a missing root. */
@@ -160,11 +212,25 @@ public final class DirectoryLoader {
   }
 
   private void readFile(Path root, String rel, Previous prev, List<SourceDocument> documents,
-      List<SourceProblem> problems, Map<String, String> fileHashes) {
+      List<SourceProblem> problems, Map<String, String> fileHashes, Map<String, String> fileStats) {
     Path path = root.resolve(rel);
     byte[] bytes;
     try {
-      long size = Files.size(path);
+      BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class);
+      // A file whose size, modification time and identity are those of the last read is not read again: a re-scan
+      // of a large tree then costs a stat per file, not a read and a hash.
+      String stat = attrs.size() + "/" + attrs.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS) + "/"
+          + attrs.fileKey();
+      String previousHash = prev.contents.fileHashes().get(rel);
+      if (previousHash != null && stat.equals(prev.contents.fileStats().get(rel))) {
+        fileHashes.put(rel, previousHash);
+        fileStats.put(rel, stat);
+        documents.addAll(prev.documents(rel));
+        problems.addAll(prev.problems(rel));
+        return;
+      }
+      fileStats.put(rel, stat);
+      long size = attrs.size();
       if (size > MAX_FILE_BYTES) {
         keepPrevious(rel, 0, 0, "the file is " + size + " bytes, more than the " + MAX_FILE_BYTES
             + " allowed; split it", prev, documents, problems);
@@ -341,14 +407,18 @@ public final class DirectoryLoader {
 
   // ---- walking ----
 
-  private enum EntryType { FILE, UNREADABLE_FILE, UNREADABLE_FOLDER, KEPT, SKIPPED }
+  private enum EntryType { FILE, UNREADABLE_FILE, UNREADABLE_FOLDER, KEPT, REUSED, SKIPPED }
 
   private record Entry(String rel, EntryType type, String message) {}
 
-  private static List<Entry> walk(Path root) {
+  /** The entries under {@code start} (the root, a folder or a file below it); none when it does not exist. */
+  private static List<Entry> walk(Path root, Path start) {
     List<Entry> entries = new ArrayList<>();
+    if (!start.equals(root) && !Files.exists(start, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+      return entries;
+    }
     try {
-      Files.walkFileTree(root, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE,
+      Files.walkFileTree(start, EnumSet.of(FileVisitOption.FOLLOW_LINKS), Integer.MAX_VALUE,
           new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
@@ -424,6 +494,16 @@ public final class DirectoryLoader {
       }
     }
     return kept;
+  }
+
+  /** Whether a relative path has a hidden segment: such names are never read. */
+  private static boolean hiddenPath(String rel) {
+    for (String segment : rel.split("/")) {
+      if (segment.startsWith(".")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static boolean isHidden(Path path) {
@@ -503,6 +583,14 @@ public final class DirectoryLoader {
 
     List<SourceProblem> problems(String file) {
       return problems.getOrDefault(file, List.of());
+    }
+
+    /** Every file (or folder) the previous contents know: read, kept, or with a problem. */
+    Set<String> files() {
+      Set<String> out = new TreeSet<>(contents.fileHashes().keySet());
+      out.addAll(documents.keySet());
+      out.addAll(problems.keySet());
+      return out;
     }
   }
 }

@@ -40,19 +40,19 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@link #start()} reads the directory and delivers the result before returning, even when it is empty or
  *       full of problems, so the caller has contents to serve at once.
- *   <li>Every folder is watched with the platform {@link WatchService}; folders that appear later are watched from
- *       the next read on. Any event, an overflow included, schedules a read of the whole tree: a read is cheap
- *       because files whose bytes did not change are not parsed again, and whole reads cannot miss anything.
- *       Events on hidden names count too, because a Kubernetes ConfigMap volume changes by swapping its hidden
- *       {@code ..data} link.
+ *   <li>Every folder is watched with the platform {@link WatchService}; folders that appear later are watched as
+ *       they appear. An event schedules a read of just the file (or folder) it names, so an edit costs what it
+ *       changes, not the size of the tree. An overflow, or an event on a name starting with {@code ..} (a Kubernetes
+ *       ConfigMap volume changes by swapping its hidden {@code ..data} link), schedules a re-scan of the whole
+ *       tree instead; a re-scan reads only files whose size, modification time or identity changed.
  *   <li>Reads are debounced: one happens {@code debounce} after the last event of a burst, but never later than
  *       {@code maxDelay} after its first event, so saving twenty files gives one read and an edit is served within
  *       {@code maxDelay} plus the time to read.
- *   <li>The tree is also read every {@code rescanInterval}, because some file systems (network mounts, some
+ *   <li>The tree is also re-scanned every {@code rescanInterval}, because some file systems (network mounts, some
  *       container overlays) drop events. If the platform cannot watch at all, this is the only way changes are
  *       seen, and a warning says so.
- *   <li>A read whose {@link DirectoryContents#contentHash()} equals the last delivered one is dropped, so touching
- *       a file, or an editor's swap file, costs a read but never a push to the Envoys.
+ *   <li>A read that finds the same contents as the last delivered ({@link DirectoryContents#sameAs}) is dropped, so
+ *       touching a file, or an editor's swap file, costs a read but never a pass or a push to the Envoys.
  *   <li>A file that does not parse keeps its last good documents (see {@link DirectoryLoader}); a root directory
  *       that disappears keeps the last delivered contents and is retried at the next event or re-scan.
  *   <li>An exception thrown by the listener is logged and the watcher goes on.
@@ -101,7 +101,10 @@ public final class DirectorySource implements AutoCloseable {
   // Touched by start() before the thread exists, then only by the thread: Thread.start() orders the hand-over.
   private final Map<Path, WatchKey> watched = new HashMap<>();
   private DirectoryContents lastLoaded;
-  private String lastDeliveredHash;
+  private DirectoryContents lastDelivered;
+  /** Relative paths the events of the pending burst named; a re-scan when {@link #pendingRescan}. */
+  private final Set<String> pendingPaths = new HashSet<>();
+  private boolean pendingRescan;
   private boolean rootProblemLogged;
   private boolean watchProblemLogged;
 
@@ -279,10 +282,15 @@ public final class DirectorySource implements AutoCloseable {
         if (pending && (now - lastEvent >= debounceNanos || now - burstStart >= maxDelayNanos)) {
           pending = false;
           batches.incrementAndGet();
-          reload("change");
-          nextRescan = System.nanoTime() + rescanNanos;
+          if (pendingRescan) {
+            reload("change", null);
+          } else {
+            reload("change", Set.copyOf(pendingPaths));
+          }
+          pendingPaths.clear();
+          pendingRescan = false;
         } else if (!pending && now - nextRescan >= 0) {
-          reload("re-scan");
+          reload("re-scan", null);
           nextRescan = System.nanoTime() + rescanNanos;
         }
       } catch (ClosedWatchServiceException e) {
@@ -312,12 +320,22 @@ public final class DirectorySource implements AutoCloseable {
     }
     boolean any = false;
     while (key != null) {
+      Path dir = key.watchable() instanceof Path p ? p : null;
       for (WatchEvent<?> event : key.pollEvents()) {
         events.addAndGet(event.count());
-        if (event.kind() == StandardWatchEventKinds.OVERFLOW) {
-          LOG.debug("config directory {}: event overflow; reading the whole tree", root);
-        }
         any = true;
+        if (event.kind() == StandardWatchEventKinds.OVERFLOW || dir == null) {
+          LOG.debug("config directory {}: event overflow; re-scanning the tree", root);
+          pendingRescan = true;
+          continue;
+        }
+        Path name = (Path) event.context();
+        String n = name.toString();
+        if (n.startsWith("..")) {
+          pendingRescan = true; // a ConfigMap volume swapped its files all at once
+        } else if (!n.startsWith(".")) {
+          pendingPaths.add(relative(dir.resolve(name)));
+        }
       }
       key.reset(); // an invalid key (folder deleted) is dropped at the next registerTree()
       key = ws.poll();
@@ -325,12 +343,18 @@ public final class DirectorySource implements AutoCloseable {
     return any;
   }
 
-  private void reload(String reason) {
+  /** Reads the named paths, or the whole tree when {@code paths} is null. */
+  private void reload(String reason, Set<String> paths) {
     loads.incrementAndGet();
     DirectoryContents next;
     try {
-      registerTree();
-      next = loader.load(root, lastLoaded);
+      if (paths == null) {
+        registerTree();
+        next = loader.load(root, lastLoaded);
+      } else {
+        registerNew(paths);
+        next = loader.update(root, lastLoaded, paths);
+      }
     } catch (IllegalArgumentException | UncheckedIOException e) {
       if (!rootProblemLogged) {
         LOG.error("config directory {}: {}; still serving what was read last", root, e.getMessage());
@@ -350,13 +374,12 @@ public final class DirectorySource implements AutoCloseable {
   }
 
   private void deliver(DirectoryContents contents, String reason) {
-    String hash = contents.contentHash();
-    if (hash.equals(lastDeliveredHash)) {
+    if (contents.sameAs(lastDelivered)) {
       LOG.debug("config directory {}: {} found no change", root, reason);
       return;
     }
     DirectoryContents before = current;
-    lastDeliveredHash = hash;
+    lastDelivered = contents;
     current = contents;
     long n = reloads.incrementAndGet();
     long errors = contents.problems().stream().filter(p -> p.severity() == Severity.ERROR).count();
@@ -379,6 +402,30 @@ public final class DirectorySource implements AutoCloseable {
       throw e;
     } catch (Throwable e) { // NOPMD: whatever the listener does must not stop config from being watched
       LOG.error("config directory {}: the listener failed on delivery {}; watching goes on", root, n, e);
+    }
+  }
+
+  /** {@code path} relative to the root, with {@code /} separators. */
+  private String relative(Path path) {
+    Path rel = root.relativize(path);
+    StringBuilder sb = new StringBuilder();
+    for (Path segment : rel) {
+      if (sb.length() > 0) {
+        sb.append('/');
+      }
+      sb.append(segment);
+    }
+    return sb.toString();
+  }
+
+  /** Watches the folders among {@code paths} (and their sub-folders) that appeared since the last read. */
+  private void registerNew(Set<String> paths) {
+    for (String rel : paths) {
+      Path p = root.resolve(rel);
+      if (Files.isDirectory(p) && !watched.containsKey(p)) {
+        registerTree(); // rare (a folder was created): register everything new, and forget what is gone
+        return;
+      }
     }
   }
 

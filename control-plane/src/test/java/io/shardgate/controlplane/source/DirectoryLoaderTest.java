@@ -409,4 +409,76 @@ class DirectoryLoaderTest {
     Files.writeString(file, text, StandardCharsets.UTF_8);
     return file;
   }
+
+  /**
+   * Reading only the paths an edit names gives exactly what reading the whole tree gives: after every step of a
+   * seeded sequence of edits (files written, rewritten, broken, deleted; folders created and removed), an update
+   * from the previous contents equals a full load from the same previous contents. Unchanged files keep their very
+   * same document objects, so later stages know them unchanged.
+   */
+  @Test
+  void readingTheChangedPathsEqualsReadingTheWholeTree() throws IOException {
+    Random random = new Random(42);
+    DirectoryContents contents = loader.load(root, null);
+    List<String> files = new ArrayList<>();
+    for (int step = 0; step < 300; step++) {
+      List<String> changed = new ArrayList<>();
+      int op = random.nextInt(6);
+      String folder = "ns-" + random.nextInt(4);
+      if (op <= 1 || files.isEmpty()) {
+        String file = folder + "/f" + random.nextInt(12) + ".yaml";
+        write(file, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: f" + step + "}\n---\nkind: Thing\nn: " + step
+            + "\n");
+        if (!files.contains(file)) {
+          files.add(file);
+        }
+        changed.add(file);
+      } else if (op == 2) {
+        String file = files.get(random.nextInt(files.size()));
+        write(file, "kind: [broken\n");
+        changed.add(file);
+      } else if (op == 3) {
+        String file = files.remove(random.nextInt(files.size()));
+        Files.deleteIfExists(root.resolve(file));
+        changed.add(file);
+      } else if (op == 4) {
+        // A whole folder goes away at once: one event for the folder.
+        Path dir = root.resolve(folder);
+        if (Files.isDirectory(dir)) {
+          try (var walk = Files.walk(dir)) {
+            walk.sorted(Collections.reverseOrder()).forEach(pth -> pth.toFile().delete());
+          }
+          files.removeIf(f -> f.startsWith(folder + "/"));
+        }
+        changed.add(folder);
+      } else {
+        // An edit that changes nothing: same bytes written again.
+        String file = files.get(random.nextInt(files.size()));
+        Files.write(root.resolve(file), Files.readAllBytes(root.resolve(file)));
+        changed.add(file);
+      }
+      DirectoryContents full = loader.load(root, contents);
+      DirectoryContents partial = loader.update(root, contents, changed);
+      assertEquals(full.fileHashes(), partial.fileHashes(), "step " + step);
+      assertEquals(full.problems(), partial.problems(), "step " + step);
+      assertEquals(full.documents(), partial.documents(), "step " + step);
+      for (SourceDocument d : partial.documents()) {
+        if (!changed.contains(d.origin()) && !changed.stream().anyMatch(c -> d.origin().startsWith(c + "/"))) {
+          assertTrue(contents.documents().stream().anyMatch(prev -> prev == d),
+              "step " + step + ": an unchanged file's document is the same object: " + d.origin());
+        }
+      }
+      contents = partial;
+    }
+  }
+
+  @Test
+  void aRescanDoesNotReadFilesWhoseSizeTimeAndIdentityAreUnchanged() throws IOException {
+    write("a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n");
+    write("b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n");
+    DirectoryContents first = loader.load(root, null);
+    assertEquals(2, first.fileStats().size());
+    DirectoryContents again = loader.load(root, first);
+    assertTrue(again.sameAs(first), "nothing changed, and no document was made again");
+  }
 }
