@@ -2,12 +2,14 @@ package io.shardgate.controlplane.cli;
 
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.Micronaut;
+import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.security.ServeSecurity;
 import io.shardgate.controlplane.security.TlsMaterialException;
 import io.shardgate.controlplane.security.XdsTlsCredentials;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -130,6 +132,31 @@ public final class ServeCommand implements Callable<Integer> {
       context.findBean(io.micronaut.grpc.server.GrpcEmbeddedServer.class)
           .ifPresent(server -> server.getServer().shutdownNow());
     }
+  }
+
+  /**
+   * Waits until a control plane started by {@link #start} has published its first translation (the ports open before
+   * that; see {@code SourceStarter}), or fails after {@code timeout} saying so.
+   */
+  public static void awaitFirstTranslation(ApplicationContext context, Duration timeout) {
+    ShardPipeline pipeline = context.getBean(ShardPipeline.class);
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (pipeline.latest() == null) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new IllegalStateException("the control plane did not publish its first translation within " + timeout);
+      }
+      try {
+        Thread.sleep(10);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the first translation", e);
+      }
+    }
+  }
+
+  /** {@link #awaitFirstTranslation(ApplicationContext, Duration)} with a generous bound of one minute. */
+  public static void awaitFirstTranslation(ApplicationContext context) {
+    awaitFirstTranslation(context, Duration.ofMinutes(1));
   }
 
   /** Starts the control plane with a fresh, temporary state directory (tests and throw-away runs). */

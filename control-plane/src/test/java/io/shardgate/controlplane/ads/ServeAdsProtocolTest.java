@@ -74,6 +74,7 @@ class ServeAdsProtocolTest {
     int[] ports = ExampleConfig.freePorts(6);
     config = ExampleConfig.copyTo(work.resolve("config"), ports);
     controlPlane = ServeCommand.start(config.dir(), ports[4], ports[5], "127.0.0.1");
+    ServeCommand.awaitFirstTranslation(controlPlane);
     channel = NettyChannelBuilder.forAddress("127.0.0.1", ports[4]).usePlaintext().build();
   }
 

@@ -53,6 +53,7 @@ public final class ServedExample implements AutoCloseable {
     int[] ports = ExampleConfig.freePorts(6);
     ExampleConfig config = ExampleConfig.copyTo(work.resolve("config"), ports);
     ApplicationContext context = ServeCommand.start(config.dir(), ports[4], ports[5], "127.0.0.1");
+    ServeCommand.awaitFirstTranslation(context);
     ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", ports[4]).usePlaintext().build();
     return new ServedExample(config, context, channel, ports[5]);
   }
@@ -65,6 +66,7 @@ public final class ServedExample implements AutoCloseable {
     close();
     int[] ports = ExampleConfig.freePorts(2);
     ApplicationContext next = ServeCommand.start(config.dir(), ports[0], ports[1], "127.0.0.1");
+    ServeCommand.awaitFirstTranslation(next);
     return new ServedExample(config, next,
         NettyChannelBuilder.forAddress("127.0.0.1", ports[0]).usePlaintext().build(), ports[1]);
   }

@@ -248,6 +248,7 @@ class XdsTlsProtocolTest {
         trustDomain);
     int[] admin = ExampleConfig.freePorts(1);
     controlPlane = ServeCommand.start(config.dir(), work.resolve("state"), xdsPort, admin[0], "127.0.0.1", security);
+    ServeCommand.awaitFirstTranslation(controlPlane);
   }
 
   private TestPki.Issued client(String name, String... sans) {

@@ -36,6 +36,7 @@ class AdminHostCheckTest {
     ServeSecurity security =
         new ServeSecurity("127.0.0.1", List.of("ops.example.com", "localhost:8888"), null, false, null);
     controlPlane = ServeCommand.start(config.dir(), work.resolve("state"), ports[4], adminPort, "127.0.0.1", security);
+    ServeCommand.awaitFirstTranslation(controlPlane);
   }
 
   @AfterAll

@@ -40,6 +40,7 @@ class XdsBindAddressTest {
     int[] ports = ExampleConfig.freePorts(6);
     ExampleConfig config = ExampleConfig.copyTo(work.resolve("config"), ports);
     controlPlane = ServeCommand.start(config.dir(), work.resolve("state"), ports[4], ports[5], "127.0.0.1");
+    ServeCommand.awaitFirstTranslation(controlPlane);
     assertEquals(List.of("127.0.0.1:" + ports[4]), boundSockets());
   }
 
@@ -49,6 +50,7 @@ class XdsBindAddressTest {
     ExampleConfig config = ExampleConfig.copyTo(work.resolve("config"), ports);
     ServeSecurity security = new ServeSecurity("127.0.0.2", List.of(), null, false, null);
     controlPlane = ServeCommand.start(config.dir(), work.resolve("state"), ports[4], ports[5], "127.0.0.1", security);
+    ServeCommand.awaitFirstTranslation(controlPlane);
     assertEquals(List.of("127.0.0.2:" + ports[4]), boundSockets());
   }
 

@@ -35,6 +35,7 @@ class StatusCommandTest {
     ExampleConfig config = ExampleConfig.copyTo(tmp.resolve("config"));
     int[] ports = ExampleConfig.freePorts(2);
     server = ServeCommand.start(config.dir(), tmp.resolve("state"), ports[0], ports[1], "127.0.0.1");
+    ServeCommand.awaitFirstTranslation(server);
     String admin = "--admin=http://127.0.0.1:" + ports[1];
 
     Result ok = run("status", admin);

@@ -103,6 +103,7 @@ class EdgeShardE2ETest {
       catalogBackend = E2eSupport.echoBackend(config.catalogPort(), "catalog-backend");
       protectedTls = new TlsStandIn(tlsStandInPort);
       controlPlane = ServeCommand.start(config.dir(), xdsPort, adminPort, "127.0.0.1");
+      ServeCommand.awaitFirstTranslation(controlPlane);
       protectedEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-protected", "gateway-proxy-protected", xdsPort, ports[6], run);
       noisyEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-noisy", "gateway-proxy-noisy", xdsPort, ports[7], run);
       edgeEnvoy = E2eSupport.startShardEnvoy(EDGE, EDGE, xdsPort, ports[8], run);

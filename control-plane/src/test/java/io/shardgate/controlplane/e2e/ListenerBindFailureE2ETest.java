@@ -75,6 +75,7 @@ class ListenerBindFailureE2ETest {
       portHolder.bind(new InetSocketAddress("127.0.0.1", config.protectedPort()));
       catalogBackend = E2eSupport.echoBackend(config.catalogPort(), "catalog-backend");
       controlPlane = ServeCommand.start(config.dir(), xdsPort, ports[5], "127.0.0.1");
+      ServeCommand.awaitFirstTranslation(controlPlane);
       protectedEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-protected", "gateway-proxy-protected", xdsPort,
           ports[6], run);
       noisyEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-noisy", "gateway-proxy-noisy", xdsPort, ports[7], run);

@@ -47,6 +47,7 @@ class ShardIsolationE2ETest {
     Path run = Files.createDirectories(work.resolve("run"));
     int xdsPort = ports[4];
     controlPlane = ServeCommand.start(config.dir(), xdsPort, ports[5], "127.0.0.1");
+    ServeCommand.awaitFirstTranslation(controlPlane);
     // Both Envoys of a shard get the same listener port; Envoy binds listeners with SO_REUSEPORT on Linux by
     // default, so replicas of one shard can run side by side on one host, as they would behind a Service.
     protectedEnvoys.add(envoy("gateway-proxy-protected", "sotw", false, xdsPort, ports[6], run));

@@ -83,6 +83,7 @@ class ShardedExampleE2ETest {
       paymentsBackend = E2eSupport.echoBackend(config.paymentsPort(), "payments-backend");
       catalogBackend = E2eSupport.echoBackend(config.catalogPort(), "catalog-backend");
       controlPlane = ServeCommand.start(config.dir(), xdsPort, adminPort, "127.0.0.1");
+      ServeCommand.awaitFirstTranslation(controlPlane);
       protectedEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-protected", "gateway-proxy-protected", xdsPort, ports[6], run);
       noisyEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-noisy", "gateway-proxy-noisy", xdsPort, ports[7], run);
       protectedEnvoy.awaitReady(LIVENESS);

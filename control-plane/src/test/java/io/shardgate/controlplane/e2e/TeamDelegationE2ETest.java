@@ -218,6 +218,7 @@ class TeamDelegationE2ETest {
       backendB = backend(ports[2], BACKEND_B);
       backendC = backend(ports[3], BACKEND_C);
       controlPlane = ServeCommand.start(configDir, stateDir, xdsPort, adminPort, "127.0.0.1");
+      ServeCommand.awaitFirstTranslation(controlPlane);
       envoy = E2eSupport.startShardEnvoy(PROXY, PROXY, xdsPort, envoyAdminPort, run);
       envoy.awaitReady(LIVENESS);
       envoy.awaitListener(listenerPort, HOST, "/", LIVENESS);
@@ -446,6 +447,7 @@ class TeamDelegationE2ETest {
     awaitPortFree(null, xdsPort);
     awaitPortFree("127.0.0.1", adminPort);
     controlPlane = ServeCommand.start(configDir, state, xdsPort, adminPort, "127.0.0.1");
+    ServeCommand.awaitFirstTranslation(controlPlane);
     awaitEnvoyStreamOnControlPlane();
     awaitEnvoyStat("control_plane.connected_state", 1, LIVENESS);
     awaitEnvoyInSyncWithControlPlane();

@@ -81,6 +81,7 @@ class UpstreamSwapE2ETest {
       catalogBackend = E2eSupport.echoBackend(config.catalogPort(), "catalog-backend");
       catalogV3Backend = E2eSupport.echoBackend(catalogV3Port, "catalog-v3-backend");
       controlPlane = ServeCommand.start(config.dir(), xdsPort, ports[5], "127.0.0.1");
+      ServeCommand.awaitFirstTranslation(controlPlane);
       envoys.add(envoy("gateway-proxy-noisy-sotw", false, xdsPort, ports[7], run));
       envoys.add(envoy("gateway-proxy-noisy-delta", true, xdsPort, ports[8], run));
       for (EnvoyProcess e : envoys) {

@@ -65,6 +65,7 @@ class XdsMutualTlsE2ETest {
       ServeSecurity security = new ServeSecurity("127.0.0.1", List.of(),
           new XdsTlsFiles(server.certificateFile(), server.keyFile(), caFile), true, "cluster.local");
       controlPlane = ServeCommand.start(config.dir(), work.resolve("state"), xdsPort, ports[5], "127.0.0.1", security);
+      ServeCommand.awaitFirstTranslation(controlPlane);
       protectedEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-protected", "gateway-proxy-protected", xdsPort,
           ports[6], run, tlsArgs(caFile, protectedCert));
       noisyEnvoy = E2eSupport.startShardEnvoy("gateway-proxy-noisy", "gateway-proxy-noisy", xdsPort, ports[7], run,
