@@ -133,6 +133,24 @@ public final class Canonical {
     } else if (v instanceof Duration d) {
       sb.append('d').append(d.getSeconds()).append('.').append(d.getNano()).append(';');
     } else if (v instanceof Map<?, ?> m) {
+      if (allStringKeys(m)) {
+        // The common case (labels, metadata, struct values): sort the keys in the order their canonical texts would
+        // sort in (length, then text: "s<length>:<text>"), and write each entry straight into the builder.
+        List<String> keys = new ArrayList<>(m.size());
+        for (Object k : m.keySet()) {
+          keys.add((String) k);
+        }
+        keys.sort(Canonical::compareAsCanonicalStrings);
+        sb.append('{');
+        for (String k : keys) {
+          write(sb, k, excluded);
+          sb.append('=');
+          write(sb, m.get(k), excluded);
+          sb.append(',');
+        }
+        sb.append('}');
+        return;
+      }
       List<String[]> entries = new ArrayList<>(m.size());
       for (Map.Entry<?, ?> e : m.entrySet()) {
         entries.add(new String[] {of(e.getKey(), excluded), of(e.getValue(), excluded)});
@@ -163,6 +181,30 @@ public final class Canonical {
     } else {
       writeRecord(sb, v, excluded);
     }
+  }
+
+  private static boolean allStringKeys(Map<?, ?> m) {
+    for (Object k : m.keySet()) {
+      if (!(k instanceof String)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** The order of {@code "s" + a.length() + ":" + a} and the same of {@code b}, without building them. */
+  static int compareAsCanonicalStrings(String a, String b) {
+    String la = Integer.toString(a.length());
+    String lb = Integer.toString(b.length());
+    if (a.length() != b.length()) {
+      if (la.length() != lb.length() && (la.startsWith(lb) || lb.startsWith(la))) {
+        // One length's digits are a prefix of the other's ("1" and "10"): the ':' after the shorter one decides.
+        return la.length() < lb.length() ? Character.compare(':', lb.charAt(la.length()))
+            : Character.compare(la.charAt(lb.length()), ':');
+      }
+      return la.compareTo(lb);
+    }
+    return a.compareTo(b);
   }
 
   private static void writeRecord(StringBuilder sb, Object v, Set<String> excluded) {

@@ -24,6 +24,23 @@ class CanonicalTest {
     assertNotEquals(Canonical.of(List.of("p", "q")), Canonical.of(List.of("q", "p")));
   }
 
+  /** String keys sort as their canonical texts would ("s<length>:<text>"), without building those texts. */
+  @Test
+  void stringKeysSortLikeTheirCanonicalTexts() {
+    java.util.Random random = new java.util.Random(7);
+    for (int round = 0; round < 200; round++) {
+      List<String> keys = new java.util.ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        keys.add("k".repeat(random.nextInt(14)) + (char) ('a' + random.nextInt(3)));
+      }
+      List<String> byCanonical = new java.util.ArrayList<>(keys);
+      byCanonical.sort(java.util.Comparator.comparing(k -> "s" + k.length() + ":" + k));
+      List<String> fast = new java.util.ArrayList<>(keys);
+      fast.sort(Canonical::compareAsCanonicalStrings);
+      assertEquals(byCanonical, fast);
+    }
+  }
+
   @Test
   void metadataKeepsOnlyNameAndNamespace() {
     ObjectMeta one = new ObjectMeta("n", "ns", Map.of("a", "1"), Map.of("note", "x"), "f.yaml:3");
