@@ -93,7 +93,7 @@ public final class ShardPlanner {
         reachedRefs.addAll(reach.upstreams());
       }
     }
-    collected.addAll(carriedByLastGood(in.lastGood().apply(proxy.name())));
+    collected.addAll(in.lastGood().apply(proxy.name()).carriedKeys());
     reachedRefs.forEach(ref -> collected.add(upstreamKey(ref)));
     if (settings.allUpstreamsPerShard()) {
       in.snapshot().upstreams().forEach(u -> collected.add(u.key()));
@@ -168,32 +168,6 @@ public final class ShardPlanner {
       out.add(shadow.upstream().withDefaultNamespace(r.source() == null ? "" : r.source().namespace()));
     }
     return out;
-  }
-
-  /** The resources whose last good output the proxy carries into the next translation. */
-  static Set<ResourceKey> carriedByLastGood(ProxyLastGood slice) {
-    Set<ResourceKey> out = new HashSet<>();
-    for (ProxyListener l : slice.listeners().values()) {
-      out.add(l.gateway());
-      for (ProxyVirtualHost vh : l.virtualHosts()) {
-        out.add(vh.virtualService());
-        vh.routes().forEach(r -> addSource(out, r));
-      }
-    }
-    for (ProxyVirtualHost vh : slice.virtualHosts().values()) {
-      out.add(vh.virtualService());
-      vh.routes().forEach(r -> addSource(out, r));
-    }
-    for (List<ProxyRoute> routes : slice.subtrees().values()) {
-      routes.forEach(r -> addSource(out, r));
-    }
-    return out;
-  }
-
-  private static void addSource(Set<ResourceKey> out, ProxyRoute r) {
-    if (r.source() != null) {
-      out.add(r.source());
-    }
   }
 
   /** A virtual host's domains as the edge matches them: lower-cased, sorted, {@code *} when it lists none. */

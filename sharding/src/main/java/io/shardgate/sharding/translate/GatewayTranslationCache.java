@@ -61,6 +61,8 @@ public final class GatewayTranslationCache {
 
   private record UnreachedSlot(ResourceKey key) {}
 
+  private record ServesNothingSlot(ResourceKey key) {}
+
   private record FailureSlot(String proxy) {}
 
   private record ExtraSlot() {}
@@ -77,6 +79,7 @@ public final class GatewayTranslationCache {
     Set<ResourceKey> substitutionReads = Set.of();
     Set<String> queryNamespaces = Set.of();
     ProxyLastGood written;
+    Set<ResourceKey> carried = Set.of();
     Proxy proxy;
     boolean failed;
   }
@@ -87,6 +90,11 @@ public final class GatewayTranslationCache {
   private final Set<ResourceKey> groupKeys = new HashSet<>();
   private final Set<ResourceKey> namespaceKeys = new HashSet<>();
   private final Set<ResourceKey> unreachedKeys = new HashSet<>();
+  private final Set<ResourceKey> servesNothingKeys = new HashSet<>();
+  /** How many proxies carry last good output of each resource. */
+  private final Map<ResourceKey, Integer> carriedBy = new HashMap<>();
+  /** Resources whose carried count changed in this call. */
+  private final Set<ResourceKey> carriedChanged = new HashSet<>();
   private final Map<Upstream, UpstreamCluster> clusterOf = new IdentityHashMap<>();
   private final Map<String, ShardConfig> shards = new HashMap<>();
   private DecodedResources lastInput;
@@ -138,6 +146,7 @@ public final class GatewayTranslationCache {
     for (String gone : new ArrayList<>(proxies.keySet())) {
       if (!served.containsKey(gone)) {
         ProxyState st = proxies.remove(gone);
+        carry(st, Set.of());
         st.findSlots.forEach(ledger::remove);
         st.buildSlots.forEach(ledger::remove);
         ledger.remove(new FailureSlot(gone));
@@ -194,6 +203,7 @@ public final class GatewayTranslationCache {
         st.memo.endCall();
         st.gateways = served.get(proxy);
         st.written = r.next().isEmpty() ? ProxyLastGood.EMPTY : r.next();
+        carry(st, st.written.carriedKeys());
         remember(st, slice);
         Proxy p = new Proxy(proxy, writeNamespace, r.listeners());
         if (st.proxy == null || !st.proxy.equals(p)) {
@@ -539,13 +549,34 @@ public final class GatewayTranslationCache {
     return out;
   }
 
+  private void carry(ProxyState st, Set<ResourceKey> now) {
+    for (ResourceKey k : st.carried) {
+      if (!now.contains(k)) {
+        carriedBy.merge(k, -1, (a, b) -> a + b == 0 ? null : a + b);
+        carriedChanged.add(k);
+      }
+    }
+    for (ResourceKey k : now) {
+      if (!st.carried.contains(k)) {
+        carriedBy.merge(k, 1, Integer::sum);
+        carriedChanged.add(k);
+      }
+    }
+    st.carried = now;
+  }
+
   /**
    * VirtualServices no Gateway selects and RouteTables no served VirtualService reaches serve nothing: say so, so a
-   * team does not read "Accepted" as "live".
+   * team does not read "Accepted" as "live". So do rejected Gateways, VirtualServices and RouteTables with no last
+   * accepted output anywhere (none was ever accepted, or a fresh state directory has none): say that too, since
+   * their hosts or routes are simply gone.
    */
   private void markUnreached(ResourceSnapshot snapshot, Lookups lookups, InputDelta delta) {
     Set<ResourceKey> candidates = new HashSet<>(ledger.drainChanged());
+    candidates.addAll(carriedChanged);
+    carriedChanged.clear();
     candidates.addAll(unreachedKeys);
+    candidates.addAll(servesNothingKeys);
     if (delta == null) {
       snapshot.virtualServices().forEach(v -> candidates.add(v.key()));
       snapshot.routeTables().forEach(t -> candidates.add(t.key()));
@@ -553,7 +584,20 @@ public final class GatewayTranslationCache {
       candidates.addAll(delta.changed());
     }
     for (ResourceKey k : candidates) {
-      if (k.kind() != Kind.VIRTUAL_SERVICE && k.kind() != Kind.ROUTE_TABLE) {
+      if (k.kind() != Kind.VIRTUAL_SERVICE && k.kind() != Kind.ROUTE_TABLE && k.kind() != Kind.GATEWAY) {
+        continue;
+      }
+      boolean servesNothing = ledger.isRejected(k) && !carriedBy.containsKey(k);
+      if (servesNothing) {
+        ledger.put(new ServesNothingSlot(k), StatusLedger.Layer.SERVING, new io.shardgate.sharding.report.Reports()
+            .warning(k, "it is rejected and has no last accepted version to fall back on (none was accepted, or the"
+                + " state directory has none), so it serves nothing until it is fixed")
+            .contribution());
+        servesNothingKeys.add(k);
+      } else if (servesNothingKeys.remove(k)) {
+        ledger.remove(new ServesNothingSlot(k));
+      }
+      if (k.kind() == Kind.GATEWAY) {
         continue;
       }
       boolean unreached = lookups.resource(k) != null && ledger.proxiesOf(k).isEmpty();

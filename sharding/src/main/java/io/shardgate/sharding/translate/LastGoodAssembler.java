@@ -93,7 +93,10 @@ final class LastGoodAssembler {
                 + " is now bound by another Gateway");
         continue;
       }
-      l.virtualHosts().forEach(vh -> ctx.usedByRoutes(vh.routes(), proxyName));
+      l.virtualHosts().forEach(vh -> {
+        ctx.usedBy(vh.virtualService(), proxyName);
+        ctx.usedByRoutes(vh.routes(), proxyName);
+      });
       out.add(l);
     }
     out.sort(Comparator.comparing(ProxyListener::name));
@@ -140,6 +143,7 @@ final class LastGoodAssembler {
       }
       domains.addAll(domainsOf(last));
       hosts.add(last);
+      ctx.usedBy(last.virtualService(), proxyName);
       ctx.usedByRoutes(last.routes(), proxyName);
       ctx.reports().warning(
           last.virtualService(), "the VirtualService is rejected; its last accepted virtual host keeps being served on "

@@ -3,8 +3,11 @@ package io.shardgate.sharding.translate;
 import io.shardgate.sharding.ir.ProxyListener;
 import io.shardgate.sharding.ir.ProxyRoute;
 import io.shardgate.sharding.ir.ProxyVirtualHost;
+import io.shardgate.sharding.model.ResourceKey;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -30,6 +33,35 @@ public record ProxyLastGood(
     TreeMap<String, List<ProxyRoute>> s = new TreeMap<>();
     subtrees.forEach((k, v) -> s.put(k, List.copyOf(v)));
     subtrees = Collections.unmodifiableSortedMap(s);
+  }
+
+  /**
+   * The resources whose output this slice carries: the Gateways of its listeners, the VirtualServices of its virtual
+   * hosts, and the VirtualServices and RouteTables its routes were written in.
+   */
+  public Set<ResourceKey> carriedKeys() {
+    Set<ResourceKey> out = new HashSet<>();
+    for (ProxyListener l : listeners.values()) {
+      out.add(l.gateway());
+      for (ProxyVirtualHost vh : l.virtualHosts()) {
+        out.add(vh.virtualService());
+        vh.routes().forEach(r -> addSource(out, r));
+      }
+    }
+    for (ProxyVirtualHost vh : virtualHosts.values()) {
+      out.add(vh.virtualService());
+      vh.routes().forEach(r -> addSource(out, r));
+    }
+    for (List<ProxyRoute> routes : subtrees.values()) {
+      routes.forEach(r -> addSource(out, r));
+    }
+    return out;
+  }
+
+  private static void addSource(Set<ResourceKey> out, ProxyRoute r) {
+    if (r.source() != null) {
+      out.add(r.source());
+    }
   }
 
   public boolean isEmpty() {

@@ -107,11 +107,15 @@ final class TranslationContext {
   }
 
   /**
-   * Marks the upstreams that served routes send to as used by {@code proxyName}: last good routes still send
-   * traffic there, so their Upstreams must keep their clusters and must not look unused.
+   * Marks what served routes come from and send to as used by {@code proxyName}: last good routes still serve their
+   * VirtualService's or RouteTable's requests and send traffic to their Upstreams, which must keep their clusters
+   * and must not look unused.
    */
   void usedByRoutes(List<ProxyRoute> routes, String proxyName) {
     for (ProxyRoute r : routes) {
+      if (r.source() != null) {
+        usedBy(r.source(), proxyName);
+      }
       if (r.action() instanceof RouteAction.Forward f) {
         for (RouteAction.ClusterWeight c : f.clusters()) {
           usedBy(Lookups.upstreamKey(c.upstream()), proxyName);
