@@ -11,6 +11,7 @@ import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -126,5 +127,25 @@ final class E2eSupport {
       }
     }
     return sb.toString();
+  }
+
+  /**
+   * Waits until {@code port} can be bound again (on all addresses when {@code host} is null): a stopped control
+   * plane's Netty servers release their ports a moment after close() returns.
+   */
+  static void awaitPortFree(String host, int port, Duration liveness) throws InterruptedException {
+    long deadline = System.nanoTime() + liveness.toNanos();
+    IOException last = null;
+    while (System.nanoTime() - deadline < 0) {
+      try (ServerSocket socket = new ServerSocket()) {
+        socket.setReuseAddress(true);
+        socket.bind(host == null ? new InetSocketAddress(port) : new InetSocketAddress(host, port));
+        return;
+      } catch (IOException e) {
+        last = e;
+      }
+      Thread.sleep(50);
+    }
+    fail("port " + port + " of the stopped control plane was not released within " + liveness + ": " + last);
   }
 }

@@ -17,7 +17,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.StringWriter;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
@@ -444,8 +443,8 @@ class TeamDelegationE2ETest {
     System.out.println("E2E control plane stopped in " + (System.nanoTime() - stopped) / 1_000_000 + " ms");
     awaitEnvoyStat("control_plane.connected_state", 0, LIVENESS);
     // The admin server's Netty releases its port a moment after close() returns.
-    awaitPortFree(null, xdsPort);
-    awaitPortFree("127.0.0.1", adminPort);
+    E2eSupport.awaitPortFree(null, xdsPort, LIVENESS);
+    E2eSupport.awaitPortFree("127.0.0.1", adminPort, LIVENESS);
     controlPlane = ServeCommand.start(configDir, state, xdsPort, adminPort, "127.0.0.1");
     ServeCommand.awaitFirstTranslation(controlPlane);
     awaitEnvoyStreamOnControlPlane();
@@ -475,22 +474,6 @@ class TeamDelegationE2ETest {
   }
 
   /** Polls until {@code port} can be bound on {@code host} (null: every interface), then lets it go again. */
-  private static void awaitPortFree(String host, int port) throws InterruptedException {
-    long deadline = System.nanoTime() + LIVENESS.toNanos();
-    IOException last = null;
-    while (System.nanoTime() - deadline < 0) {
-      try (ServerSocket socket = new ServerSocket()) {
-        socket.setReuseAddress(true);
-        socket.bind(host == null ? new InetSocketAddress(port) : new InetSocketAddress(host, port));
-        return;
-      } catch (IOException e) {
-        last = e;
-      }
-      Thread.sleep(50);
-    }
-    fail("port " + port + " of the stopped control plane was not released within " + LIVENESS + ": " + last);
-  }
-
   /** The content version the running control plane serves to the shard for one xDS type. */
   private static String controlPlaneVersion(String typeUrl) {
     return controlPlane.getBean(ShardSnapshotCache.class).versionOf(ROLE, typeUrl)
