@@ -28,6 +28,7 @@ import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.shardgate.sharding.ir.ProxyListener;
 import io.shardgate.sharding.ir.ProxyRoute;
 import io.shardgate.sharding.ir.ProxyVirtualHost;
+import io.shardgate.sharding.ir.RouteAction.Forward;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceRef;
 import io.shardgate.sharding.model.RouteOptions;
@@ -61,13 +62,33 @@ public final class RouteOptionsTranslator {
     boolean faults = false;
     boolean cors = false;
     for (ProxyVirtualHost vh : l.virtualHosts()) {
-      for (ProxyRoute r : vh.routes()) {
-        if (r.action() instanceof io.shardgate.sharding.ir.RouteAction.Forward) {
-          faults |= r.options().faults() != null;
-          cors |= r.options().cors() != null;
-        }
+      faults |= needsFaultFilter(vh);
+      cors |= needsCorsFilter(vh);
+    }
+    return httpFilters(faults, cors);
+  }
+
+  /** Whether a forwarding route of the host injects faults: the listener then needs the fault filter. */
+  static boolean needsFaultFilter(ProxyVirtualHost vh) {
+    for (ProxyRoute r : vh.routes()) {
+      if (r.action() instanceof Forward && r.options().faults() != null) {
+        return true;
       }
     }
+    return false;
+  }
+
+  /** Whether a forwarding route of the host has a CORS policy: the listener then needs the CORS filter. */
+  static boolean needsCorsFilter(ProxyVirtualHost vh) {
+    for (ProxyRoute r : vh.routes()) {
+      if (r.action() instanceof Forward && r.options().cors() != null) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  static List<HttpFilter> httpFilters(boolean faults, boolean cors) {
     List<HttpFilter> out = new ArrayList<>();
     if (faults) {
       out.add(HttpFilter.newBuilder().setName(FAULT_FILTER).setTypedConfig(Any.pack(HTTPFault.getDefaultInstance())).build());

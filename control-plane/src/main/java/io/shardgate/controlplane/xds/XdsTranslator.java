@@ -67,24 +67,19 @@ public final class XdsTranslator {
 
   private XdsTranslator() {}
 
+  /** The shard's resources, from scratch; {@link XdsTranslationCache} gives the same, reusing unchanged parts. */
   public static ShardResources translate(ShardConfig shard) {
-    Proxy proxy = shard.proxy();
-    List<Listener> listeners = new ArrayList<>();
-    List<RouteConfiguration> routes = new ArrayList<>();
-    for (ProxyListener l : proxy.listeners()) {
-      listeners.add(listener(l));
-      routes.add(routeConfiguration(l));
-    }
-    List<Cluster> clusters = new ArrayList<>();
-    for (UpstreamCluster u : shard.clusters()) {
-      clusters.add(cluster(u));
-    }
-    return new ShardResources(clusters, List.of(), listeners, routes, List.of());
+    return new XdsTranslationCache().translate(shard);
   }
 
   // ------------------------------------------------------------------ listeners
 
   static Listener listener(ProxyListener l) {
+    return listener(l, RouteOptionsTranslator.httpFilters(l));
+  }
+
+  /** The listener of {@code l}, with the HTTP filters its routes' options need (the router is added last). */
+  static Listener listener(ProxyListener l, List<HttpFilter> httpFilters) {
     HttpConnectionManager hcm =
         HttpConnectionManager.newBuilder()
             .setStatPrefix("http")
@@ -96,7 +91,7 @@ public final class XdsTranslator {
                     .setRouteConfigName(XdsNames.routeConfiguration(l.name()))
                     .setConfigSource(adsConfigSource()))
             // Filters the listener's route options need (fault injection, CORS); the router stays last.
-            .addAllHttpFilters(RouteOptionsTranslator.httpFilters(l))
+            .addAllHttpFilters(httpFilters)
             .addHttpFilters(
                 HttpFilter.newBuilder().setName(ROUTER_FILTER).setTypedConfig(Any.pack(Router.getDefaultInstance())))
             .build();
@@ -125,22 +120,34 @@ public final class XdsTranslator {
   // ------------------------------------------------------------------ routes
 
   static RouteConfiguration routeConfiguration(ProxyListener l) {
-    RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(XdsNames.routeConfiguration(l.name()));
+    List<VirtualHost> hosts = new ArrayList<>();
     for (ProxyVirtualHost vh : l.virtualHosts()) {
-      String vhName = XdsNames.virtualHost(vh.name());
-      VirtualHost.Builder v =
-          VirtualHost.newBuilder()
-              .setName(vhName)
-              .addAllDomains(vh.domains().isEmpty() ? List.of("*") : vh.domains());
-      for (int i = 0; i < vh.routes().size(); i++) {
-        ProxyRoute r = vh.routes().get(i);
-        for (int j = 0; j < r.matchers().size(); j++) {
-          v.addRoutes(route(XdsNames.route(vhName, i, r.name(), j), r.matchers().get(j), r));
-        }
-      }
-      rc.addVirtualHosts(v);
+      hosts.add(virtualHost(vh));
     }
-    return rc.build();
+    return routeConfiguration(l.name(), hosts);
+  }
+
+  static RouteConfiguration routeConfiguration(String listenerName, List<VirtualHost> hosts) {
+    return RouteConfiguration.newBuilder()
+        .setName(XdsNames.routeConfiguration(listenerName))
+        .addAllVirtualHosts(hosts)
+        .build();
+  }
+
+  /** One virtual host with one Envoy route per matcher of each flattened route. */
+  static VirtualHost virtualHost(ProxyVirtualHost vh) {
+    String vhName = XdsNames.virtualHost(vh.name());
+    VirtualHost.Builder v =
+        VirtualHost.newBuilder()
+            .setName(vhName)
+            .addAllDomains(vh.domains().isEmpty() ? List.of("*") : vh.domains());
+    for (int i = 0; i < vh.routes().size(); i++) {
+      ProxyRoute r = vh.routes().get(i);
+      for (int j = 0; j < r.matchers().size(); j++) {
+        v.addRoutes(route(XdsNames.route(vhName, i, r.name(), j), r.matchers().get(j), r));
+      }
+    }
+    return v.build();
   }
 
   static Route route(String name, Matcher m, ProxyRoute r) {
