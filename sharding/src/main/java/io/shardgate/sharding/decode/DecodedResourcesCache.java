@@ -84,6 +84,7 @@ public final class DecodedResourcesCache {
 
   private final Function<SourceDocument, DecodedDocument> decoder;
   private IdentityHashMap<SourceDocument, Entry> entries = new IdentityHashMap<>();
+  private List<SourceDocument> lastDocuments;
   private final Map<ResourceKey, TreeSet<Entry>> byKey = new HashMap<>();
   private final TreeSet<Entry> documentProblems = new TreeSet<>(ORDER);
   private final Map<ResourceKey, Assembled> assembled = new HashMap<>();
@@ -120,23 +121,28 @@ public final class DecodedResourcesCache {
    */
   public Result decode(List<SourceDocument> documents, SortedMap<String, SourceDocument> lastAccepted) {
     Set<ResourceKey> affected = new HashSet<>();
-    IdentityHashMap<SourceDocument, Entry> next = new IdentityHashMap<>(documents.size() * 2);
-    for (SourceDocument doc : documents) {
-      Entry e = entries.remove(doc);
-      if (e == null) {
-        e = next.get(doc);
+    if (!patch(documents, affected)) {
+      IdentityHashMap<SourceDocument, Entry> next = new IdentityHashMap<>(documents.size() * 2);
+      for (SourceDocument doc : documents) {
+        Entry e = entries.get(doc);
+        if (e == null) {
+          e = next.get(doc);
+        }
+        if (e == null) {
+          e = new Entry(doc, decodeSafely(doc), seq++);
+          decodes++;
+          add(e, affected);
+        }
+        next.put(doc, e);
       }
-      if (e == null) {
-        e = new Entry(doc, decodeSafely(doc), seq++);
-        decodes++;
-        add(e, affected);
+      for (Entry old : entries.values()) {
+        if (!next.containsKey(old.doc)) {
+          remove(old, affected);
+        }
       }
-      next.put(doc, e);
+      entries = next;
     }
-    for (Entry gone : entries.values()) {
-      remove(gone, affected);
-    }
-    entries = next;
+    lastDocuments = documents;
     if (lastAccepted != this.lastAccepted) {
       Set<String> keys = new HashSet<>(lastAccepted.keySet());
       keys.addAll(this.lastAccepted.keySet());
@@ -197,15 +203,75 @@ public final class DecodedResourcesCache {
         (AcceptedDocuments) this.lastAccepted);
   }
 
-  private <T extends Resource> List<T> list(Kind kind, Class<T> type) {
-    TreeMap<ResourceKey, Resource> byKind = snapshotByKind.get(kind);
-    if (byKind == null) {
-      return List.of();
+  /**
+   * The common case, cheaply: the same number of documents as last time, differing at a few positions (a source
+   * re-read a few files). Compares positions by identity instead of hashing every document; false when the change
+   * does not look like that, and nothing was done.
+   */
+  private boolean patch(List<SourceDocument> documents, Set<ResourceKey> affected) {
+    List<SourceDocument> before = lastDocuments;
+    if (before == null || before.size() != documents.size()) {
+      return false;
     }
-    List<T> out = new ArrayList<>(byKind.size());
-    byKind.values().forEach(r -> out.add(type.cast(r)));
-    return out;
+    List<SourceDocument> gone = new ArrayList<>();
+    List<SourceDocument> come = new ArrayList<>();
+    for (int i = 0; i < documents.size(); i++) {
+      SourceDocument a = before.get(i);
+      SourceDocument b = documents.get(i);
+      if (a != b) {
+        gone.add(a);
+        come.add(b);
+        if (gone.size() > PATCH_LIMIT) {
+          return false;
+        }
+      }
+    }
+    IdentityHashMap<SourceDocument, Boolean> moved = new IdentityHashMap<>();
+    gone.forEach(d -> moved.put(d, Boolean.TRUE));
+    for (SourceDocument d : come) {
+      if (moved.containsKey(d) || entries.containsKey(d)) {
+        return false; // a document moved, or appears twice: take the general path
+      }
+    }
+    for (SourceDocument d : gone) {
+      Entry e = entries.remove(d);
+      if (e != null) {
+        remove(e, affected);
+      }
+    }
+    for (SourceDocument d : come) {
+      Entry e = new Entry(d, decodeSafely(d), seq++);
+      decodes++;
+      add(e, affected);
+      entries.put(d, e);
+    }
+    return true;
   }
+
+  /** Beyond this many changed positions, the general path is as cheap. */
+  private static final int PATCH_LIMIT = 256;
+
+  private <T extends Resource> List<T> list(Kind kind, Class<T> type) {
+    List<? extends Resource> cached = lists.get(kind);
+    if (cached != null && !dirtyKinds.contains(kind)) {
+      @SuppressWarnings("unchecked")
+      List<T> same = (List<T>) cached;
+      return same;
+    }
+    TreeMap<ResourceKey, Resource> byKind = snapshotByKind.get(kind);
+    List<T> out = new ArrayList<>(byKind == null ? 0 : byKind.size());
+    if (byKind != null) {
+      byKind.values().forEach(r -> out.add(type.cast(r)));
+    }
+    List<T> frozen = List.copyOf(out);
+    lists.put(kind, frozen);
+    dirtyKinds.remove(kind);
+    return frozen;
+  }
+
+  /** The snapshot's list of each kind, rebuilt only when a resource of that kind entered, left or changed. */
+  private final EnumMap<Kind, List<? extends Resource>> lists = new EnumMap<>(Kind.class);
+  private final java.util.EnumSet<Kind> dirtyKinds = java.util.EnumSet.allOf(Kind.class);
 
   private void add(Entry e, Set<ResourceKey> affected) {
     if (e.decoded.documentProblem() != null) {
@@ -310,7 +376,9 @@ public final class DecodedResourcesCache {
     Assembled a = assembled.get(key);
     TreeMap<ResourceKey, Resource> byKind = snapshotByKind.computeIfAbsent(key.kind(), k -> new TreeMap<>());
     if (a == null) {
-      byKind.remove(key);
+      if (byKind.remove(key) != null) {
+        dirtyKinds.add(key.kind());
+      }
       statuses.remove(key);
       rejectedMeta.remove(key);
       return null;
@@ -330,9 +398,11 @@ public final class DecodedResourcesCache {
       }
     }
     if (watched) {
-      byKind.put(key, a.resource());
-    } else {
-      byKind.remove(key);
+      if (byKind.put(key, a.resource()) != a.resource()) {
+        dirtyKinds.add(key.kind());
+      }
+    } else if (byKind.remove(key) != null) {
+      dirtyKinds.add(key.kind());
     }
     statuses.put(key, status);
     if (a.rejectedMeta() != null) {

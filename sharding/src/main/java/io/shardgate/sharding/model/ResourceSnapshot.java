@@ -28,6 +28,22 @@ public record ResourceSnapshot(
   }
 
   private static <T extends Resource> List<T> sorted(List<T> in) {
+    // Sources that keep their resources sorted (the decoder does) hand over an unmodifiable sorted list: keep it as
+    // it is, so an unchanged kind is the very same list from one snapshot to the next.
+    ResourceKey previous = null;
+    boolean sorted = true;
+    for (T r : in) {
+      ResourceKey k = r.key();
+      if (previous != null && previous.compareTo(k) >= 0) {
+        sorted = false;
+        break;
+      }
+      previous = k;
+    }
+    if (sorted) {
+      List<T> copy = List.copyOf(in);
+      return copy;
+    }
     return in.stream().sorted(Comparator.comparing(Resource::key)).toList();
   }
 }
