@@ -1,7 +1,7 @@
 package io.shardgate.controlplane.pipeline;
 
 import io.shardgate.controlplane.xds.EdgeXdsTranslator;
-import io.shardgate.controlplane.xds.XdsTranslator;
+import io.shardgate.controlplane.xds.XdsTranslationCache;
 import io.shardgate.sharding.decode.DecodedResources;
 import io.shardgate.sharding.decode.DecodedResourcesCache;
 import io.shardgate.sharding.ir.ShardConfig;
@@ -41,9 +41,11 @@ import java.util.function.Supplier;
  */
 public final class TranslationEngine {
 
-  private final DecodedResourcesCache decodeCache = new DecodedResourcesCache();
-  private final GatewayTranslationCache gatewayCache = new GatewayTranslationCache();
-  private final ShardPlanCache planCache = new ShardPlanCache();
+  // Each cache knows what changed since its own previous call; after a pass that failed half-way they would disagree
+  // about which call that was, so a failed pass replaces all three and the next pass starts from scratch.
+  private DecodedResourcesCache decodeCache = new DecodedResourcesCache();
+  private GatewayTranslationCache gatewayCache = new GatewayTranslationCache();
+  private ShardPlanCache planCache = new ShardPlanCache();
   /** Per proxy: the configuration as the gateway translation gave it, and with only its reached clusters. */
   private final Map<String, Reached> reached = new HashMap<>();
   private final ObjLongConsumer<String> timing;
@@ -62,7 +64,7 @@ public final class TranslationEngine {
    * read here, around the pure translators, never inside them.
    */
   public TranslationEngine(ObjLongConsumer<String> timing) {
-    this(timing, XdsTranslator::translate);
+    this(timing, null);
   }
 
   /**
@@ -71,18 +73,37 @@ public final class TranslationEngine {
    */
   public TranslationEngine(ObjLongConsumer<String> timing, Function<ShardConfig, ShardResources> xdsTranslator) {
     this.timing = timing;
-    this.xdsTranslator = xdsTranslator;
+    // One xDS memo per shard: each keeps what its own last translation used.
+    this.xdsTranslator = xdsTranslator != null ? xdsTranslator
+        : shard -> xdsCaches.computeIfAbsent(shard.proxy().role(), r -> new XdsTranslationCache()).translate(shard);
   }
 
-  /** Translates {@code input}; rejected resources serve what they produced in {@code previous}. */
+  private final Map<String, XdsTranslationCache> xdsCaches = new HashMap<>();
+
+  /**
+   * Translates {@code input}; rejected resources serve what they produced in {@code previous}. An internal error
+   * outside the per-proxy and per-shard isolation propagates, and the next call translates from scratch.
+   */
   public Translation translate(ConfigInput input, LastGood previous) {
+    try {
+      return translateIncrementally(input, previous);
+    } catch (RuntimeException | StackOverflowError e) {
+      decodeCache = new DecodedResourcesCache();
+      gatewayCache = new GatewayTranslationCache();
+      planCache = new ShardPlanCache();
+      reached.clear();
+      throw e;
+    }
+  }
+
+  private Translation translateIncrementally(ConfigInput input, LastGood previous) {
     DecodedResourcesCache.Result decode = decodeCache.decode(input.documents(), previous.documents());
     DecodedResources decoded = decode.resources();
     var settings = decoded.snapshot().settings();
     GatewayTranslationCache.Pass pass =
         gatewayCache.translate(decoded, decode.changed(), previous, InvalidRoutePolicy.of(settings));
     PlanInput planInput = new PlanInput(pass.writeNamespace(), decoded.snapshot(), pass.shards(), pass::usedBy,
-        p -> pass.lastGood().of(p), pass::resource, pass::rejectedWhileDecoding, pass::isRejected);
+        p -> pass.lastGood().of(p), pass::resource, pass::rejectedWhileDecoding, pass::isRejected, pass.changedKeys());
     ShardPlan plan = planCache.plan(planInput, PlanSettings.of(settings));
     SortedMap<String, ShardConfig> shards = new TreeMap<>();
     pass.shards().forEach((name, shard) -> shards.put(name, reachedClusters(plan, shard)));
@@ -111,6 +132,7 @@ public final class TranslationEngine {
     }
     lastInputs = inputs;
     lastXds = xds;
+    xdsCaches.keySet().retainAll(xds.keySet());
     return new Translation(input, gateway, plan, xds, done, failures);
   }
 

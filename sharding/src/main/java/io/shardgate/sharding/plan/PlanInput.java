@@ -29,6 +29,8 @@ import java.util.function.Predicate;
  * @param rejectedWhileDecoding resources that are not in the snapshot because they did not decode
  * @param rejected resources rejected for any reason: a shard serving a resource's last good version instead of its
  *     current one serves something else, so the fingerprint covers it
+ * @param changed the resources whose object or rejection may differ from the previous plan's input, or null when
+ *     unknown (then every dependency is compared)
  */
 public record PlanInput(
     String writeNamespace,
@@ -38,7 +40,8 @@ public record PlanInput(
     Function<String, ProxyLastGood> lastGood,
     Function<ResourceKey, Object> resource,
     Predicate<ResourceKey> rejectedWhileDecoding,
-    Predicate<ResourceKey> rejected) {
+    Predicate<ResourceKey> rejected,
+    Set<ResourceKey> changed) {
 
   /** The input of a finished gateway translation, indexed from its statuses (tools and tests). */
   public static PlanInput of(ResourceSnapshot snapshot, GatewayTranslation translation) {
@@ -69,6 +72,7 @@ public record PlanInput(
         p -> translation.lastGood().of(p),
         byKey::get,
         k -> !byKey.containsKey(k) && statuses.containsKey(k) && statuses.get(k).state() == ResourceState.REJECTED,
-        rejected::contains);
+        rejected::contains,
+        null);
   }
 }

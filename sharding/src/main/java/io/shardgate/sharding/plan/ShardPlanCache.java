@@ -100,6 +100,15 @@ public final class ShardPlanCache {
     if (settings.allUpstreamsPerShard() && !sameElements(m.allUpstreams(), in.snapshot().upstreams())) {
       return false;
     }
+    if (in.changed() != null) {
+      // Told what changed: a dependency not among it is the same object, with the same rejection.
+      for (ResourceKey k : in.changed()) {
+        if (m.deps().containsKey(k)) {
+          return false;
+        }
+      }
+      return true;
+    }
     for (Map.Entry<ResourceKey, Object> e : m.deps().entrySet()) {
       Object now = in.resource().apply(e.getKey());
       Object then = e.getValue();

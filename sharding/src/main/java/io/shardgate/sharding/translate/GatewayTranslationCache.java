@@ -16,6 +16,7 @@ import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.model.UpstreamGroup;
 import io.shardgate.sharding.model.VirtualService;
 import io.shardgate.sharding.report.Contribution;
+import io.shardgate.sharding.report.Reports;
 import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.sharding.report.StatusLedger;
 import java.util.ArrayList;
@@ -183,6 +184,12 @@ public final class GatewayTranslationCache {
     }
 
     Set<ResourceKey> flips = ledger.drainRejectedFlips();
+    Set<ResourceKey> changedKeys = null;
+    if (delta != null) {
+      changedKeys = new HashSet<>(delta.changed());
+      changedKeys.addAll(groupFlips);
+      changedKeys.addAll(flips);
+    }
     SortedSet<String> build = new TreeSet<>(found.keySet());
     for (Map.Entry<String, List<Gateway>> e : served.entrySet()) {
       ProxyState st = proxies.get(e.getKey());
@@ -248,7 +255,7 @@ public final class GatewayTranslationCache {
       out.put(proxy, shard);
     }
     return new Pass(writeNamespace, out, in.documentProblems(), new LastGood(next, previous.documents()), retranslated,
-        failures, lookups);
+        failures, lookups, changedKeys);
   }
 
   /** How many proxy translations (second passes) this cache has run, for tests and metrics. */
@@ -283,10 +290,13 @@ public final class GatewayTranslationCache {
     private final Set<String> retranslated;
     private final SortedMap<String, String> failures;
     private final Lookups lookups;
+    private final Set<ResourceKey> changedKeys;
 
     private Pass(String writeNamespace, SortedMap<String, ShardConfig> shards, List<String> documentProblems,
-        LastGood lastGood, Set<String> retranslated, SortedMap<String, String> failures, Lookups lookups) {
+        LastGood lastGood, Set<String> retranslated, SortedMap<String, String> failures, Lookups lookups,
+        Set<ResourceKey> changedKeys) {
       this.lookups = lookups;
+      this.changedKeys = changedKeys == null ? null : Collections.unmodifiableSet(changedKeys);
       this.writeNamespace = writeNamespace;
       this.shards = Collections.unmodifiableSortedMap(shards);
       this.documentProblems = documentProblems;
@@ -330,10 +340,20 @@ public final class GatewayTranslationCache {
       return out;
     }
 
-    /** Whether the resource's status is Rejected (what later stages add not counted). Before {@link #statuses}. */
+    /**
+     * Whether decoding or a first-pass finding rejected the resource (what later stages add not counted), as of this
+     * call.
+     */
     public boolean isRejected(ResourceKey key) {
-      ResourceStatus st = ledger.status(key);
-      return st != null && st.state() == io.shardgate.sharding.report.ResourceState.REJECTED;
+      return ledger.isRejected(key);
+    }
+
+    /**
+     * The resources whose object, decode status or rejection may differ from the previous call's, or null when
+     * everything must be considered changed (the first call, a Settings or policy change).
+     */
+    public Set<ResourceKey> changedKeys() {
+      return changedKeys;
     }
 
     /** The current object of a resource, or null when it is not in the snapshot. */
@@ -432,7 +452,7 @@ public final class GatewayTranslationCache {
     Set<ResourceKey> present = new HashSet<>();
     for (Gateway g : snapshot.gateways()) {
       if (!settings.readGatewaysFromAllNamespaces() && !g.meta().namespace().equals(writeNamespace)) {
-        Contribution c = new io.shardgate.sharding.report.Reports().warning(
+        Contribution c = new Reports().warning(
             g.key(),
             "Gateway is outside the write namespace " + writeNamespace
                 + " and settings.gateway.readGatewaysFromAllNamespaces is false; it is ignored (move it to "
@@ -531,7 +551,7 @@ public final class GatewayTranslationCache {
     String message = "internal error while translating proxy " + proxy + " (" + e.getClass().getSimpleName() + where
         + "); it keeps serving what it served before this change. This is a bug in Shardgate: please report it"
         + " with the control plane's log";
-    ledger.put(new FailureSlot(proxy), StatusLedger.Layer.SERVING, new io.shardgate.sharding.report.Reports()
+    ledger.put(new FailureSlot(proxy), StatusLedger.Layer.SERVING, new Reports()
         .error(TranslationContext.proxyKey(lastInput.snapshot().settings().discoveryNamespace(), proxy), message)
         .contribution());
     failureLog.add(new Failure(proxy, message, e));
@@ -589,7 +609,7 @@ public final class GatewayTranslationCache {
       }
       boolean servesNothing = ledger.isRejected(k) && !carriedBy.containsKey(k);
       if (servesNothing) {
-        ledger.put(new ServesNothingSlot(k), StatusLedger.Layer.SERVING, new io.shardgate.sharding.report.Reports()
+        ledger.put(new ServesNothingSlot(k), StatusLedger.Layer.SERVING, new Reports()
             .warning(k, "it is rejected and has no last accepted version to fall back on (none was accepted, or the"
                 + " state directory has none), so it serves nothing until it is fixed")
             .contribution());
@@ -606,7 +626,7 @@ public final class GatewayTranslationCache {
             ? "no Gateway selects this VirtualService; it serves nothing"
             : "no served VirtualService delegates to this RouteTable; it serves nothing";
         ledger.put(new UnreachedSlot(k), StatusLedger.Layer.SERVING,
-            new io.shardgate.sharding.report.Reports().warning(k, message).contribution());
+            new Reports().warning(k, message).contribution());
         unreachedKeys.add(k);
       } else if (unreachedKeys.remove(k)) {
         ledger.remove(new UnreachedSlot(k));
