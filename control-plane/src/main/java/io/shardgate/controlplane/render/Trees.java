@@ -10,8 +10,10 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.shardgate.sharding.model.Kind;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceRef;
+import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
 import java.lang.reflect.RecordComponent;
 import java.time.Duration;
@@ -143,7 +145,7 @@ public final class Trees {
   public static SortedMap<String, Object> statuses(Collection<ResourceStatus> statuses) {
     Map<String, String> proxyStates = new TreeMap<>();
     for (ResourceStatus s : statuses) {
-      if (s.key().kind() == io.shardgate.sharding.model.Kind.PROXY) {
+      if (s.key().kind() == Kind.PROXY) {
         proxyStates.put(s.key().name(), stateName(s.state()));
       }
     }
@@ -155,7 +157,7 @@ public final class Trees {
   }
 
   /** {@code Accepted}, {@code Rejected}, ... as Gloo spells states. */
-  public static String stateName(io.shardgate.sharding.report.ResourceState state) {
+  public static String stateName(ResourceState state) {
     return state.name().charAt(0) + state.name().substring(1).toLowerCase();
   }
 

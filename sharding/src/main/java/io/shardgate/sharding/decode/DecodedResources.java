@@ -1,5 +1,6 @@
 package io.shardgate.sharding.decode;
 
+import io.shardgate.sharding.model.ObjectMeta;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceSnapshot;
 import io.shardgate.sharding.report.ResourceStatus;
@@ -20,7 +21,7 @@ public record DecodedResources(
     ResourceSnapshot snapshot,
     SortedMap<ResourceKey, ResourceStatus> statuses,
     List<String> documentProblems,
-    SortedMap<ResourceKey, io.shardgate.sharding.model.ObjectMeta> rejectedMeta) {
+    SortedMap<ResourceKey, ObjectMeta> rejectedMeta) {
 
   public DecodedResources {
     statuses = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(statuses));

@@ -1,6 +1,7 @@
 package io.shardgate.sharding.translate;
 
 import io.shardgate.sharding.ir.RouteAction;
+import io.shardgate.sharding.model.Settings;
 
 /**
  * Settings {@code gloo.invalidConfigPolicy}: when {@code replaceInvalidRoutes} is on, a route that cannot be served
@@ -10,10 +11,10 @@ import io.shardgate.sharding.ir.RouteAction;
 public record InvalidRoutePolicy(boolean replaceInvalidRoutes, int responseCode, String responseBody) {
 
   public static final InvalidRoutePolicy DEFAULT =
-      new InvalidRoutePolicy(false, 404, io.shardgate.sharding.model.Settings.InvalidConfigPolicy.DEFAULT_BODY);
+      new InvalidRoutePolicy(false, 404, Settings.InvalidConfigPolicy.DEFAULT_BODY);
 
   /** The policy a Settings resource asks for. */
-  public static InvalidRoutePolicy of(io.shardgate.sharding.model.Settings settings) {
+  public static InvalidRoutePolicy of(Settings settings) {
     var p = settings.invalidConfigPolicy();
     return new InvalidRoutePolicy(p.replaceInvalidRoutes(), p.invalidRouteResponseCode(), p.invalidRouteResponseBody());
   }

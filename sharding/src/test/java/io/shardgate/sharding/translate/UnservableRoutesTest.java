@@ -7,6 +7,7 @@ import io.shardgate.sharding.decode.DecodedResources;
 import io.shardgate.sharding.decode.ResourceDecoder;
 import io.shardgate.sharding.decode.SourceDocument;
 import io.shardgate.sharding.ir.ProxyRoute;
+import io.shardgate.sharding.ir.RouteAction;
 import io.shardgate.sharding.model.Kind;
 import io.shardgate.sharding.model.Matcher;
 import io.shardgate.sharding.model.ResourceKey;
@@ -146,7 +147,7 @@ class UnservableRoutesTest {
 
   /** The route answers 403 itself: dropped, its requests would go to the next route that matches, unchecked. */
   private static void assertClosed(Result r, int index, String field) {
-    var action = (io.shardgate.sharding.ir.RouteAction.DirectResponse) r.routes().get(index).action();
+    var action = (RouteAction.DirectResponse) r.routes().get(index).action();
     assertEquals(403, action.status());
     assertEquals(ResourceState.WARNING, r.status().state(), r.status().reason());
     assertTrue(r.status().warnings().stream().anyMatch(w -> w.contains(field) && w.endsWith("answers 403 until"
@@ -166,7 +167,7 @@ class UnservableRoutesTest {
         """, null);
     assertEquals(List.of("/admin", "/"), paths(r.routes()));
     assertClosed(r, 0, "options.jwt");
-    assertEquals(404, ((io.shardgate.sharding.ir.RouteAction.DirectResponse) r.routes().get(1).action()).status());
+    assertEquals(404, ((RouteAction.DirectResponse) r.routes().get(1).action()).status());
   }
 
   @Test
@@ -200,7 +201,7 @@ class UnservableRoutesTest {
         spec: {gloo: {invalidConfigPolicy: {replaceInvalidRoutes: true, invalidRouteResponseCode: 418}}}
         """);
     assertEquals(List.of("/admin"), paths(r.routes()));
-    assertEquals(403, ((io.shardgate.sharding.ir.RouteAction.DirectResponse) r.routes().get(0).action()).status());
+    assertEquals(403, ((RouteAction.DirectResponse) r.routes().get(0).action()).status());
     assertEquals(Matcher.PathType.PREFIX, r.routes().get(0).matchers().get(0).path().type());
   }
 
@@ -235,7 +236,7 @@ class UnservableRoutesTest {
     var routes = t.shards().get("gateway-proxy").proxy().listeners().get(0).virtualHosts().get(0).routes();
     assertEquals(1, routes.size(), routes.toString());
     assertEquals("/team", routes.get(0).matchers().get(0).path().value());
-    assertEquals(403, ((io.shardgate.sharding.ir.RouteAction.DirectResponse) routes.get(0).action()).status());
+    assertEquals(403, ((RouteAction.DirectResponse) routes.get(0).action()).status());
     assertTrue(t.statuses().get(VS).warnings().stream().anyMatch(w -> w.contains("options.waf")),
         t.statuses().get(VS).reason());
   }
