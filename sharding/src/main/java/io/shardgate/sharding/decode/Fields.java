@@ -16,8 +16,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -124,7 +124,7 @@ final class Fields {
   private final String path;
   private final Problems problems;
   private final GlooApi.Message message;
-  private final Set<String> read = new LinkedHashSet<>();
+  private final Set<String> read = new HashSet<>();
   private boolean finished;
 
   Fields(Map<String, Object> map, String path, Problems problems, GlooApi.Message message) {
@@ -601,7 +601,8 @@ final class Fields {
       return;
     }
     finished = true;
-    Map<Field, String> seen = new HashMap<>();
+    // Identity: the table's fields are unique, and a record's hash would walk its whole type.
+    Map<Field, String> seen = new IdentityHashMap<>();
     for (Map.Entry<String, Object> e : map.entrySet()) {
       String key = e.getKey();
       Object v = e.getValue();

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -130,20 +131,29 @@ public final class GlooApi {
    * (e.g. Gloo 0.x names whose content moved).
    */
   public record Message(
-      String name, Map<String, Field> fields, Map<String, List<String>> oneofs, Map<String, String> hints) {
+      String name,
+      Map<String, Field> fields,
+      Map<String, List<String>> oneofs,
+      Map<String, String> hints,
+      Map<String, Field> byProtoName) {
+
+    public Message(
+        String name, Map<String, Field> fields, Map<String, List<String>> oneofs, Map<String, String> hints) {
+      this(name, fields, oneofs, hints, protoNames(fields));
+    }
+
+    private static Map<String, Field> protoNames(Map<String, Field> fields) {
+      Map<String, Field> out = new HashMap<>();
+      for (Field f : fields.values()) {
+        out.put(f.protoName(), f);
+      }
+      return Collections.unmodifiableMap(out);
+    }
 
     /** The field {@code key} names, by JSON name or proto name, or null. */
     public Field field(String key) {
       Field f = fields.get(key);
-      if (f != null) {
-        return f;
-      }
-      for (Field candidate : fields.values()) {
-        if (candidate.protoName().equals(key)) {
-          return candidate;
-        }
-      }
-      return null;
+      return f != null ? f : byProtoName.get(key);
     }
   }
 
