@@ -44,11 +44,15 @@ public final class XdsTranslationCache {
     Map<ListenerKey, Listener> nextListeners = new HashMap<>();
     List<Listener> ls = new ArrayList<>();
     List<RouteConfiguration> rcs = new ArrayList<>();
+    Map<String, Object> listenerNames = new HashMap<>();
     for (ProxyListener l : shard.proxy().listeners()) {
+      unique(listenerNames, "listener", l.name(), l.gateway());
       List<VirtualHost> protos = new ArrayList<>(l.virtualHosts().size());
       boolean faults = false;
       boolean cors = false;
+      Map<String, Object> hostNames = new HashMap<>();
       for (ProxyVirtualHost vh : l.virtualHosts()) {
+        unique(hostNames, "virtual host of " + l.name(), XdsNames.virtualHost(vh.name()), vh.virtualService());
         Host h = hosts.get(vh);
         if (h == null) {
           h = new Host(XdsTranslator.virtualHost(vh), RouteOptionsTranslator.needsFaultFilter(vh),
@@ -77,7 +81,9 @@ public final class XdsTranslationCache {
     }
     Map<UpstreamCluster, Cluster> nextClusters = new HashMap<>();
     List<Cluster> cs = new ArrayList<>(shard.clusters().size());
+    Map<String, Object> clusterNames = new HashMap<>();
     for (UpstreamCluster u : shard.clusters()) {
+      unique(clusterNames, "cluster", XdsNames.cluster(u.upstream()), "Upstream " + u.upstream());
       Cluster c = clusters.get(u);
       if (c == null) {
         c = XdsTranslator.cluster(u);
@@ -90,6 +96,14 @@ public final class XdsTranslationCache {
     listeners = nextListeners;
     clusters = nextClusters;
     return new ShardResources(cs, List.of(), ls, rcs, List.of());
+  }
+
+  /** Records that {@code source} becomes Envoy {@code what} {@code envoyName}; a second source of it is a bug. */
+  private static void unique(Map<String, Object> seen, String what, String envoyName, Object source) {
+    Object earlier = seen.putIfAbsent(envoyName, source);
+    if (earlier != null) {
+      throw new EnvoyNameCollisionException(what, envoyName, earlier, source);
+    }
   }
 
   private static boolean sameElements(List<VirtualHost> a, List<VirtualHost> b) {
