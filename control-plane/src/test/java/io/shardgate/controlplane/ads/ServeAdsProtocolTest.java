@@ -54,7 +54,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ServeAdsProtocolTest {
 
-  private static final Duration LIVENESS = Duration.ofSeconds(10);
+  private static final Duration LIVENESS = Duration.ofSeconds(30);
   /** After the protected shard's update arrived, the noisy shard must stay silent this long. */
   private static final Duration QUIET = Duration.ofSeconds(1);
 

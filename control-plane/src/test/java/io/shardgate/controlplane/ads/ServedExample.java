@@ -33,7 +33,7 @@ import java.util.concurrent.TimeUnit;
 public final class ServedExample implements AutoCloseable {
 
   /** Liveness bound for things that must happen; never a speed assertion. */
-  public static final Duration LIVENESS = Duration.ofSeconds(10);
+  public static final Duration LIVENESS = Duration.ofSeconds(30);
 
   private final ExampleConfig config;
   private final ApplicationContext context;

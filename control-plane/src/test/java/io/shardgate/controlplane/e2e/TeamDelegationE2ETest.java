@@ -67,17 +67,15 @@ import org.yaml.snakeyaml.Yaml;
  * without it shows that the persisted state is what kept the broken table's routes. A test whose precondition an
  * earlier test failed to establish is skipped, not failed, so only the first failure is reported.
  *
- * <p>Timeouts are liveness bounds (generous: a slow host must not fail the test), except {@link #TEAM_EDIT_TO_SERVE},
- * the bound for a team's edit to be served while another team's table is broken.
+ * <p>Timeouts are liveness bounds (generous: a slow host must not fail the test); how long a team's edit took to be
+ * served while another team's table is broken is printed, not asserted.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TeamDelegationE2ETest {
 
-  private static final Duration LIVENESS = Duration.ofSeconds(20);
+  private static final Duration LIVENESS = Duration.ofSeconds(30);
   /** Envoy's ADS retry backoff grows while the control plane is down; a restart must still be picked up. */
   private static final Duration RECONNECT = Duration.ofSeconds(30);
-  /** A team's edit must reach Envoy within this, although a table of another team is rejected. */
-  private static final Duration TEAM_EDIT_TO_SERVE = Duration.ofSeconds(5);
 
   private static final String RESOURCES = "e2e/team-delegation";
   private static final String ROLE = "gloo-system~gateway-proxy";
@@ -623,13 +621,13 @@ class TeamDelegationE2ETest {
 
   /**
    * Writes a team's edit and polls until a request is answered as {@code served} says, within
-   * {@link #TEAM_EDIT_TO_SERVE}; returns the milliseconds from the write.
+   * {@link #LIVENESS}; returns the milliseconds from the write.
    */
   private static long editAndAwait(String file, String text, String method, String path, Map<String, String> headers,
       Predicate<RawHttp.Response> served) throws Exception {
     long written = System.nanoTime();
     write(file, text);
-    long deadline = written + TEAM_EDIT_TO_SERVE.toNanos();
+    long deadline = written + LIVENESS.toNanos();
     RawHttp.Response last;
     while (true) {
       last = shop(method, path, headers);
@@ -638,7 +636,7 @@ class TeamDelegationE2ETest {
         return (now - written) / 1_000_000;
       }
       if (now - deadline > 0) {
-        return fail("the edit of " + file + " was not served within " + TEAM_EDIT_TO_SERVE.toMillis()
+        return fail("the edit of " + file + " was not served within " + LIVENESS.toMillis()
             + " ms; last answer to " + method + " " + path + ": " + last + "; status of the tables: "
             + statusResources());
       }

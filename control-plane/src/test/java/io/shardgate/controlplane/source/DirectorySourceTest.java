@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DirectorySourceTest {
 
-  private static final Duration LIVENESS = Duration.ofSeconds(5);
+  private static final Duration LIVENESS = Duration.ofSeconds(30);
 
   @TempDir Path root;
 
