@@ -3,6 +3,7 @@ package io.shardgate.snapshot;
 import com.google.protobuf.Any;
 import com.google.protobuf.Duration;
 import com.google.protobuf.Struct;
+import com.google.protobuf.UInt32Value;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
@@ -27,6 +28,7 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import java.util.Arrays;
 import java.util.List;
 
 /** Small, valid Envoy resources for tests; every method builds fresh messages. */
@@ -58,7 +60,7 @@ final class Fixtures {
     return ClusterLoadAssignment.newBuilder()
         .setClusterName(cluster)
         .addEndpoints(LocalityLbEndpoints.newBuilder()
-            .setLoadBalancingWeight(com.google.protobuf.UInt32Value.of(1))
+            .setLoadBalancingWeight(UInt32Value.of(1))
             .addLbEndpoints(LbEndpoint.newBuilder().setEndpoint(Endpoint.newBuilder().setAddress(
                 Address.newBuilder().setSocketAddress(
                     SocketAddress.newBuilder().setAddress("127.0.0.1").setPortValue(port))))))
@@ -101,12 +103,12 @@ final class Fixtures {
    * routes to the first cluster by name (so the order of {@code clusters} never changes the content).
    */
   static ShardResources shard(String prefix, int backendPort, String... clusters) {
-    List<Cluster> cs = java.util.Arrays.stream(clusters).map(c -> edsCluster(prefix + "-" + c)).toList();
-    List<ClusterLoadAssignment> es = java.util.Arrays.stream(clusters)
+    List<Cluster> cs = Arrays.stream(clusters).map(c -> edsCluster(prefix + "-" + c)).toList();
+    List<ClusterLoadAssignment> es = Arrays.stream(clusters)
         .map(c -> endpoints(prefix + "-" + c, backendPort)).toList();
     return new ShardResources(cs, es,
         List.of(rdsListener(prefix + "-http", 8080, prefix + "-routes")),
-        List.of(routes(prefix + "-routes", prefix + "-" + java.util.Arrays.stream(clusters).sorted().findFirst()
+        List.of(routes(prefix + "-routes", prefix + "-" + Arrays.stream(clusters).sorted().findFirst()
             .orElseThrow())),
         List.of());
   }

@@ -1,5 +1,6 @@
 package io.shardgate.controlplane.app;
 
+import io.envoyproxy.controlplane.cache.Resources;
 import io.micronaut.core.annotation.Nullable;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -88,7 +89,7 @@ public class AdminController {
     out.put("resources", resources);
     Map<String, Object> shards = new TreeMap<>();
     for (String role : t.xds().keySet()) {
-      shards.put(role, cache.versionOf(role, io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL).orElse(""));
+      shards.put(role, cache.versionOf(role, Resources.V3.LISTENER_TYPE_URL).orElse(""));
     }
     out.put("listenerVersions", shards);
     if (!pipeline.failures().isEmpty()) {

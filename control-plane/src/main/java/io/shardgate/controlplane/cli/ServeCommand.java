@@ -1,12 +1,15 @@
 package io.shardgate.controlplane.cli;
 
 import io.micronaut.context.ApplicationContext;
+import io.micronaut.grpc.server.GrpcEmbeddedServer;
 import io.micronaut.runtime.Micronaut;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.security.ServeSecurity;
 import io.shardgate.controlplane.security.TlsMaterialException;
 import io.shardgate.controlplane.security.XdsTlsCredentials;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -129,7 +132,7 @@ public final class ServeCommand implements Callable<Integer> {
 
   private static void closeStreams(ApplicationContext context) {
     if (context.isRunning()) {
-      context.findBean(io.micronaut.grpc.server.GrpcEmbeddedServer.class)
+      context.findBean(GrpcEmbeddedServer.class)
           .ifPresent(server -> server.getServer().shutdownNow());
     }
   }
@@ -163,8 +166,8 @@ public final class ServeCommand implements Callable<Integer> {
   public static ApplicationContext start(Path configDir, int xdsPort, int adminPort, String adminAddress) {
     try {
       return start(configDir, Files.createTempDirectory("shardgate-state"), xdsPort, adminPort, adminAddress);
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException("cannot create a temporary state directory", e);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create a temporary state directory", e);
     }
   }
 

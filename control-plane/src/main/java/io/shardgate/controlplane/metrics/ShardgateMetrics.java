@@ -27,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.function.ToDoubleFunction;
 
 /**
  * Shardgate's metrics, bound to a Micrometer {@link MeterRegistry} (observability edge, beside the pipeline and the
@@ -321,7 +322,7 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
     return meters.computeIfAbsent(shard, create);
   }
 
-  private <T> void functionCounter(String name, T source, java.util.function.ToDoubleFunction<T> count,
+  private <T> void functionCounter(String name, T source, ToDoubleFunction<T> count,
       String description) {
     FunctionCounter.builder(name, source, count).description(description).register(registry);
   }

@@ -5,6 +5,7 @@ import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.translate.GatewayTranslation;
 import io.shardgate.snapshot.ShardResources;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -24,7 +25,7 @@ public final class TranslationOutput {
     out.put("clusters", Trees.tree(r.clusters()));
     out.put("endpoints", Trees.tree(r.endpoints()));
     out.put("secrets", Trees.tree(r.secrets()));
-    out.values().removeIf(v -> v instanceof java.util.List<?> l && l.isEmpty());
+    out.values().removeIf(v -> v instanceof List<?> l && l.isEmpty());
     return out;
   }
 

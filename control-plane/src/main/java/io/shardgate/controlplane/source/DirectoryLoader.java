@@ -10,6 +10,7 @@ import java.nio.file.FileSystemLoopException;
 import java.nio.file.FileVisitOption;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
@@ -30,6 +31,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Reads every YAML file under a config directory into {@link DirectoryContents}.
@@ -219,7 +221,7 @@ public final class DirectoryLoader {
       BasicFileAttributes attrs = Files.readAttributes(path, BasicFileAttributes.class);
       // A file whose size, modification time and identity are those of the last read is not read again: a re-scan
       // of a large tree then costs a stat per file, not a read and a hash.
-      String stat = attrs.size() + "/" + attrs.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS) + "/"
+      String stat = attrs.size() + "/" + attrs.lastModifiedTime().to(TimeUnit.NANOSECONDS) + "/"
           + attrs.fileKey();
       String previousHash = prev.contents.fileHashes().get(rel);
       if (previousHash != null && stat.equals(prev.contents.fileStats().get(rel))) {
@@ -414,7 +416,7 @@ public final class DirectoryLoader {
   /** The entries under {@code start} (the root, a folder or a file below it); none when it does not exist. */
   private static List<Entry> walk(Path root, Path start) {
     List<Entry> entries = new ArrayList<>();
-    if (!start.equals(root) && !Files.exists(start, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+    if (!start.equals(root) && !Files.exists(start, LinkOption.NOFOLLOW_LINKS)) {
       return entries;
     }
     try {

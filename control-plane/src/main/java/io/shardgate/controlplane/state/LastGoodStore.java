@@ -24,6 +24,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -224,7 +225,7 @@ public final class LastGoodStore implements AutoCloseable {
   }
 
   private static <V> void diffMap(SortedMap<String, V> a, SortedMap<String, V> b, BiConsumer<String, V> put,
-      java.util.function.Consumer<String> delete) {
+      Consumer<String> delete) {
     for (Map.Entry<String, V> e : b.entrySet()) {
       V old = a.get(e.getKey());
       if (old != e.getValue() && !Objects.equals(old, e.getValue())) {

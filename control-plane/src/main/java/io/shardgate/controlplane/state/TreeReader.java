@@ -7,11 +7,14 @@ import java.lang.reflect.Constructor;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
+import java.lang.reflect.WildcardType;
+import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -58,7 +61,7 @@ final class TreeReader {
     }
     if (Map.class.isAssignableFrom(raw)) {
       Type value = ((ParameterizedType) type).getActualTypeArguments()[1];
-      Map<String, Object> out = java.util.SortedMap.class.isAssignableFrom(raw) ? new TreeMap<>() : new LinkedHashMap<>();
+      Map<String, Object> out = SortedMap.class.isAssignableFrom(raw) ? new TreeMap<>() : new LinkedHashMap<>();
       if (tree != null) {
         expect(tree, Map.class, path).forEach((k, v) -> out.put(String.valueOf(k), read(v, value, path + "." + k)));
       }
@@ -76,7 +79,7 @@ final class TreeReader {
     }
     if (raw == Duration.class) {
       String s = expect(tree, String.class, path);
-      return Duration.ofNanos(new java.math.BigDecimal(s.substring(0, s.length() - 1)).movePointRight(9).longValueExact());
+      return Duration.ofNanos(new BigDecimal(s.substring(0, s.length() - 1)).movePointRight(9).longValueExact());
     }
     if (raw == ResourceRef.class) {
       String s = expect(tree, String.class, path);
@@ -178,7 +181,7 @@ final class TreeReader {
     if (type instanceof ParameterizedType p) {
       return (Class<?>) p.getRawType();
     }
-    if (type instanceof java.lang.reflect.WildcardType w) {
+    if (type instanceof WildcardType w) {
       return rawClass(w.getUpperBounds()[0]);
     }
     throw new IllegalArgumentException("unsupported type " + type);

@@ -1,6 +1,7 @@
 package io.shardgate.controlplane.xds;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
@@ -75,7 +76,7 @@ public final class EdgeXdsTranslator {
                           RouteAction.newBuilder()
                               .setCluster(cluster)
                               // Off: the shard behind applies the route's own timeout.
-                              .setTimeout(com.google.protobuf.Duration.getDefaultInstance()))));
+                              .setTimeout(Duration.getDefaultInstance()))));
     }
     routes.add(rc.build());
 
@@ -160,7 +161,7 @@ public final class EdgeXdsTranslator {
     Cluster.Builder c =
         Cluster.newBuilder()
             .setName(name)
-            .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(5))
+            .setConnectTimeout(Duration.newBuilder().setSeconds(5))
             .setLoadAssignment(
                 ClusterLoadAssignment.newBuilder()
                     .setClusterName(name)

@@ -6,17 +6,20 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.shardgate.controlplane.e2e.ExampleConfig;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -48,7 +51,7 @@ class ShardIsolationProtocolTest {
   /** An edit that changes one route's direct response: only the protected shard's route configuration changes. */
   private static final String PAYMENTS_VS = "virtualservices/payments/payments.yaml";
 
-  @TempDir java.nio.file.Path work;
+  @TempDir Path work;
 
   private ServedExample served;
   private final List<AutoCloseable> clients = new ArrayList<>();
@@ -232,7 +235,7 @@ class ShardIsolationProtocolTest {
   }
 
   private static <C> Map<C, Map<String, Integer>> counts(List<C> clients,
-      java.util.function.Function<C, Map<String, Integer>> pushes) {
+      Function<C, Map<String, Integer>> pushes) {
     Map<C, Map<String, Integer>> out = new HashMap<>();
     for (C c : clients) {
       out.put(c, pushes.apply(c));
@@ -269,7 +272,7 @@ class ShardIsolationProtocolTest {
 
   private static List<String> directResponseBodies(DiscoveryResponse rds) throws InvalidProtocolBufferException {
     List<String> bodies = new ArrayList<>();
-    for (com.google.protobuf.Any any : rds.getResourcesList()) {
+    for (Any any : rds.getResourcesList()) {
       RouteConfiguration rc = any.unpack(RouteConfiguration.class);
       rc.getVirtualHostsList().forEach(vh -> vh.getRoutesList().stream()
           .filter(r -> r.hasDirectResponse())

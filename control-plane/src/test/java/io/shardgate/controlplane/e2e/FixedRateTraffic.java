@@ -3,6 +3,7 @@ package io.shardgate.controlplane.e2e;
 import java.io.IOException;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
@@ -143,7 +144,7 @@ final class FixedRateTraffic implements AutoCloseable {
   }
 
   Map<String, Long> byBackend() {
-    Map<String, Long> out = new java.util.TreeMap<>();
+    Map<String, Long> out = new TreeMap<>();
     byBackend.forEach((b, n) -> out.put(b, n.sum()));
     return out;
   }

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -37,7 +38,7 @@ class ShardIsolationE2ETest {
   private static ApplicationContext controlPlane;
   private static final List<EnvoyProcess> protectedEnvoys = new ArrayList<>();
   private static final List<EnvoyProcess> noisyEnvoys = new ArrayList<>();
-  private static final Map<EnvoyProcess, Integer> adminPorts = new java.util.HashMap<>();
+  private static final Map<EnvoyProcess, Integer> adminPorts = new HashMap<>();
 
   @BeforeAll
   static void start() throws Exception {
@@ -85,7 +86,7 @@ class ShardIsolationE2ETest {
 
   @Test
   void anEditOnOneShardSendsNothingToTheOtherShardsEnvoys() throws Exception {
-    Map<EnvoyProcess, Map<String, Long>> before = new java.util.HashMap<>();
+    Map<EnvoyProcess, Map<String, Long>> before = new HashMap<>();
     for (EnvoyProcess e : all()) {
       before.put(e, stableXdsStats(e));
     }

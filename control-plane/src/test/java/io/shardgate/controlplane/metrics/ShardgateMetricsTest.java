@@ -14,6 +14,7 @@ import io.shardgate.snapshot.ShardSnapshotCache;
 import io.shardgate.snapshot.ShardStreamStats;
 import java.time.Instant;
 import java.util.List;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -106,11 +107,11 @@ class ShardgateMetricsTest {
   private void feed(String role) {
     cache.setShard(role, new ShardResources(List.of(Cluster.newBuilder().setName(role + "-cluster")
         .setConnectTimeout(Duration.newBuilder().setSeconds(1)).build()), List.of(), List.of(), List.of(), List.of()));
-    cache.retainShards(cache.knownRoles().isEmpty() ? java.util.Set.of(role) : union(role));
+    cache.retainShards(cache.knownRoles().isEmpty() ? Set.of(role) : union(role));
   }
 
-  private java.util.Set<String> union(String role) {
-    java.util.Set<String> all = new TreeSet<>(cache.knownRoles());
+  private Set<String> union(String role) {
+    Set<String> all = new TreeSet<>(cache.knownRoles());
     all.add(role);
     return all;
   }

@@ -4,8 +4,10 @@ import io.shardgate.sharding.model.ObjectMeta;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceSnapshot;
 import io.shardgate.sharding.report.ResourceStatus;
+import java.util.Collections;
 import java.util.List;
 import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * What {@link ResourceDecoder} made of a set of documents. Immutable.
@@ -24,8 +26,8 @@ public record DecodedResources(
     SortedMap<ResourceKey, ObjectMeta> rejectedMeta) {
 
   public DecodedResources {
-    statuses = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(statuses));
+    statuses = Collections.unmodifiableSortedMap(new TreeMap<>(statuses));
     documentProblems = List.copyOf(documentProblems);
-    rejectedMeta = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(rejectedMeta));
+    rejectedMeta = Collections.unmodifiableSortedMap(new TreeMap<>(rejectedMeta));
   }
 }

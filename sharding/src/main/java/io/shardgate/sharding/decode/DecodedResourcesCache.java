@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -271,7 +272,7 @@ public final class DecodedResourcesCache {
 
   /** The snapshot's list of each kind, rebuilt only when a resource of that kind entered, left or changed. */
   private final EnumMap<Kind, List<? extends Resource>> lists = new EnumMap<>(Kind.class);
-  private final java.util.EnumSet<Kind> dirtyKinds = java.util.EnumSet.allOf(Kind.class);
+  private final EnumSet<Kind> dirtyKinds = EnumSet.allOf(Kind.class);
 
   private void add(Entry e, Set<ResourceKey> affected) {
     if (e.decoded.documentProblem() != null) {

@@ -1,8 +1,8 @@
 package io.shardgate.sharding.decode;
 
-import io.shardgate.sharding.model.Action;
 import io.shardgate.sharding.model.Action.Destination;
 import io.shardgate.sharding.model.Action.WeightedDestination;
+import io.shardgate.sharding.model.Action;
 import io.shardgate.sharding.model.Gateway;
 import io.shardgate.sharding.model.IpLiterals;
 import io.shardgate.sharding.model.Kind;
@@ -24,11 +24,13 @@ import io.shardgate.sharding.model.VirtualService;
 import io.shardgate.sharding.report.Reports;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Decodes Gloo Edge v1 documents (Kubernetes form) into the typed resource model.
@@ -59,8 +61,8 @@ public final class ResourceDecoder {
    * document objects again need not decode them again).
    */
   public static DecodedResources decode(
-      List<SourceDocument> documents, java.util.function.Function<SourceDocument, DecodedDocument> perDocument) {
-    return new DecodedResourcesCache(perDocument).decode(documents, java.util.Collections.emptySortedMap()).resources();
+      List<SourceDocument> documents, Function<SourceDocument, DecodedDocument> perDocument) {
+    return new DecodedResourcesCache(perDocument).decode(documents, Collections.emptySortedMap()).resources();
   }
 
   /** Decodes one document on its own: a resource with its problems, or why the document is not one. Pure. */

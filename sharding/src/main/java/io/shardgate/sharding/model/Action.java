@@ -2,6 +2,7 @@ package io.shardgate.sharding.model;
 
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 /** What a route does: forward, redirect, answer directly, or delegate to RouteTables. */
 public sealed interface Action
@@ -73,7 +74,7 @@ public sealed interface Action
   record RouteTableSelector(List<String> namespaces, Map<String, String> labels, List<LabelExpression> expressions) {
     public RouteTableSelector {
       namespaces = List.copyOf(namespaces);
-      labels = new java.util.TreeMap<>(labels);
+      labels = new TreeMap<>(labels);
       expressions = List.copyOf(expressions);
     }
   }

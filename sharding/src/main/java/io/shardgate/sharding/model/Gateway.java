@@ -1,6 +1,8 @@
 package io.shardgate.sharding.model;
 
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * {@code gateway.solo.io/v1} Gateway: one Envoy listener, fed into every proxy named in {@code proxyNames}.
@@ -45,14 +47,14 @@ public record Gateway(
    */
   public record HttpGateway(
       List<ResourceRef> virtualServices,
-      java.util.Map<String, String> virtualServiceSelector,
+      Map<String, String> virtualServiceSelector,
       List<LabelExpression> virtualServiceExpressions,
       List<String> virtualServiceNamespaces) {
 
     public HttpGateway {
       virtualServices = List.copyOf(virtualServices);
       virtualServiceSelector =
-          virtualServiceSelector == null ? null : new java.util.TreeMap<>(virtualServiceSelector);
+          virtualServiceSelector == null ? null : new TreeMap<>(virtualServiceSelector);
       virtualServiceExpressions = virtualServiceExpressions == null ? null : List.copyOf(virtualServiceExpressions);
       virtualServiceNamespaces = List.copyOf(virtualServiceNamespaces);
     }

@@ -1,5 +1,6 @@
 package io.shardgate.sharding.model;
 
+import java.util.Collections;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -11,8 +12,8 @@ public record ObjectMeta(
     String name, String namespace, Map<String, String> labels, Map<String, String> annotations, String origin) {
 
   public ObjectMeta {
-    labels = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(labels));
-    annotations = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
+    labels = Collections.unmodifiableSortedMap(new TreeMap<>(labels));
+    annotations = Collections.unmodifiableSortedMap(new TreeMap<>(annotations));
     origin = origin == null ? "" : origin;
   }
 

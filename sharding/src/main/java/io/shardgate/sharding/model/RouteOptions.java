@@ -1,6 +1,7 @@
 package io.shardgate.sharding.model;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -82,7 +83,7 @@ public record RouteOptions(
 
   /** The names of the options set that apply only to forwarding routes, in declaration order. */
   public List<String> forwardOnlyOptionNames() {
-    List<String> names = new java.util.ArrayList<>();
+    List<String> names = new ArrayList<>();
     addIf(names, prefixRewrite, "prefixRewrite");
     addIf(names, regexRewrite, "regexRewrite");
     addIf(names, hostRewrite, hostRewrite == null ? "" : hostRewrite.fieldName());

@@ -1,6 +1,9 @@
 package io.shardgate.sharding.model;
 
+import java.util.Collections;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * {@code gloo.solo.io/v1} Settings: the fields Shardgate reads.
@@ -36,7 +39,7 @@ public record Settings(
   /** Settings as Gloo behaves with no Settings resource at all. */
   public static final Settings DEFAULTS =
       new Settings(
-          new ObjectMeta("default", DEFAULT_WRITE_NAMESPACE, java.util.Map.of(), java.util.Map.of(), "(defaults)"),
+          new ObjectMeta("default", DEFAULT_WRITE_NAMESPACE, Map.of(), Map.of(), "(defaults)"),
           DEFAULT_WRITE_NAMESPACE,
           List.of(),
           false,
@@ -94,8 +97,8 @@ public record Settings(
       String bindAddress,
       int bindPort,
       int tlsBindPort,
-      java.util.Map<String, HostPort> shardAddresses,
-      java.util.Map<String, HostPort> shardTlsAddresses) {
+      Map<String, HostPort> shardAddresses,
+      Map<String, HostPort> shardTlsAddresses) {
 
     public static final String DEFAULT_PROXY_NAME = "gateway-proxy-edge";
     public static final String DEFAULT_BIND_ADDRESS = "::";
@@ -103,13 +106,13 @@ public record Settings(
     public static final int DEFAULT_TLS_BIND_PORT = 8443;
     public static final Edge DEFAULT =
         new Edge(false, DEFAULT_PROXY_NAME, DEFAULT_BIND_ADDRESS, DEFAULT_BIND_PORT, DEFAULT_TLS_BIND_PORT,
-            java.util.Map.of(), java.util.Map.of());
+            Map.of(), Map.of());
 
     public Edge {
       proxyName = proxyName == null || proxyName.isEmpty() ? DEFAULT_PROXY_NAME : proxyName;
       bindAddress = bindAddress == null || bindAddress.isEmpty() ? DEFAULT_BIND_ADDRESS : bindAddress;
-      shardAddresses = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(shardAddresses));
-      shardTlsAddresses = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(shardTlsAddresses));
+      shardAddresses = Collections.unmodifiableSortedMap(new TreeMap<>(shardAddresses));
+      shardTlsAddresses = Collections.unmodifiableSortedMap(new TreeMap<>(shardTlsAddresses));
     }
   }
 

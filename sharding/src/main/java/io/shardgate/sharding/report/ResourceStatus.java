@@ -1,6 +1,7 @@
 package io.shardgate.sharding.report;
 
 import io.shardgate.sharding.model.ResourceKey;
+import java.util.Collections;
 import java.util.List;
 import java.util.SortedSet;
 import java.util.TreeSet;
@@ -24,7 +25,7 @@ public record ResourceStatus(
   public ResourceStatus {
     errors = List.copyOf(errors);
     warnings = List.copyOf(warnings);
-    proxies = java.util.Collections.unmodifiableSortedSet(new TreeSet<>(proxies));
+    proxies = Collections.unmodifiableSortedSet(new TreeSet<>(proxies));
   }
 
   /** Derives state and reason from the problems, as Gloo does: any error rejects, warnings alone warn. */

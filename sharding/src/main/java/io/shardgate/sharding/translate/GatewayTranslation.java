@@ -4,8 +4,10 @@ import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
+import java.util.Collections;
 import java.util.List;
 import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
  * The result of gateway translation. Immutable.
@@ -24,8 +26,8 @@ public record GatewayTranslation(
     LastGood lastGood) {
 
   public GatewayTranslation {
-    shards = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(shards));
-    statuses = java.util.Collections.unmodifiableSortedMap(new java.util.TreeMap<>(statuses));
+    shards = Collections.unmodifiableSortedMap(new TreeMap<>(shards));
+    statuses = Collections.unmodifiableSortedMap(new TreeMap<>(statuses));
     documentProblems = List.copyOf(documentProblems);
   }
 

@@ -8,6 +8,7 @@ import io.shardgate.sharding.model.ResourceSnapshot;
 import io.shardgate.sharding.model.VirtualService;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
@@ -34,7 +35,7 @@ record InputDelta(Set<ResourceKey> changed, List<VirtualService> changedVirtualS
   static InputDelta of(Set<ResourceKey> changed, DecodedResources now) {
     Set<String> namespaces = new TreeSet<>();
     List<VirtualService> vss = new ArrayList<>();
-    Map<ResourceKey, VirtualService> byKey = new java.util.HashMap<>();
+    Map<ResourceKey, VirtualService> byKey = new HashMap<>();
     boolean anyVirtualService = false;
     for (ResourceKey k : changed) {
       if (k.kind() == Kind.ROUTE_TABLE) {

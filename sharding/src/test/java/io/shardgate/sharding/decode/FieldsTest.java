@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -118,7 +119,7 @@ class FieldsTest {
 
     f = fields("RouteOptions", "{timeout: 15, idleTimeout: '1.5s'}");
     assertNull(f.duration("timeout"));
-    assertEquals(java.time.Duration.ofMillis(1500), f.duration("idleTimeout"));
+    assertEquals(Duration.ofMillis(1500), f.duration("idleTimeout"));
     assertEquals(List.of("spec.timeout (f.yaml): expected a duration in seconds such as '15s' or '0.5s', got a"
         + " number"), problems.errors);
   }

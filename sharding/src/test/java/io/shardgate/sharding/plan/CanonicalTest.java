@@ -5,9 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.shardgate.sharding.model.ObjectMeta;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 class CanonicalTest {
@@ -27,15 +30,15 @@ class CanonicalTest {
   /** String keys sort as their canonical texts would ("s<length>:<text>"), without building those texts. */
   @Test
   void stringKeysSortLikeTheirCanonicalTexts() {
-    java.util.Random random = new java.util.Random(7);
+    Random random = new Random(7);
     for (int round = 0; round < 200; round++) {
-      List<String> keys = new java.util.ArrayList<>();
+      List<String> keys = new ArrayList<>();
       for (int i = 0; i < 12; i++) {
         keys.add("k".repeat(random.nextInt(14)) + (char) ('a' + random.nextInt(3)));
       }
-      List<String> byCanonical = new java.util.ArrayList<>(keys);
-      byCanonical.sort(java.util.Comparator.comparing(k -> "s" + k.length() + ":" + k));
-      List<String> fast = new java.util.ArrayList<>(keys);
+      List<String> byCanonical = new ArrayList<>(keys);
+      byCanonical.sort(Comparator.comparing(k -> "s" + k.length() + ":" + k));
+      List<String> fast = new ArrayList<>(keys);
       fast.sort(Canonical::compareAsCanonicalStrings);
       assertEquals(byCanonical, fast);
     }
