@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.sun.net.httpserver.HttpServer;
+import io.micronaut.context.ApplicationContext;
+import io.shardgate.controlplane.cli.ServeCommand;
 import io.shardgate.controlplane.cli.ShardgateCli;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -147,5 +149,26 @@ final class E2eSupport {
       Thread.sleep(50);
     }
     fail("port " + port + " of the stopped control plane was not released within " + liveness + ": " + last);
+  }
+
+  /**
+   * Stops what an end-to-end test started, each part null-safe: the Envoys first, so they do not spend the teardown
+   * reconnecting to a control plane that is gone; then the control plane, its ADS streams ended first as a process
+   * exit ends them; then the backends.
+   */
+  static void stopAll(List<EnvoyProcess> envoys, ApplicationContext controlPlane, HttpServer... backends) {
+    for (EnvoyProcess envoy : envoys) {
+      if (envoy != null) {
+        envoy.close();
+      }
+    }
+    if (controlPlane != null) {
+      ServeCommand.stop(controlPlane);
+    }
+    for (HttpServer backend : backends) {
+      if (backend != null) {
+        backend.stop(0);
+      }
+    }
   }
 }

@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -121,19 +122,8 @@ class EdgeShardE2ETest {
 
   @AfterAll
   static void stopEverything() throws IOException {
-    for (EnvoyProcess envoy : new EnvoyProcess[] {edgeEnvoy, protectedEnvoy, noisyEnvoy}) {
-      if (envoy != null) {
-        envoy.close();
-      }
-    }
-    if (controlPlane != null) {
-      controlPlane.close();
-    }
-    for (HttpServer backend : new HttpServer[] {paymentsBackend, catalogBackend}) {
-      if (backend != null) {
-        backend.stop(0);
-      }
-    }
+    E2eSupport.stopAll(Arrays.asList(edgeEnvoy, protectedEnvoy, noisyEnvoy), controlPlane, paymentsBackend,
+        catalogBackend);
     if (protectedTls != null) {
       protectedTls.close();
     }

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -89,17 +90,7 @@ class ListenerBindFailureE2ETest {
 
   @AfterAll
   static void stop() throws IOException {
-    for (EnvoyProcess e : new EnvoyProcess[] {protectedEnvoy, noisyEnvoy}) {
-      if (e != null) {
-        e.close();
-      }
-    }
-    if (controlPlane != null) {
-      ServeCommand.stop(controlPlane);
-    }
-    if (catalogBackend != null) {
-      catalogBackend.stop(0);
-    }
+    E2eSupport.stopAll(Arrays.asList(protectedEnvoy, noisyEnvoy), controlPlane, catalogBackend);
     if (portHolder != null) {
       portHolder.close();
     }

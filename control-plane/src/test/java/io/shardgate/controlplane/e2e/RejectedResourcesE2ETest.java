@@ -20,6 +20,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -97,19 +98,7 @@ class RejectedResourcesE2ETest {
 
   @AfterAll
   static void stopEverything() {
-    for (EnvoyProcess envoy : new EnvoyProcess[] {protectedEnvoy, noisyEnvoy}) {
-      if (envoy != null) {
-        envoy.close();
-      }
-    }
-    if (controlPlane != null) {
-      ServeCommand.stop(controlPlane);
-    }
-    for (HttpServer backend : new HttpServer[] {paymentsBackend, catalogBackend}) {
-      if (backend != null) {
-        backend.stop(0);
-      }
-    }
+    E2eSupport.stopAll(Arrays.asList(protectedEnvoy, noisyEnvoy), controlPlane, paymentsBackend, catalogBackend);
   }
 
   @Test

@@ -64,10 +64,7 @@ class ShardIsolationE2ETest {
 
   @AfterAll
   static void stop() {
-    all().forEach(EnvoyProcess::close);
-    if (controlPlane != null) {
-      ServeCommand.stop(controlPlane);
-    }
+    E2eSupport.stopAll(all(), controlPlane);
   }
 
   @Test

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -97,20 +98,7 @@ class ShardedExampleE2ETest {
 
   @AfterAll
   static void stopEverything() {
-    // Envoys first, so they do not spend the teardown reconnecting to a control plane that is gone.
-    for (EnvoyProcess envoy : new EnvoyProcess[] {protectedEnvoy, noisyEnvoy}) {
-      if (envoy != null) {
-        envoy.close();
-      }
-    }
-    if (controlPlane != null) {
-      controlPlane.close();
-    }
-    for (HttpServer backend : new HttpServer[] {paymentsBackend, catalogBackend}) {
-      if (backend != null) {
-        backend.stop(0);
-      }
-    }
+    E2eSupport.stopAll(Arrays.asList(protectedEnvoy, noisyEnvoy), controlPlane, paymentsBackend, catalogBackend);
   }
 
   @Test

@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -228,18 +229,7 @@ class TeamDelegationE2ETest {
 
   @AfterAll
   static void stopEverything() {
-    // Envoy first, so it does not spend the teardown reconnecting to a control plane that is gone.
-    if (envoy != null) {
-      envoy.close();
-    }
-    if (controlPlane != null) {
-      controlPlane.close();
-    }
-    for (HttpServer backend : new HttpServer[] {backendA, backendB, backendC}) {
-      if (backend != null) {
-        backend.stop(0);
-      }
-    }
+    E2eSupport.stopAll(Arrays.asList(envoy), controlPlane, backendA, backendB, backendC);
   }
 
   @Test

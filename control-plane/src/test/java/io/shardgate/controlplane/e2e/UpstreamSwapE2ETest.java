@@ -99,15 +99,7 @@ class UpstreamSwapE2ETest {
 
   @AfterAll
   static void stop() {
-    envoys.forEach(EnvoyProcess::close);
-    if (controlPlane != null) {
-      ServeCommand.stop(controlPlane);
-    }
-    for (HttpServer backend : new HttpServer[] {catalogBackend, catalogV3Backend}) {
-      if (backend != null) {
-        backend.stop(0);
-      }
-    }
+    E2eSupport.stopAll(envoys, controlPlane, catalogBackend, catalogV3Backend);
   }
 
   @Test

@@ -13,6 +13,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -87,19 +88,7 @@ class XdsMutualTlsE2ETest {
 
   @AfterAll
   static void stopEverything() {
-    for (EnvoyProcess envoy : new EnvoyProcess[] {protectedEnvoy, noisyEnvoy}) {
-      if (envoy != null) {
-        envoy.close();
-      }
-    }
-    if (controlPlane != null) {
-      controlPlane.close();
-    }
-    for (HttpServer backend : new HttpServer[] {paymentsBackend, catalogBackend}) {
-      if (backend != null) {
-        backend.stop(0);
-      }
-    }
+    E2eSupport.stopAll(Arrays.asList(protectedEnvoy, noisyEnvoy), controlPlane, paymentsBackend, catalogBackend);
   }
 
   @Test
