@@ -31,7 +31,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Regression tests of issue 7's findings 2, 3, 5, 6 and 9 with two <b>real Envoys</b> (the protected and the noisy
+ * Regression tests of issue 7's findings 2, 3, 4, 5, 6 and 9 with two <b>real Envoys</b> (the protected and the noisy
  * shard of the example) fed by a control plane in-process over real gRPC: a wrong edit to one resource changes
  * nothing that is served, for every kind; and a rejected resource with nothing to fall back on says so.
  *
@@ -41,6 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
  *   <li>Finding 3: a rejected Gateway (its {@code httpGateway:} line removed) keeps its shard's listener.
  *   <li>Finding 5: a bad Settings value ({@code discoveryNamespace: true}) keeps the last accepted Settings: both
  *       shards keep serving, and edits keep being served.
+ *   <li>Finding 4: a typo in a VirtualService's {@code kind}, {@code apiVersion} or {@code metadata.name} is an
+ *       error of its file, which keeps serving what it held; {@code validate} exits 1.
  *   <li>Finding 6: two Upstreams whose names would both become the cluster {@code cat_catalog_v9} are refused (as
  *       Kubernetes refuses such names); nothing else stops: edits on both shards are served.
  *   <li>Finding 9: after a restart on an empty state directory a rejected VirtualService's host is gone, and its
@@ -185,6 +187,28 @@ class RejectedResourcesE2ETest {
 
   @Test
   @Order(5)
+  void aTypoInKindApiVersionOrNameIsAFileErrorAndDeletesNothing() throws Exception {
+    String[][] typos = {
+        {"kind: VirtualService", "kind: VirtualServce"},
+        {"apiVersion: gateway.solo.io/v1", "apiVersion: gatway.solo.io/v1"},
+        {"  name: catalog\n  namespace: catalog", "  name: Catalog\n  namespace: catalog"},
+    };
+    for (String[] typo : typos) {
+      config.replace(CATALOG_VS, typo[0], typo[1]);
+      awaitSource(p -> p.contains(CATALOG_VS), typo[1]);
+      assertKeepsServing(noisyEnvoy, config.noisyPort(), CATALOG_HOST, "/items", "catalog-backend");
+      StringWriter out = new StringWriter();
+      StringWriter err = new StringWriter();
+      assertEquals(1, E2eSupport.cli(out, err, "validate", "--config-dir", config.dir().toString()), typo[1] + ": "
+          + out + err);
+      assertTrue(out.toString().contains(CATALOG_VS), out::toString);
+      config.replace(CATALOG_VS, typo[1], typo[0]);
+      awaitSource(p -> !p.contains(CATALOG_VS), "fixed: " + typo[1]);
+    }
+  }
+
+  @Test
+  @Order(6)
   void afterARestartOnAnEmptyStateDirectoryARejectedHostSaysItServesNothing() throws Exception {
     // A typo rejects the catalog VirtualService; its last accepted virtual host keeps serving.
     config.replace(CATALOG_VS, "      - prefix: /\n", "      - prefx: /\n");
