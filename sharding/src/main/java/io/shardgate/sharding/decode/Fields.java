@@ -119,6 +119,7 @@ final class Fields {
 
   private static final Pattern DURATION = Pattern.compile("^(-?\\d+)(?:\\.(\\d{1,9}))?s$");
   private static final Pattern INTEGER = Pattern.compile("^-?\\d+$");
+  private static final BigInteger MAX_DURATION_SECONDS = BigInteger.valueOf(315_576_000_000L);
 
   private final Map<String, Object> map;
   private final String path;
@@ -480,7 +481,15 @@ final class Fields {
               + (v instanceof String str ? quote(str) : describe(v)));
           return null;
         }
-        long seconds = Long.parseLong(m.group(1));
+        // google.protobuf.Duration spans about 10,000 years; beyond that Gloo refuses the value and Envoy would
+        // refuse the resource that carries it.
+        BigInteger wholeSeconds = new BigInteger(m.group(1));
+        if (wholeSeconds.abs().compareTo(MAX_DURATION_SECONDS) > 0) {
+          problems.error(p, "is out of range: a duration is at most " + MAX_DURATION_SECONDS + "s (about 10,000"
+              + " years), got " + quote((String) v));
+          return null;
+        }
+        long seconds = wholeSeconds.longValueExact();
         long nanos = m.group(2) == null ? 0 : Long.parseLong((m.group(2) + "000000000").substring(0, 9));
         Duration d = Duration.ofSeconds(seconds, seconds < 0 || m.group(1).startsWith("-") ? -nanos : nanos);
         if (d.isNegative()) {

@@ -122,6 +122,17 @@ class FieldsTest {
     assertEquals(Duration.ofMillis(1500), f.duration("idleTimeout"));
     assertEquals(List.of("spec.timeout (f.yaml): expected a duration in seconds such as '15s' or '0.5s', got a"
         + " number"), problems.errors);
+
+    // google.protobuf.Duration's range, also beyond a long.
+    f = fields("RouteOptions", "{timeout: '315576000000s', idleTimeout: '315576000001s'}");
+    assertEquals(Duration.ofSeconds(315_576_000_000L), f.duration("timeout"));
+    assertNull(f.duration("idleTimeout"));
+    assertEquals(List.of("spec.idleTimeout (f.yaml): is out of range: a duration is at most 315576000000s (about"
+        + " 10,000 years), got '315576000001s'"), problems.errors);
+    f = fields("RouteOptions", "{timeout: '9223372036854775808s'}");
+    assertNull(f.duration("timeout"));
+    assertEquals(List.of("spec.timeout (f.yaml): is out of range: a duration is at most 315576000000s (about"
+        + " 10,000 years), got '9223372036854775808s'"), problems.errors);
   }
 
   @Test
