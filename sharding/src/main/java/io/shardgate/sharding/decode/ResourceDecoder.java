@@ -242,9 +242,17 @@ public final class ResourceDecoder {
     Fields v = spec.obj("virtualHost");
     if (v != null) {
       List<String> domains = v.strList("domains");
+      // Envoy compares domains case-insensitively and refuses a route configuration that lists one twice.
+      Map<String, Integer> firstIndex = new HashMap<>();
       for (int i = 0; i < domains.size(); i++) {
         if (domains.get(i).isEmpty()) {
           v.problems().error(v.pathOf("domains") + "[" + i + "]", "a domain must not be empty (use '*' for all)");
+          continue;
+        }
+        Integer first = firstIndex.putIfAbsent(domains.get(i).toLowerCase(Locale.ROOT), i);
+        if (first != null) {
+          v.problems().error(v.pathOf("domains") + "[" + i + "]", "repeats domains[" + first + "] "
+              + v.shown("domains", domains.get(first)) + " (domains are case-insensitive); list each domain once");
         }
       }
       List<Route> routes = decodeRoutes(v, "routes");

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -153,7 +154,8 @@ final class LastGoodAssembler {
     return new ProxyListener(l.name(), l.bindAddress(), l.bindPort(), hosts, l.gateway());
   }
 
+  /** Lower-cased: Envoy compares domains case-insensitively. */
   private static List<String> domainsOf(ProxyVirtualHost vh) {
-    return vh.domains().isEmpty() ? List.of("*") : vh.domains();
+    return vh.domains().isEmpty() ? List.of("*") : vh.domains().stream().map(d -> d.toLowerCase(Locale.ROOT)).toList();
   }
 }

@@ -15,6 +15,7 @@ import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -272,8 +273,9 @@ final class ProxyTranslator {
           vs.virtualHost() == null || vs.virtualHost().domains().isEmpty()
               ? List.of("*")
               : vs.virtualHost().domains();
+      // Case-insensitive, as Envoy matches and de-duplicates them.
       for (String d : new TreeSet<>(domains)) {
-        byDomain.computeIfAbsent(d, x -> new TreeSet<>()).add(vs.key());
+        byDomain.computeIfAbsent(d.toLowerCase(Locale.ROOT), x -> new TreeSet<>()).add(vs.key());
       }
     }
     List<String> conflicts = new ArrayList<>();
