@@ -1,7 +1,9 @@
 package io.shardgate.controlplane.source;
 
 import io.shardgate.controlplane.source.SourceProblem.Severity;
+import io.shardgate.sharding.decode.DecodedDocument;
 import io.shardgate.sharding.decode.DocumentIdentity;
+import io.shardgate.sharding.decode.ResourceDecoder;
 import io.shardgate.sharding.decode.SourceDocument;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -289,8 +291,57 @@ public final class DirectoryLoader {
       problems.addAll(identityErrors.subList(1, identityErrors.size()));
       return;
     }
+    SourceProblem renamed = renamedAndRejected(rel, fileDocuments, prev.documents(rel));
+    if (renamed != null) {
+      keepPrevious(rel, renamed.line(), 0, renamed.message(), prev, documents, problems);
+      return;
+    }
     documents.addAll(fileDocuments);
     problems.addAll(fileProblems);
+  }
+
+  /**
+   * Why the file's new documents look like a save cut short inside {@code metadata.name} or
+   * {@code metadata.namespace}, or null: a resource the file held is gone and in its place is one of a new identity
+   * that is rejected. Taken as it is, the edit would delete a serving resource and add one that serves nothing, so it
+   * is an error of the file, which keeps its last documents. A rename whose new resource is accepted goes through.
+   * Only the new identities are decoded, and only when one went missing.
+   */
+  private static SourceProblem renamedAndRejected(String rel, List<SourceDocument> now, List<SourceDocument> before) {
+    Set<String> previous = new HashSet<>();
+    before.forEach(d -> previous.add(identityOf(d)));
+    Map<String, SourceDocument> added = new LinkedHashMap<>();
+    for (SourceDocument d : now) {
+      String id = identityOf(d);
+      if (!previous.remove(id)) {
+        added.put(id, d);
+      }
+    }
+    previous.remove(null);
+    if (previous.isEmpty() || added.isEmpty()) {
+      return null;
+    }
+    for (Map.Entry<String, SourceDocument> e : added.entrySet()) {
+      DecodedDocument decoded = ResourceDecoder.decodeDocument(e.getValue());
+      if (decoded.key() != null && !decoded.errors().isEmpty()) {
+        SourceDocument doc = e.getValue();
+        return new SourceProblem(rel, doc.lineOf("metadata.name"), Severity.ERROR, "this document is now "
+            + decoded.key() + ", which is rejected (" + decoded.errors().get(0) + "), and "
+            + String.join(", ", new TreeSet<>(previous)) + " is gone: a save cut short or a mistyped name? Fix the"
+            + " name, or the new resource to rename it");
+      }
+    }
+    return null;
+  }
+
+  /** {@code Kind namespace/name} as the document writes it, or null when it has no such identity. */
+  private static String identityOf(SourceDocument doc) {
+    Object kind = doc.content().get("kind");
+    if (!(doc.content().get("metadata") instanceof Map<?, ?> meta) || !(kind instanceof String)) {
+      return null;
+    }
+    Object namespace = meta.get("namespace") == null ? "default" : meta.get("namespace");
+    return kind + " " + namespace + "/" + meta.get("name");
   }
 
   private static void keepPrevious(String rel, int line, int column, String reason, Previous prev,

@@ -239,6 +239,35 @@ class DirectoryLoaderTest {
   }
 
   @Test
+  void aSaveCutShortInsideANameKeepsTheFilesLastDocumentsButARealRenameGoesThrough() throws IOException {
+    String good = """
+        apiVersion: gloo.solo.io/v1
+        kind: Upstream
+        metadata: {name: cart, namespace: shop}
+        spec: {static: {hosts: [{addr: 10.0.0.1, port: 80}]}}
+        """;
+    write("shop.yaml", good);
+    DirectoryContents before = loader.load(root);
+
+    write("shop.yaml", "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata:\n  namespace: shop\n  name: ca\n");
+    DirectoryContents cut = loader.load(root, before);
+
+    assertEquals(before.documents(), cut.documents(), "the cut file keeps serving Upstream shop/cart");
+    assertEquals(1, cut.problems().size(), cut.problems().toString());
+    SourceProblem p = cut.problems().get(0);
+    assertEquals(Severity.ERROR, p.severity());
+    assertEquals(5, p.line(), p.toString());
+    assertTrue(p.message().startsWith("this document is now Upstream shop/ca, which is rejected ("), p.message());
+    assertTrue(p.message().contains("and Upstream shop/cart is gone"), p.message());
+    assertTrue(p.message().endsWith("still serving the 1 document it held when it last parsed"), p.message());
+
+    write("shop.yaml", good.replace("name: cart", "name: basket"));
+    DirectoryContents renamed = loader.load(root, before);
+    assertEquals(List.of(), renamed.problems());
+    assertEquals("basket", ((Map<?, ?>) renamed.documents().get(0).content().get("metadata")).get("name"));
+  }
+
+  @Test
   void kindsOfOtherApisAndUnreadGlooKindsAreNotFileErrors() throws IOException {
     write("other.yaml", """
         apiVersion: v1

@@ -64,6 +64,14 @@ class DocumentIdentityTest {
   }
 
   @Test
+  void aGlooKindUnderAnApiVersionOfNoApiIsAnError() {
+    for (String apiVersion : new String[] {"gloo.sol", "", "v1", "2024-01-01", "some text", "gloo/v1", "x.y/1"}) {
+      assertError(check(apiVersion, "Upstream"), "apiVersion", "is neither Gloo's nor another API's group/version;"
+          + " Upstream is served as gloo.solo.io/v1");
+    }
+  }
+
+  @Test
   void otherApisAndGloosUnreadKindsAreSkipped() {
     for (String[] id : new String[][] {
         {"v1", "Secret"}, {"v1", "Service"}, {"apps/v1", "Deployment"},
