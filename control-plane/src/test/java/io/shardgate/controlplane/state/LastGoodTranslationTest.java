@@ -168,6 +168,47 @@ class LastGoodTranslationTest {
   }
 
   @Test
+  void aGatewayRejectedUnderOtherProxyNamesKeepsItsLastListenerInItsShard() {
+    String movedAndClashing = """
+        apiVersion: gateway.solo.io/v1
+        kind: Gateway
+        metadata: {name: gw, namespace: gloo-system}
+        spec: {bindPort: 8080, proxyNames: [other], httpGateway: {}}
+        ---
+        apiVersion: gateway.solo.io/v1
+        kind: Gateway
+        metadata: {name: clash, namespace: gloo-system}
+        spec: {bindPort: 8080, proxyNames: [other], httpGateway: {virtualServiceSelector: {none: none}}}
+        """;
+    Translation good = translate(GATEWAY + PLATFORM_VS + teamA(200) + TEAM_B_GOOD, LastGood.EMPTY);
+
+    Translation broken =
+        translate(movedAndClashing + PLATFORM_VS + teamA(200) + TEAM_B_GOOD, good.gateway().lastGood());
+
+    assertEquals(ResourceState.REJECTED, state(broken, Kind.GATEWAY, "gloo-system", "gw"));
+    assertEquals(xds(good, "gloo-system~gateway-proxy"), xds(broken, "gloo-system~gateway-proxy"),
+        "rejected in the shard its broken version names, the Gateway keeps serving in the shard it served");
+  }
+
+  @Test
+  void aGatewayWithoutAListenerTypeIsRejectedWhileDecodingAndKeepsItsLastListener() {
+    String noType = """
+        apiVersion: gateway.solo.io/v1
+        kind: Gateway
+        metadata: {name: gw, namespace: gloo-system}
+        spec: {bindPort: 8080, proxyNames: [other]}
+        """;
+    Translation good = translate(GATEWAY + PLATFORM_VS + teamA(200) + TEAM_B_GOOD, LastGood.EMPTY);
+
+    Translation broken = translate(noType + PLATFORM_VS + teamA(200) + TEAM_B_GOOD, good.gateway().lastGood());
+
+    assertEquals(ResourceState.REJECTED, state(broken, Kind.GATEWAY, "gloo-system", "gw"));
+    assertTrue(broken.gateway().statuses().get(new ResourceKey(Kind.GATEWAY, "gloo-system", "gw")).errors()
+        .toString().contains("a Gateway needs one of httpGateway, tcpGateway or hybridGateway"));
+    assertEquals(xds(good), xds(broken));
+  }
+
+  @Test
   void theLastGoodStateSurvivesARestartThroughTheStateFile() {
     Translation good = translate(GATEWAY + PLATFORM_VS + teamA(200) + TEAM_B_GOOD, LastGood.EMPTY);
     Translation broken = translate(GATEWAY + PLATFORM_VS + teamA(200) + TEAM_B_BROKEN, good.gateway().lastGood());
@@ -215,6 +256,11 @@ class LastGoodTranslationTest {
     return t.xds().entrySet().stream()
         .map(e -> e.getKey() + "\n" + Trees.yaml(TranslationOutput.xds(e.getValue())))
         .reduce("", String::concat);
+  }
+
+  private static String xds(Translation t, String role) {
+    assertTrue(t.xds().containsKey(role), role + " in " + t.xds().keySet());
+    return Trees.yaml(TranslationOutput.xds(t.xds().get(role)));
   }
 
   private static String routesOf(Translation t) {

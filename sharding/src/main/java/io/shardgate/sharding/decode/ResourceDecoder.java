@@ -175,6 +175,14 @@ public final class ResourceDecoder {
     }
     Boolean ssl = spec.bool("ssl");
     List<String> proxyNames = spec.strList("proxyNames");
+    for (int i = 0; i < proxyNames.size(); i++) {
+      // Each names a Proxy resource and the Envoys of a shard: it must be a name Kubernetes accepts.
+      String problem = KubernetesNames.objectNameProblem(proxyNames.get(i));
+      if (problem != null) {
+        spec.problems().error(spec.pathOf("proxyNames") + "[" + i + "]",
+            "a proxy name " + problem + ", got " + spec.shown("proxyNames", proxyNames.get(i)));
+      }
+    }
     Gateway.GatewayType type = Gateway.GatewayType.NONE;
     Gateway.HttpGateway http = null;
     Fields h = spec.obj("httpGateway");
@@ -186,6 +194,10 @@ public final class ResourceDecoder {
       type = Gateway.GatewayType.TCP;
     } else if (spec.opaque("hybridGateway") != null) {
       type = Gateway.GatewayType.HYBRID;
+    } else {
+      // Decided here, not in translation: a Gateway rejected while decoding keeps its last accepted listener in
+      // the shards that served it, whatever proxyNames its broken version names.
+      spec.problems().error(spec.path(), "a Gateway needs one of httpGateway, tcpGateway or hybridGateway");
     }
     return new Gateway(
         meta,
@@ -207,6 +219,12 @@ public final class ResourceDecoder {
     Fields ex = h.obj("virtualServiceExpressions");
     if (ex != null) {
       expressions = decodeExpressions(ex, "expressions");
+      for (int i = 0; i < expressions.size(); i++) {
+        String problem = expressions.get(i).validate();
+        if (problem != null) {
+          ex.problems().error(ex.pathOf("expressions") + "[" + i + "]", problem);
+        }
+      }
       ex.finish();
     }
     List<String> namespaces = namespaces(h, "virtualServiceNamespaces");
@@ -228,6 +246,14 @@ public final class ResourceDecoder {
     ResourceRef ref = new ResourceRef(r.str("namespace", ""), r.str("name", ""));
     if (ref.name().isEmpty()) {
       r.problems().error(r.pathOf("name"), "reference has no name");
+    } else if (KubernetesNames.objectNameProblem(ref.name()) != null) {
+      // No resource can have this name: a typo, reported here rather than as a reference that is not found.
+      r.problems().error(r.pathOf("name"), "a resource name " + KubernetesNames.objectNameProblem(ref.name())
+          + ", got " + r.shown("name", ref.name()));
+    }
+    if (!ref.namespace().isEmpty() && KubernetesNames.namespaceProblem(ref.namespace()) != null) {
+      r.problems().error(r.pathOf("namespace"), "a namespace " + KubernetesNames.namespaceProblem(ref.namespace())
+          + ", got " + r.shown("namespace", ref.namespace()));
     }
     r.finish();
     return ref;

@@ -492,10 +492,14 @@ public final class GatewayTranslationCache {
         served.put(proxyName, kept);
       }
     });
-    // A proxy whose only Gateways were rejected while decoding still serves their last accepted listeners.
+    // A proxy whose only Gateways were rejected while decoding still serves their last accepted listeners. So may
+    // one whose Gateways now name other proxyNames: moved, or rejected in the shard their broken version names
+    // (which only translation tells); without a listener to keep it has no Proxy, as before.
+    Set<ResourceKey> present = new HashSet<>();
+    snapshot.gateways().forEach(g -> present.add(g.key()));
     previous.proxies().forEach((proxyName, slice) -> {
-      if (!served.containsKey(proxyName)
-          && slice.listeners().values().stream().anyMatch(l -> lookups.rejectedWhileDecoding(l.gateway()))) {
+      if (!served.containsKey(proxyName) && slice.listeners().values().stream()
+          .anyMatch(l -> lookups.rejectedWhileDecoding(l.gateway()) || present.contains(l.gateway()))) {
         served.put(proxyName, List.of());
       }
     });

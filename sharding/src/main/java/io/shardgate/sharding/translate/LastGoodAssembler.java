@@ -69,10 +69,13 @@ final class LastGoodAssembler {
         nextListeners.put(key, served);
       }
     }
-    // Gateways rejected while decoding are not in the snapshot at all: find them through what they served before.
+    // Gateways rejected while decoding are not in the snapshot at all, and a rejected Gateway whose broken version
+    // names other proxyNames is not among this proxy's: find both through what they served here before.
+    Set<ResourceKey> grouped = new HashSet<>();
+    gateways.forEach(g -> grouped.add(g.key()));
     for (var e : previous.listeners().entrySet()) {
       ResourceKey gateway = e.getValue().gateway();
-      if (ctx.rejectedWhileDecoding(gateway)) {
+      if (ctx.rejectedWhileDecoding(gateway) || (!grouped.contains(gateway) && ctx.substituted(gateway))) {
         lastGood.add(e.getValue());
         ctx.reports().warning(
             gateway, "the Gateway is rejected; its last accepted listener " + e.getValue().name()
