@@ -5,7 +5,7 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-Usage: tools/mutation-test.sh [--count N] [--seed S] [--first K] [--max-failures F] [--offline]
+Usage: tools/mutation-test.sh [--count N] [--seed S] [--first K] [--max-failures F] [--strict] [--offline]
 
 Runs N seeded random mutations of docs/examples/sharded (one at a time, each restored before the next) against the
 control plane in-process and two real Envoys, and checks that no mutation crashes anything, logs an exception,
@@ -16,6 +16,8 @@ with its seed and number; the run fails at the end listing them all.
   --seed S          the seed (default: a new one, printed first); the same seed gives the same mutations
   --first K         start at mutation K of the seed (default 0): "--seed S --first K --count 1" replays one
   --max-failures F  stop after F failing mutations (default 25)
+  --strict          fail on the known failures too (reported, not fixed yet; see docs/testing.md), which are
+                    otherwise printed and counted only
   --offline         run Maven offline (-o)
   -h, --help        this text
 
@@ -27,6 +29,7 @@ count=1000
 seed=""
 first=0
 max_failures=25
+strict=false
 offline=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -34,6 +37,7 @@ while [ $# -gt 0 ]; do
     --seed) seed="${2:?--seed needs a number}"; shift 2 ;;
     --first) first="${2:?--first needs a number}"; shift 2 ;;
     --max-failures) max_failures="${2:?--max-failures needs a number}"; shift 2 ;;
+    --strict) strict=true; shift ;;
     --offline) offline=(-o); shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "unknown argument: $1" >&2; usage >&2; exit 2 ;;
@@ -58,4 +62,4 @@ echo "Mutation test: seed $seed, mutations $first..$((first + count - 1))"
 exec ./mvnw -B -ntp "${offline[@]}" -pl control-plane -am test \
   -Dtest=MutationE2ETest -Dsurefire.failIfNoSpecifiedTests=false \
   -Dshardgate.mutations="$count" -Dshardgate.mutations.seed="$seed" -Dshardgate.mutations.first="$first" \
-  -Dshardgate.mutations.maxFailures="$max_failures"
+  -Dshardgate.mutations.maxFailures="$max_failures" -Dshardgate.mutations.strict="$strict"

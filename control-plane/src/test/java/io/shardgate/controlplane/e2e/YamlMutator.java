@@ -4,12 +4,14 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.function.IntPredicate;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -266,7 +268,8 @@ final class YamlMutator {
         String v = l.value == null ? "" : l.value;
         return switch (r.nextInt(12)) {
           case 0 -> l.value == null ? Optional.empty() : t.replaceValue(l, "[" + v, "opened a '[' that never closes");
-          case 1 -> l.value == null ? Optional.empty() : t.replaceValue(l, "\"" + v, "opened a quote that never closes");
+          case 1 -> l.value == null ? Optional.empty()
+              : t.replaceValue(l, "\"" + v, "opened a quote that never closes");
           case 2 -> l.indent == 0 ? Optional.empty()
               : t.replaceLine(l, "\t" + l.raw.substring(l.indent), "indented with a tab");
           case 3 -> l.value == null ? Optional.empty() : t.replaceValue(l, v + ": x", "wrote 'key: value: x'");
@@ -274,7 +277,8 @@ final class YamlMutator {
           case 5 -> l.value == null ? Optional.empty() : t.replaceValue(l, "*undefined", "used an undefined alias");
           case 6 -> l.value == null ? Optional.empty()
               : t.replaceValue(l, (r.nextBoolean() ? "@" : "`") + v, "started a value with a reserved character");
-          case 7 -> l.value == null ? Optional.empty() : t.replaceValue(l, "{a: " + v, "opened a '{' that never closes");
+          case 7 -> l.value == null ? Optional.empty()
+              : t.replaceValue(l, "{a: " + v, "opened a '{' that never closes");
           case 8 -> t.insertAfter(l, pad + "justaword", "added a line without a colon");
           case 9 -> l.value == null || v.isEmpty() ? Optional.empty()
               : t.replaceValue(l, v.charAt(0) + "\u0007" + v.substring(1), "put a control character in a value");
@@ -476,7 +480,7 @@ final class YamlMutator {
   }
 
   private static String snakeCase(String key) {
-    return key.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
+    return key.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
   }
 
   /** An AWS-style access key id and secret key, 69 characters: longer than any value a message may quote (64). */
@@ -640,7 +644,7 @@ final class YamlMutator {
     }
 
     /** A random line satisfying {@code ok}, or null when none does. */
-    Line pick(SplittableRandom r, java.util.function.Predicate<Line> ok) {
+    Line pick(SplittableRandom r, Predicate<Line> ok) {
       List<Line> candidates = new ArrayList<>();
       for (int i = 0; i < lines.size(); i++) {
         Line l = lineAt(i);

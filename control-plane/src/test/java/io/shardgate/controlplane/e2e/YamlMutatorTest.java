@@ -21,7 +21,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-/** The mutation generator of {@link MutationE2ETest}, on the example's files: seeded, varied, and saying what it did. */
+/** The mutation generator of {@link MutationE2ETest} on the example's files: seeded, varied, saying what it did. */
 class YamlMutatorTest {
 
   private static final int SAMPLE = 3_000;
