@@ -79,7 +79,7 @@ class XdsProtocolRulesTest {
     e.ack(e.next(LDS));
     e.ack(e.next(RDS), "a-routes", "b-routes");
     DiscoveryResponse routes = e.next(RDS);
-    assertEquals(List.of("b-routes"), SotwStream.names(routes), "the new listener gets its routes while the old drains");
+    assertEquals(List.of("b-routes"), SotwStream.names(routes), "the new listener's routes, while the old drains");
     e.ack(routes, "a-routes", "b-routes");
     assertEquals(List.of("b-one"), SotwStream.names(e.next(CDS)), "then the old cluster goes: the update completes");
 
