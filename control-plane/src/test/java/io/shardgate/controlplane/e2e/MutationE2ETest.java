@@ -367,6 +367,14 @@ class MutationE2ETest {
             || p.contains("update_rejected grew"));
       }
     },
+    UNBINDABLE_ADDRESS_TAKES_THE_LISTENER_DOWN("a Gateway bindAddress that is not an address of the Envoy's host"
+        + " (a typo such as 27.0.0.1) is NACKed, as it must be, but the listener it replaces is already gone, so the"
+        + " shard answers nothing until the address is fixed: listeners are not made before broken") {
+      @Override
+      boolean matches(YamlMutator.Mutation m, Result r) {
+        return allProblems(r, p -> p.contains("cannot bind") || p.contains("update_rejected grew"));
+      }
+    },
     NAME_SHOWN_IN_FULL("a value that is no Kubernetes name is taken as a name where Gloo needs one (a proxyNames entry,"
         + " an Upstream reference) and then shown in full, uncut, in statuses and logs (a role, a Proxy, a missing"
         + " upstream)") {
