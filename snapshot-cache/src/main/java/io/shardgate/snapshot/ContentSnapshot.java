@@ -137,8 +137,8 @@ final class ContentSnapshot extends Snapshot {
 
   /**
    * Checks that every EDS cluster has its ClusterLoadAssignment and every RDS reference of a listener has its
-   * RouteConfiguration. In ADS mode java-control-plane answers an EDS or RDS request only when every requested name
-   * exists, so one missing resource would stall all of a shard's Envoys.
+   * RouteConfiguration: an Envoy would wait for a missing one forever, with the cluster or listener that needs it
+   * warming.
    *
    * <p>Differs from the inherited check on purpose: that one finds HTTP connection managers only under the deprecated
    * filter name {@code envoy.http_connection_manager}, so it rejects every listener that uses the current name with

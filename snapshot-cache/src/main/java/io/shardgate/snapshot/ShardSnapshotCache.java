@@ -555,8 +555,15 @@ public final class ShardSnapshotCache implements AutoCloseable {
         }
         request = XdsRequest.create(fixed.build());
       }
-      return cache.createWatch(ads, request, knownResourceNames, paced(context, request.getTypeUrl(), responseConsumer),
-          hasClusterChanged, allowDefaultEmptyEdsUpdate);
+      // Never as an ADS watch: for one, SimpleCache does not answer a request that names a resource the snapshot lacks
+      // (it waits until all exist), and when a new snapshot comes while it waits it drops the watch unanswered, so
+      // that type of the stream is never answered again. Envoy asks for such names as a matter of course: the route
+      // configuration of a listener it still drains after a Gateway's port or address changed, and every name after
+      // its shard was emptied. The stages of an update already keep what a response names consistent, so answering
+      // with the requested resources the snapshot has is right (state of the world lets a response leave out
+      // resources of a type watched by name).
+      return cache.createWatch(false, request, knownResourceNames,
+          paced(context, request.getTypeUrl(), responseConsumer), hasClusterChanged, allowDefaultEmptyEdsUpdate);
     }
 
     @Override

@@ -4,12 +4,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.BoolValue;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -60,6 +62,58 @@ class XdsProtocolRulesTest {
     // The same for endpoints: without names, nothing.
     e.subscribe(EDS);
     e.assertSilent(SILENCE_MS);
+  }
+
+  @Test
+  void anRdsRequestThatAlsoNamesARouteConfigurationTheShardNoLongerHasGetsTheOnesItHas() {
+    plane = new TestControlPlane();
+    plane.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    SotwStream e = plane.sotw("envoy-1", Fixtures.SHARD_A);
+    e.subscribeAndAck(CDS, LDS);
+    e.subscribeNamesAndAck(RDS, "a-routes");
+
+    // A Gateway's port changed: the listener and its route configuration are renamed. Envoy drains the old listener
+    // and keeps asking for its route configuration next to the new one's, for as long as the drain lasts.
+    assertTrue(plane.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("b", 9001, "one")));
+    e.ack(e.next(CDS));
+    e.ack(e.next(LDS));
+    e.ack(e.next(RDS), "a-routes", "b-routes");
+    DiscoveryResponse routes = e.next(RDS);
+    assertEquals(List.of("b-routes"), SotwStream.names(routes), "the new listener's routes, while the old drains");
+    e.ack(routes, "a-routes", "b-routes");
+    assertEquals(List.of("b-one"), SotwStream.names(e.next(CDS)), "then the old cluster goes: the update completes");
+
+    // And later changes of its routes reach it while it still asks for the old name.
+    assertTrue(plane.cache.setShard(Fixtures.SHARD_A, withValidatedClusters(Fixtures.shard("b", 9001, "one"))));
+    DiscoveryResponse changed = e.next(RDS);
+    assertEquals(List.of("b-routes"), SotwStream.names(changed));
+    assertEquals(plane.cache.versionOf(Fixtures.SHARD_A, RDS).orElseThrow(), changed.getVersionInfo());
+  }
+
+  @Test
+  void aRouteWatchOfAShardThatWasEmptiedIsAnsweredWhenTheShardComesBack() {
+    plane = new TestControlPlane();
+    plane.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    SotwStream e = plane.sotw("envoy-1", Fixtures.SHARD_A);
+    e.subscribeAndAck(CDS, LDS);
+    e.subscribeNamesAndAck(RDS, "a-routes");
+
+    // No Gateway feeds the shard for a moment (a broken edit of its only Gateway). Envoy keeps asking for the route
+    // configuration it had; the answer has none, and the watch it was answered on must not be used up in silence.
+    plane.cache.retainShards(Set.of());
+    e.ack(e.next(CDS));
+    e.ack(e.next(LDS));
+    DiscoveryResponse emptied = e.next(RDS);
+    assertEquals(List.of(), SotwStream.names(emptied));
+    e.ack(emptied, "a-routes");
+
+    // The shard is back, and so are its routes.
+    plane.cache.setShard(Fixtures.SHARD_A, Fixtures.shard("a", 9001, "one"));
+    e.ack(e.next(CDS));
+    e.ack(e.next(LDS));
+    DiscoveryResponse routes = e.next(RDS);
+    assertEquals(List.of("a-routes"), SotwStream.names(routes));
+    assertEquals(plane.cache.versionOf(Fixtures.SHARD_A, RDS).orElseThrow(), routes.getVersionInfo());
   }
 
   @Test
@@ -120,6 +174,12 @@ class XdsProtocolRulesTest {
     } while (!last.getVersionInfo().equals(newest));
     assertEquals(List.of("a-one", "a-two"), SotwStream.names(last));
     assertNotEquals("", last.getNonce());
+  }
+
+  /** {@code shard} with its route configurations' {@code validate_clusters} set: a change of routes only. */
+  private static ShardResources withValidatedClusters(ShardResources shard) {
+    return new ShardResources(shard.clusters(), shard.endpoints(), shard.listeners(), shard.routes().stream()
+        .map(rc -> rc.toBuilder().setValidateClusters(BoolValue.of(true)).build()).toList(), shard.secrets());
   }
 
   /**
