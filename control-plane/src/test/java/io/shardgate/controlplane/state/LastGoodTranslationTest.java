@@ -191,6 +191,19 @@ class LastGoodTranslationTest {
   }
 
   @Test
+  void aGatewayMovedToAnotherShardAndBackLeavesNoTrace() {
+    String moved = GATEWAY.replace("spec: {bindPort: 8080,", "spec: {bindPort: 8080, proxyNames: [other],");
+    Translation good = translate(GATEWAY + PLATFORM_VS + teamA(200) + TEAM_B_GOOD, LastGood.EMPTY);
+
+    Translation away = translate(moved + PLATFORM_VS + teamA(200) + TEAM_B_GOOD, good.gateway().lastGood());
+    Translation back = translate(GATEWAY + PLATFORM_VS + teamA(200) + TEAM_B_GOOD, away.gateway().lastGood());
+
+    assertEquals(List.of("gloo-system~other"), List.copyOf(away.xds().keySet()), "a valid move empties the old shard");
+    assertEquals(good.gateway().statuses(), back.gateway().statuses());
+    assertEquals(xds(good), xds(back));
+  }
+
+  @Test
   void aGatewayWithoutAListenerTypeIsRejectedWhileDecodingAndKeepsItsLastListener() {
     String noType = """
         apiVersion: gateway.solo.io/v1

@@ -146,12 +146,7 @@ public final class GatewayTranslationCache {
     Map<String, List<Gateway>> served = servedGateways(snapshot, settings, previous, lookups);
     for (String gone : new ArrayList<>(proxies.keySet())) {
       if (!served.containsKey(gone)) {
-        ProxyState st = proxies.remove(gone);
-        carry(st, Set.of());
-        st.findSlots.forEach(ledger::remove);
-        st.buildSlots.forEach(ledger::remove);
-        ledger.remove(new FailureSlot(gone));
-        shards.remove(gone);
+        forget(gone);
       }
     }
 
@@ -245,6 +240,12 @@ public final class GatewayTranslationCache {
       }
       if (st.proxy == null || (st.proxy.listeners().isEmpty() && e.getValue().isEmpty())) {
         shards.remove(proxy);
+        if (st.proxy != null && !st.failed && (st.written == null || st.written.isEmpty())) {
+          // Translated only because its Gateways moved away, and none of them is kept here: no Proxy, as for a
+          // proxy no Gateway names.
+          forget(proxy);
+          next.remove(proxy);
+        }
         continue;
       }
       ShardConfig before = shards.get(proxy);
@@ -256,6 +257,16 @@ public final class GatewayTranslationCache {
     }
     return new Pass(writeNamespace, out, in.documentProblems(), new LastGood(next, previous.documents()), retranslated,
         failures, lookups, changedKeys);
+  }
+
+  /** Drops all a proxy's state: its memos, statuses and shard. */
+  private void forget(String proxy) {
+    ProxyState st = proxies.remove(proxy);
+    carry(st, Set.of());
+    st.findSlots.forEach(ledger::remove);
+    st.buildSlots.forEach(ledger::remove);
+    ledger.remove(new FailureSlot(proxy));
+    shards.remove(proxy);
   }
 
   /** How many proxy translations (second passes) this cache has run, for tests and metrics. */
