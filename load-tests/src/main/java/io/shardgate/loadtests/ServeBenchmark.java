@@ -84,7 +84,7 @@ public final class ServeBenchmark {
     this.options = options;
     Files.createDirectories(options.out());
     this.edits = new Csv(options.out().resolve("edits.csv"), "size,phase,edit,kind,write_epoch_ms,passes,"
-        + "pass_cpu_ms,pipeline_thread_cpu_ms,source_reads,translation_ms,process_cpu_ms,window_ms,ack_p50_ms,ack_max_ms,pushes_other_shards,"
+        + "pass_cpu_ms,pipeline_thread_cpu_ms,source_reads,translation_ms,write_to_pass_done_ms,process_cpu_ms,window_ms,ack_p50_ms,ack_max_ms,pushes_other_shards,"
         + "pushes_other_shards_server,extra_pushes_edited_shard,rds_version");
     this.acks = new Csv(options.out().resolve("acks.csv"), "size,phase,edit,client,write_to_response_ms,"
         + "write_to_ack_ms");
@@ -199,8 +199,8 @@ public final class ServeBenchmark {
     try {
       startUp(r, serve, clients);
       EditLoop loop = new EditLoop(r, serve, clients, config);
-      idleCpu(r, serve);
       loop.run("warmup", options.warmup(), null);
+      idleCpu(r, serve);
       r.loopStartCpuTicks = serve.cpuTicks();
       Map<String, Double> before = serve.metrics();
       loop.run("measure", options.edits(), r.measured);
@@ -369,6 +369,7 @@ public final class ServeBenchmark {
       for (int i = 0; i < edited.size(); i++) {
         rdsBefore[i] = lastVersion(edited.get(i), RecordingAdsClient.RDS);
       }
+      int passesBefore = serve.passesLogged();
       long cpuBefore = serve.cpuTicks();
       Map<Long, ServeProcess.ThreadCpu> threadsBefore = serve.threadCpu();
       long writeEpoch = System.currentTimeMillis();
@@ -384,6 +385,10 @@ public final class ServeBenchmark {
       }, serve, "edit " + n + " (" + edit.path() + ") to be ACKed by all " + edited.size() + " clients of "
           + EDITED_SHARD_NAME, () -> describeMissingAck(editedBefore, rdsBefore));
       long allAcked = System.nanoTime();
+      // The pass goes on after publishing (it persists): the edit is done when the pass is, so the next one starts
+      // on an idle pipeline.
+      long passDone = await(() -> serve.passesLogged() > passesBefore, serve, "the pass of edit " + n
+          + " to finish (its '" + ServeProcess.PASS_LOGGED.trim() + "' log line)");
       sleep(options.settle());
       Map<Long, ServeProcess.ThreadCpu> threadsAfter = serve.threadCpu();
       long cpuAfter = serve.cpuTicks();
@@ -433,10 +438,11 @@ public final class ServeBenchmark {
       s.sourceReads = PrometheusText.value(after, "shardgate_source_reads_total")
           - PrometheusText.value(before, "shardgate_source_reads_total");
       s.windowMs = (windowEnd - t0) / 1e6;
+      s.passDoneMs = (passDone - t0) / 1e6;
       double[] sorted = ackMs.clone();
       Arrays.sort(sorted);
       edits.row(r.size, phase, n, s.kind, writeEpoch, fmt(s.passes), fmt(s.passCpuMs), fmt(s.pipelineThreadCpuMs),
-          fmt(s.sourceReads), fmt(s.translationMs),
+          fmt(s.sourceReads), fmt(s.translationMs), fmt(s.passDoneMs),
           fmt(s.processCpuMs), fmt(s.windowMs), fmt(Stats.percentile(sorted, 50)), fmt(sorted[sorted.length - 1]),
           s.pushesOthers, fmt(s.pushesOthersServer), s.extraPushesEdited, version);
       if (s.pushesOthers != 0) {
@@ -445,8 +451,8 @@ public final class ServeBenchmark {
       }
       long lastAckMs = (allAcked - t0) / 1_000_000;
       if (n % 10 == 0) {
-        System.err.printf(Locale.ROOT, "[%s] %s edit %d: all ACKed %d ms after the write, pass CPU %.1f ms%n", r.size,
-            phase, n, lastAckMs, s.passCpuMs);
+        System.err.printf(Locale.ROOT, "[%s] %s edit %d: all ACKed %d ms after the write, pass done after %.0f ms,"
+            + " pass CPU %.1f ms%n", r.size, phase, n, lastAckMs, s.passDoneMs, s.passCpuMs);
       }
       return s;
     }
@@ -806,6 +812,7 @@ public final class ServeBenchmark {
     double passes;
     double passCpuMs;
     double pipelineThreadCpuMs;
+    double passDoneMs;
     double sourceReads;
     final Map<String, Double> threadGroupsMs = new TreeMap<>();
     double translationMs;

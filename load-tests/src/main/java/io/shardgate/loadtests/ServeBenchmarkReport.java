@@ -56,7 +56,7 @@ final class ServeBenchmarkReport {
         o.otherClients()));
     sb.append(String.format(Locale.ROOT, "- Edits: %d warm-up, then %d measured; each rewrites"
             + " `%s` (temporary file, then rename), alternately adding a new domain and changing the /healthz body, so"
-            + " every edit is a change never served before. The next edit starts %d ms after the last client ACKed."
+            + " every edit is a change never served before. The next edit starts %d ms after the last client ACKed and the edit's pass ended."
             + " Write to ACK: from just before the write to the moment the client sent its ACK of the new RDS"
             + " version. serve's debounce: %d ms.%n", o.warmup(), o.edits(),
         GlooConfigGenerator.virtualServicePath(0, 0), o.settle().toMillis(), o.debounce().toMillis()));
@@ -118,6 +118,11 @@ final class ServeBenchmarkReport {
           double[] a = Stats.sorted(all);
           return f0(Stats.percentile(a, 50)) + " / " + f0(Stats.percentile(a, 99)) + " / " + f0(a[a.length - 1])
               + " (" + a.length + " samples) " + verdict(Stats.percentile(a, 99), o.debounce().toMillis() + 50, "ms");
+        });
+    row(sb, results, "write to the end of the pass (published and persisted: its log line) p50 / max (ms)", "",
+        r -> {
+          double[] d = sorted(r, s -> s.passDoneMs);
+          return f0(Stats.percentile(d, 50)) + " / " + f0(d[d.length - 1]);
         });
     row(sb, results, "pushes to clients of other shards during the measured edits (client count / server metric)",
         "0", r -> {

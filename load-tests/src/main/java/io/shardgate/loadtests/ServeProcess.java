@@ -1,6 +1,7 @@
 package io.shardgate.loadtests;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -33,6 +34,8 @@ final class ServeProcess implements AutoCloseable {
 
   private static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+  /** What ShardPipeline logs at the end of every pass, after publishing and persisting. */
+  static final String PASS_LOGGED = " ShardPipeline - Translated ";
 
   private final Process process;
   private final List<String> command;
@@ -42,6 +45,9 @@ final class ServeProcess implements AutoCloseable {
   private final int adminPort;
   private final Path log;
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  /** How far the log has been read for {@link #passesLogged()}, and what it found; guarded by this. */
+  private long logOffset;
+  private int passesLogged;
 
   private ServeProcess(Process process, List<String> command, long startNanos, long startEpochMillis, int xdsPort,
       int adminPort, Path log) {
@@ -245,6 +251,42 @@ final class ServeProcess implements AutoCloseable {
       throw new IllegalStateException(String.join(" ", cmd) + " exited with " + p.exitValue() + ": " + text);
     }
     return text;
+  }
+
+  /**
+   * Translation passes the log reports as finished so far: ShardPipeline logs "Translated ..." once a pass has
+   * published and persisted. Reads only what was appended since the last call, whole lines only.
+   */
+  synchronized int passesLogged() {
+    try (RandomAccessFile f = new RandomAccessFile(log.toFile(), "r")) {
+      long length = f.length();
+      if (length <= logOffset) {
+        return passesLogged;
+      }
+      byte[] bytes = new byte[(int) Math.min(length - logOffset, 64L * 1024 * 1024)];
+      f.seek(logOffset);
+      f.readFully(bytes);
+      int lastNewline = -1;
+      for (int i = bytes.length - 1; i >= 0; i--) {
+        if (bytes[i] == '\n') {
+          lastNewline = i;
+          break;
+        }
+      }
+      if (lastNewline < 0) {
+        return passesLogged;
+      }
+      String text = new String(bytes, 0, lastNewline + 1, StandardCharsets.UTF_8);
+      for (String line : text.split("\n")) {
+        if (line.contains(PASS_LOGGED)) {
+          passesLogged++;
+        }
+      }
+      logOffset += lastNewline + 1;
+      return passesLogged;
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading " + log, e);
+    }
   }
 
   /** The last {@code lines} lines of the log. */
