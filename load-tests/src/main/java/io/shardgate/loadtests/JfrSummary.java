@@ -45,7 +45,7 @@ record JfrSummary(
     int gcs,
     Duration longestGcPause) {
 
-  private static final int TOP = 15;
+  private static final int TOP = 25;
 
   static JfrSummary of(Path recording, String pipelineThread) throws IOException {
     Map<String, Long> self = new HashMap<>();

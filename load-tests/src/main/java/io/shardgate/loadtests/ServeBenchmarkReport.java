@@ -119,6 +119,14 @@ final class ServeBenchmarkReport {
           return f0(Stats.percentile(a, 50)) + " / " + f0(Stats.percentile(a, 99)) + " / " + f0(a[a.length - 1])
               + " (" + a.length + " samples) " + verdict(Stats.percentile(a, 99), o.debounce().toMillis() + 50, "ms");
         });
+    row(sb, results, "fan-out: last minus first client's ACK of an edit, p50 / max (ms)", "",
+        r -> {
+          double[] d = sorted(r, s -> {
+            double[] a = Stats.sorted(s.ackMs);
+            return a[a.length - 1] - a[0];
+          });
+          return f1(Stats.percentile(d, 50)) + " / " + f1(d[d.length - 1]);
+        });
     row(sb, results, "write to the end of the pass (published and persisted: its log line) p50 / max (ms)", "",
         r -> {
           double[] d = sorted(r, s -> s.passDoneMs);
