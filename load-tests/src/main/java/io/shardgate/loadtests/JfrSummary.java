@@ -28,8 +28,10 @@ import jdk.jfr.consumer.RecordingFile;
  * @param shardgateInclusive pipeline thread: Shardgate method to samples whose stack holds it, largest first
  * @param threads thread (digits folded to #) to samples, largest first
  * @param topSelfAll every thread: top frame to samples, largest first
- * @param pipelineAllocatedBytes pipeline thread: estimated bytes allocated (sum of allocation sample weights)
- * @param allAllocatedBytes every thread: likewise
+ * @param allocatedBytes bytes allocated by the whole process: heap used before each GC minus heap used after the
+ *     one before it (JFR's heap summaries; exact up to what the last GC left unreclaimed)
+ * @param pipelineAllocationShare the pipeline thread's share of the allocation samples' weights (the weights
+ *     themselves overstate the total several times here, their proportions are what they are good for)
  * @param gcs garbage collections
  * @param longestGcPause longest pause of any of them
  */
@@ -40,8 +42,8 @@ record JfrSummary(
     List<Map.Entry<String, Long>> shardgateInclusive,
     List<Map.Entry<String, Long>> threads,
     List<Map.Entry<String, Long>> topSelfAll,
-    long pipelineAllocatedBytes,
-    long allAllocatedBytes,
+    long allocatedBytes,
+    double pipelineAllocationShare,
     int gcs,
     Duration longestGcPause) {
 
@@ -56,6 +58,7 @@ record JfrSummary(
     long allSamples = 0;
     long pipelineAlloc = 0;
     long allAlloc = 0;
+    List<RecordedEvent> heapSummaries = new ArrayList<>();
     int gcs = 0;
     Duration longest = Duration.ZERO;
     for (RecordedEvent e : RecordingFile.readAllEvents(recording)) {
@@ -93,6 +96,7 @@ record JfrSummary(
             pipelineAlloc += weight;
           }
         }
+        case "jdk.GCHeapSummary" -> heapSummaries.add(e);
         case "jdk.GarbageCollection" -> {
           gcs++;
           Duration pause = e.getDuration("longestPause");
@@ -106,7 +110,26 @@ record JfrSummary(
       }
     }
     return new JfrSummary(pipelineSamples, allSamples, top(self), top(inclusive), top(threads), top(selfAll),
-        pipelineAlloc, allAlloc, gcs, longest);
+        allocatedBetweenGcs(heapSummaries), allAlloc == 0 ? Double.NaN : (double) pipelineAlloc / allAlloc, gcs,
+        longest);
+  }
+
+  /** What was allocated between collections: heap used before a GC minus heap used after the previous one. */
+  private static long allocatedBetweenGcs(List<RecordedEvent> summaries) {
+    summaries.sort(Comparator.comparing(RecordedEvent::getStartTime));
+    long allocated = 0;
+    long afterPrevious = -1;
+    for (RecordedEvent e : summaries) {
+      long used = e.getLong("heapUsed");
+      if ("Before GC".equals(e.getString("when"))) {
+        if (afterPrevious >= 0) {
+          allocated += Math.max(0, used - afterPrevious);
+        }
+      } else {
+        afterPrevious = used;
+      }
+    }
+    return allocated;
   }
 
   private static String threadName(RecordedThread t) {
@@ -119,7 +142,8 @@ record JfrSummary(
 
   private static List<Map.Entry<String, Long>> top(Map<String, Long> counts) {
     List<Map.Entry<String, Long>> list = new ArrayList<>(counts.entrySet());
-    list.sort(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder()).thenComparing(Map.Entry.comparingByKey()));
+    list.sort(Map.Entry.<String, Long>comparingByValue(Comparator.reverseOrder())
+        .thenComparing(Map.Entry.comparingByKey()));
     return List.copyOf(list.subList(0, Math.min(TOP, list.size())));
   }
 
@@ -127,15 +151,20 @@ record JfrSummary(
   String markdown(int passes) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "%d passes profiled; %d CPU samples of the pipeline thread, %d of all threads;"
-            + " allocated: pipeline thread %.1f MiB per pass, whole process %.1f MiB per pass (JFR allocation samples);"
-            + " %d GCs, longest pause %.1f ms.%n%n", passes, pipelineSamples, allSamples,
-        pipelineAllocatedBytes / 1048576.0 / Math.max(1, passes), allAllocatedBytes / 1048576.0 / Math.max(1, passes),
-        gcs, longestGcPause.toNanos() / 1e6));
+            + " allocated %.1f MiB per pass by the whole process (heap before each GC minus after the previous),"
+            + " %.0f %%"
+            + " of it by the pipeline thread (allocation samples); %d GCs, longest pause %.1f ms.%n%n", passes,
+        pipelineSamples, allSamples, allocatedPerPassMiB(passes), 100 * pipelineAllocationShare, gcs,
+        longestGcPause.toNanos() / 1e6));
     table(sb, "Pipeline thread, top frames (self)", topSelf, pipelineSamples);
     table(sb, "Pipeline thread, Shardgate methods (inclusive)", shardgateInclusive, pipelineSamples);
     table(sb, "All threads, by thread", threads, allSamples);
     table(sb, "All threads, top frames (self)", topSelfAll, allSamples);
     return sb.toString();
+  }
+
+  double allocatedPerPassMiB(int passes) {
+    return allocatedBytes / 1048576.0 / Math.max(1, passes);
   }
 
   private static void table(StringBuilder sb, String title, List<Map.Entry<String, Long>> rows, long total) {

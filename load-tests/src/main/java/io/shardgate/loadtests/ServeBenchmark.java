@@ -3,8 +3,6 @@ package io.shardgate.loadtests;
 import com.google.protobuf.Any;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
-import io.grpc.internal.GrpcUtil;
-import io.micronaut.core.version.VersionUtils;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.controlplane.source.DirectoryContents;
@@ -14,7 +12,6 @@ import io.shardgate.loadtests.GlooConfigGenerator.Edit;
 import io.shardgate.loadtests.GlooConfigGenerator.Workload;
 import io.shardgate.loadtests.RecordingAdsClient.Response;
 import java.io.BufferedReader;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
@@ -40,7 +37,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Properties;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -65,40 +61,42 @@ public final class ServeBenchmark {
   static final String PIPELINE_THREAD = DirectorySource.THREAD_NAME;
 
   /** Its name as the kernel shows it: the first 15 characters. */
-  static final String PIPELINE_THREAD_KERNEL_NAME = PIPELINE_THREAD.substring(0, Math.min(15, PIPELINE_THREAD.length()));
+  static final String PIPELINE_THREAD_KERNEL_NAME =
+      PIPELINE_THREAD.substring(0, Math.min(15, PIPELINE_THREAD.length()));
 
   private static final Duration POLL = Duration.ofMillis(5);
   private static final Duration IDLE_WINDOW = Duration.ofSeconds(5);
   private static final int IN_PROCESS_PASSES = 10;
   private static final String EDITED_SHARD_NAME = GlooConfigGenerator.proxyName(0);
 
-  private final Options options;
+  private final ServeBenchmarkOptions options;
   private final Deque<AutoCloseable> cleanup = new ArrayDeque<>();
-  private final Csv edits;
-  private final Csv acks;
-  private final Csv startup;
-  private final Csv heap;
-  private final Csv responses;
+  private final CsvFile edits;
+  private final CsvFile acks;
+  private final CsvFile startup;
+  private final CsvFile heap;
+  private final CsvFile responses;
 
-  private ServeBenchmark(Options options) throws IOException {
+  private ServeBenchmark(ServeBenchmarkOptions options) throws IOException {
     this.options = options;
     Files.createDirectories(options.out());
-    this.edits = new Csv(options.out().resolve("edits.csv"), "size,phase,edit,kind,write_epoch_ms,passes,"
-        + "pass_cpu_ms,pipeline_thread_cpu_ms,source_reads,translation_ms,write_to_pass_done_ms,process_cpu_ms,window_ms,ack_p50_ms,ack_max_ms,pushes_other_shards,"
+    this.edits = new CsvFile(options.out().resolve("edits.csv"), "size,phase,edit,kind,write_epoch_ms,passes,"
+        + "pass_cpu_ms,pipeline_thread_cpu_ms,source_reads,translation_ms,write_to_pass_done_ms,process_cpu_ms,"
+        + "window_ms,ack_p50_ms,ack_max_ms,pushes_other_shards,"
         + "pushes_other_shards_server,extra_pushes_edited_shard,rds_version");
-    this.acks = new Csv(options.out().resolve("acks.csv"), "size,phase,edit,client,write_to_response_ms,"
+    this.acks = new CsvFile(options.out().resolve("acks.csv"), "size,phase,edit,client,write_to_response_ms,"
         + "write_to_ack_ms");
-    this.startup = new Csv(options.out().resolve("startup.csv"), "size,event,ms_since_process_start");
-    this.heap = new Csv(options.out().resolve("heap.csv"), "size,ms_since_burst_start,used_kib,committed_kib,"
+    this.startup = new CsvFile(options.out().resolve("startup.csv"), "size,event,ms_since_process_start");
+    this.heap = new CsvFile(options.out().resolve("heap.csv"), "size,ms_since_burst_start,used_kib,committed_kib,"
         + "eden_used_kib,old_used_kib,young_gcs,full_gcs");
-    this.responses = new Csv(options.out().resolve("responses.csv"), "size,client,shard,type,version,nonce,"
+    this.responses = new CsvFile(options.out().resolve("responses.csv"), "size,client,shard,type,version,nonce,"
         + "arrival_ms_since_process_start,ack_ms_since_process_start,resources,bytes");
   }
 
   public static void main(String[] args) throws Exception {
-    Options options;
+    ServeBenchmarkOptions options;
     try {
-      options = Options.parse(args);
+      options = ServeBenchmarkOptions.parse(args);
     } catch (IllegalArgumentException e) {
       System.err.println("error: " + e.getMessage());
       System.err.println("See: bash load-tests/run-serve-benchmark.sh --help");
@@ -122,7 +120,11 @@ public final class ServeBenchmark {
     } finally {
       bench.cleanUp();
       bench.closeCsv();
-      Runtime.getRuntime().removeShutdownHook(hook);
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // stopped from outside (Ctrl-C): the hook has cleaned up
+      }
     }
     System.exit(status);
   }
@@ -138,7 +140,7 @@ public final class ServeBenchmark {
   // ---- the run
 
   private void run() throws Exception {
-    Machine machine = Machine.describe(options);
+    BenchmarkMachine machine = BenchmarkMachine.describe();
     warmUpClientClasses();
     System.err.println("serve benchmark: " + machine.summary());
     List<SizeResult> results = new ArrayList<>();
@@ -174,7 +176,7 @@ public final class ServeBenchmark {
   private SizeResult runSize(Workload w) throws Exception {
     String size = sizeName(w);
     SizeResult r = new SizeResult(w, size);
-    r.loadBefore = Machine.loadAverage();
+    r.loadBefore = BenchmarkMachine.loadAverage();
     Path work = Files.createTempDirectory("shardgate-serve-bench-");
     AutoCloseable removeWork = () -> {
       if (options.keep()) {
@@ -187,7 +189,7 @@ public final class ServeBenchmark {
     Path config = work.resolve("config");
     Path state = work.resolve("state");
     GlooConfigGenerator.writeTo(config, w);
-    r.stateDirFs = Machine.fileSystemOf(work);
+    r.stateDirFs = BenchmarkMachine.fileSystemOf(work);
     System.err.printf(Locale.ROOT, "[%s] %s in %s%n", size, w.describe(), config);
 
     ServeProcess serve = ServeProcess.start(options.jar(), options.serveJvm(), config, state,
@@ -221,7 +223,7 @@ public final class ServeBenchmark {
       serve.close();
       cleanup.remove(serve);
     }
-    r.loadAfter = Machine.loadAverage();
+    r.loadAfter = BenchmarkMachine.loadAverage();
     inProcessTranslation(r, config);
     removeWork.close();
     cleanup.remove(removeWork);
@@ -443,7 +445,7 @@ public final class ServeBenchmark {
       Arrays.sort(sorted);
       edits.row(r.size, phase, n, s.kind, writeEpoch, fmt(s.passes), fmt(s.passCpuMs), fmt(s.pipelineThreadCpuMs),
           fmt(s.sourceReads), fmt(s.translationMs), fmt(s.passDoneMs),
-          fmt(s.processCpuMs), fmt(s.windowMs), fmt(Stats.percentile(sorted, 50)), fmt(sorted[sorted.length - 1]),
+          fmt(s.processCpuMs), fmt(s.windowMs), fmt(Percentiles.percentile(sorted, 50)), fmt(sorted[sorted.length - 1]),
           s.pushesOthers, fmt(s.pushesOthersServer), s.extraPushesEdited, version);
       if (s.pushesOthers != 0) {
         System.err.printf(Locale.ROOT, "[%s] edit %d: %d pushes reached clients of other shards%n", r.size, n,
@@ -559,7 +561,15 @@ public final class ServeBenchmark {
     synchronized (samples) {
       long firstYgc = samples.get(0)[5];
       long firstFgc = samples.get(0)[6];
+      long[] previous = null;
+      long edenAllocatedKiB = 0;
       for (long[] s : samples) {
+        // Eden grows only by allocation; after a young GC it starts from empty. What was allocated between the last
+        // sample and a GC is missed, so this is a lower bound (humongous objects, allocated in old regions, too).
+        if (previous != null) {
+          edenAllocatedKiB += s[5] == previous[5] ? Math.max(0, s[3] - previous[3]) : s[3];
+        }
+        previous = s;
         heap.row(r.size, fmt((s[0] - start[0]) / 1e6), s[1], s[2], s[3], s[4], s[5] - firstYgc, s[6] - firstFgc);
         r.peakKiB = Math.max(r.peakKiB, s[1]);
         r.peakCommittedKiB = Math.max(r.peakCommittedKiB, s[2]);
@@ -569,13 +579,15 @@ public final class ServeBenchmark {
       r.burstYoungGcs = last[5] - firstYgc;
       r.burstFullGcs = last[6] - firstFgc;
       r.heapSamples = samples.size();
+      r.edenAllocatedPerEditMiB = edenAllocatedKiB / 1024.0 / Math.max(1, burst.size());
     }
     r.liveAfterKiB = liveHeapKiB(serve);
   }
 
   /** Rows of {@code jstat -gc}: nanoTime, used, committed, eden used, old used (KiB), young GCs, full GCs. */
   private static void readJstat(Process jstat, List<long[]> samples, long[] start) {
-    try (BufferedReader in = new BufferedReader(new InputStreamReader(jstat.getInputStream(), StandardCharsets.UTF_8))) {
+    try (BufferedReader in =
+        new BufferedReader(new InputStreamReader(jstat.getInputStream(), StandardCharsets.UTF_8))) {
       List<String> header = null;
       String line;
       while ((line = in.readLine()) != null) {
@@ -679,9 +691,9 @@ public final class ServeBenchmark {
     }
     Arrays.sort(wall);
     Arrays.sort(cpu);
-    r.inProcessWarmP50Ms = Stats.percentile(wall, 50);
+    r.inProcessWarmP50Ms = Percentiles.percentile(wall, 50);
     r.inProcessWarmMaxMs = wall[wall.length - 1];
-    r.inProcessWarmCpuP50Ms = Stats.percentile(cpu, 50);
+    r.inProcessWarmCpuP50Ms = Percentiles.percentile(cpu, 50);
   }
 
   // ---- waiting
@@ -744,7 +756,7 @@ public final class ServeBenchmark {
   }
 
   private void closeCsv() {
-    for (Csv c : List.of(edits, acks, startup, heap, responses)) {
+    for (CsvFile c : List.of(edits, acks, startup, heap, responses)) {
       c.close();
     }
   }
@@ -776,7 +788,7 @@ public final class ServeBenchmark {
   }
 
   private static double ticksToMs(long ticks) {
-    return ticks * 1000.0 / Machine.CLOCK_TICKS_PER_SECOND;
+    return ticks * 1000.0 / BenchmarkMachine.CLOCK_TICKS_PER_SECOND;
   }
 
   /** Threads of one kind together: digits folded, so "GC Thread#0" and "GC Thread#1" are "GC Thread##". */
@@ -847,6 +859,7 @@ public final class ServeBenchmark {
     long loopStartCpuTicks;
     double passCpuMaxGaugeMs;
     double allocatedPerEditMiB;
+    double edenAllocatedPerEditMiB;
     long liveBeforeKiB;
     long liveAfterKiB;
     long peakKiB;
@@ -907,230 +920,4 @@ public final class ServeBenchmark {
     }
   }
 
-  /** Nearest-rank percentiles. */
-  static final class Stats {
-    private Stats() {}
-
-    /** The {@code p}-th percentile of sorted values by nearest rank; NaN when empty. */
-    static double percentile(double[] sorted, double p) {
-      if (sorted.length == 0) {
-        return Double.NaN;
-      }
-      int rank = (int) Math.ceil(p / 100.0 * sorted.length);
-      return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
-    }
-
-    static double[] sorted(List<Double> values) {
-      double[] a = values.stream().mapToDouble(Double::doubleValue).toArray();
-      Arrays.sort(a);
-      return a;
-    }
-  }
-
-  /** One CSV file, written as rows come. */
-  static final class Csv {
-    private final BufferedWriter out;
-
-    Csv(Path file, String header) throws IOException {
-      out = Files.newBufferedWriter(file, StandardCharsets.UTF_8);
-      out.write(header);
-      out.newLine();
-    }
-
-    synchronized void row(Object... values) {
-      try {
-        StringBuilder sb = new StringBuilder();
-        for (Object v : values) {
-          String s = String.valueOf(v);
-          sb.append(sb.length() == 0 ? "" : ",").append(s.contains(",") || s.contains("\"")
-              ? "\"" + s.replace("\"", "\"\"") + "\"" : s);
-        }
-        out.write(sb.toString());
-        out.newLine();
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-
-    synchronized void close() {
-      try {
-        out.close();
-      } catch (IOException e) {
-        System.err.println("closing a CSV file: " + e);
-      }
-    }
-  }
-
-  /** The machine and software the numbers belong to. */
-  record Machine(String cpu, int cores, long memoryMiB, String kernel, String jdk, String micronaut, String grpc,
-      String javaControlPlane, String commit) {
-
-    /** USER_HZ: /proc reports CPU time in these; 100 on every Linux architecture the benchmark runs on. */
-    static final int CLOCK_TICKS_PER_SECOND = 100;
-
-    static Machine describe(Options options) {
-      String cpu = "unknown CPU";
-      long mem = 0;
-      try {
-        for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-          if (line.startsWith("model name")) {
-            cpu = line.substring(line.indexOf(':') + 1).trim();
-            break;
-          }
-        }
-        for (String line : Files.readAllLines(Path.of("/proc/meminfo"))) {
-          if (line.startsWith("MemTotal:")) {
-            mem = Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024;
-          }
-        }
-      } catch (IOException | NumberFormatException e) {
-        // the report says unknown
-      }
-      return new Machine(cpu, Runtime.getRuntime().availableProcessors(), mem,
-          System.getProperty("os.name") + " " + System.getProperty("os.version"),
-          System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"),
-          VersionUtils.getMicronautVersion(), GrpcUtil.IMPLEMENTATION_VERSION, mavenVersion("io.envoyproxy.controlplane", "api"),
-          System.getProperty("shardgate.bench.commit", "unknown"));
-    }
-
-    private static String mavenVersion(String group, String artifact) {
-      try (InputStream in = ServeBenchmark.class.getResourceAsStream(
-          "/META-INF/maven/" + group + "/" + artifact + "/pom.properties")) {
-        if (in == null) {
-          return "unknown";
-        }
-        Properties p = new Properties();
-        p.load(in);
-        return p.getProperty("version", "unknown");
-      } catch (IOException e) {
-        return "unknown";
-      }
-    }
-
-    String summary() {
-      return String.format(Locale.ROOT, "%s, %d cores, %,d MiB; %s; %s; commit %s", cpu, cores, memoryMiB, kernel,
-          jdk, commit);
-    }
-
-    /** The 1, 5 and 15 minute load averages. */
-    static String loadAverage() {
-      try {
-        String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split(" ");
-        return f[0] + " " + f[1] + " " + f[2];
-      } catch (IOException e) {
-        return "unknown";
-      }
-    }
-
-    /** The file system type of the mount holding {@code path}, from /proc/mounts. */
-    static String fileSystemOf(Path path) {
-      String best = "";
-      String type = "unknown";
-      try {
-        String real = path.toRealPath().toString();
-        for (String line : Files.readAllLines(Path.of("/proc/mounts"))) {
-          String[] f = line.split(" ");
-          if (f.length > 2 && (real.equals(f[1]) || real.startsWith(f[1].endsWith("/") ? f[1] : f[1] + "/"))
-              && f[1].length() > best.length()) {
-            best = f[1];
-            type = f[2];
-          }
-        }
-      } catch (IOException e) {
-        return type;
-      }
-      return type + " (" + best + ")";
-    }
-  }
-
-  /** Command-line options (see serve-benchmark-usage.txt). */
-  record Options(List<Workload> sizes, int clients, int otherClients, boolean delta, int warmup, int edits,
-      int heapEdits, int profileEdits, Duration settle, Duration timeout, int jstatIntervalMs, List<String> serveJvm,
-      Path jar, Path out, boolean keep, String command) {
-
-    /** The options, or null for --help. */
-    static Options parse(String[] args) {
-      Map<String, String> values = new LinkedHashMap<>();
-      List<String> flags = List.of("--delta", "--keep", "--help");
-      List<String> known = List.of("--sizes", "--shards", "--clients", "--other-clients", "--warmup", "--edits",
-          "--heap-edits", "--profile-edits", "--settle-ms", "--timeout-s", "--jstat-interval-ms", "--serve-jvm",
-          "--jar", "--out");
-      for (int i = 0; i < args.length; i++) {
-        String a = args[i];
-        String value = null;
-        int eq = a.indexOf('=');
-        if (a.startsWith("--") && eq > 0) {
-          value = a.substring(eq + 1);
-          a = a.substring(0, eq);
-        }
-        if (flags.contains(a)) {
-          values.put(a, "true");
-        } else if (known.contains(a)) {
-          if (value == null) {
-            if (i + 1 >= args.length) {
-              throw new IllegalArgumentException(a + " needs a value");
-            }
-            value = args[++i];
-          }
-          values.put(a, value);
-        } else {
-          throw new IllegalArgumentException("unknown option '" + args[i] + "'");
-        }
-      }
-      if (values.containsKey("--help")) {
-        return null;
-      }
-      int shards = positive(values, "--shards", 16);
-      List<Workload> sizes = new ArrayList<>();
-      for (String s : values.getOrDefault("--sizes", "10k,50k").split(",")) {
-        if (!s.isBlank()) {
-          sizes.add(Workload.parse(s.trim(), shards));
-        }
-      }
-      if (sizes.isEmpty()) {
-        throw new IllegalArgumentException("--sizes names no size");
-      }
-      int edits = positive(values, "--edits", 50);
-      String jvm = values.getOrDefault("--serve-jvm", "-Xms512m -Xmx2g");
-      return new Options(sizes, positive(values, "--clients", 100), atLeastZero(values, "--other-clients", 5),
-          values.containsKey("--delta"), atLeastZero(values, "--warmup", 10), edits,
-          atLeastZero(values, "--heap-edits", 20), atLeastZero(values, "--profile-edits", 20),
-          Duration.ofMillis(atLeastZero(values, "--settle-ms", 500)),
-          Duration.ofSeconds(positive(values, "--timeout-s", 120)), positive(values, "--jstat-interval-ms", 10),
-          jvm.isBlank() ? List.of() : List.of(jvm.trim().split("\\s+")),
-          Path.of(values.getOrDefault("--jar", "control-plane/target/shardgate.jar")).toAbsolutePath(),
-          Path.of(values.getOrDefault("--out", "load-tests/target/serve-benchmark")).toAbsolutePath(),
-          values.containsKey("--keep"),
-          System.getProperty("shardgate.bench.command", "ServeBenchmark " + String.join(" ", args)));
-    }
-
-    private static int positive(Map<String, String> values, String name, int otherwise) {
-      int v = atLeastZero(values, name, otherwise);
-      if (v < 1) {
-        throw new IllegalArgumentException(name + " must be at least 1");
-      }
-      return v;
-    }
-
-    private static int atLeastZero(Map<String, String> values, String name, int otherwise) {
-      String v = values.get(name);
-      if (v == null) {
-        return otherwise;
-      }
-      try {
-        int n = Integer.parseInt(v.trim());
-        if (n < 0) {
-          throw new IllegalArgumentException(name + " must not be negative: " + v);
-        }
-        return n;
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException(name + " takes a whole number, got '" + v + "'", e);
-      }
-    }
-
-    /** The debounce serve runs with: the directory source's default, which serve does not change. */
-    Duration debounce() {
-      return DirectorySource.DEFAULT_DEBOUNCE;
-    }
-  }
 }

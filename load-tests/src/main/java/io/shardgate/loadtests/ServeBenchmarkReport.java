@@ -1,10 +1,7 @@
 package io.shardgate.loadtests;
 
 import io.shardgate.loadtests.ServeBenchmark.EditSample;
-import io.shardgate.loadtests.ServeBenchmark.Machine;
-import io.shardgate.loadtests.ServeBenchmark.Options;
 import io.shardgate.loadtests.ServeBenchmark.SizeResult;
-import io.shardgate.loadtests.ServeBenchmark.Stats;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
@@ -26,7 +23,7 @@ final class ServeBenchmarkReport {
 
   private ServeBenchmarkReport() {}
 
-  static String markdown(Options o, Machine m, List<SizeResult> results) {
+  static String markdown(ServeBenchmarkOptions o, BenchmarkMachine m, List<SizeResult> results) {
     StringBuilder sb = new StringBuilder();
     sb.append("## Whole path through serve (").append(Instant.now().truncatedTo(ChronoUnit.SECONDS)).append(")\n\n");
     sb.append("- Machine: ").append(m.cpu()).append(", ").append(m.cores()).append(" cores, ")
@@ -56,7 +53,8 @@ final class ServeBenchmarkReport {
         o.otherClients()));
     sb.append(String.format(Locale.ROOT, "- Edits: %d warm-up, then %d measured; each rewrites"
             + " `%s` (temporary file, then rename), alternately adding a new domain and changing the /healthz body, so"
-            + " every edit is a change never served before. The next edit starts %d ms after the last client ACKed and the edit's pass ended."
+            + " every edit is a change never served before. The next edit starts %d ms after the last client ACKed"
+            + " and the edit's pass ended."
             + " Write to ACK: from just before the write to the moment the client sent its ACK of the new RDS"
             + " version. serve's debounce: %d ms.%n", o.warmup(), o.edits(),
         GlooConfigGenerator.virtualServicePath(0, 0), o.settle().toMillis(), o.debounce().toMillis()));
@@ -108,29 +106,30 @@ final class ServeBenchmarkReport {
     row(sb, results, "translation per edit p50 / max (ms, `shardgate_translation_seconds`, wall, publish excluded)",
         "", r -> {
           double[] t = sorted(r, s -> s.translationMs);
-          return f1(Stats.percentile(t, 50)) + " / " + f1(t[t.length - 1]);
+          return f1(Percentiles.percentile(t, 50)) + " / " + f1(t[t.length - 1]);
         });
     row(sb, results, "write to ACK, every client of the edited shard, p50 / p99 / max (ms)",
         "p99 <= debounce + 50 = " + (o.debounce().toMillis() + 50),
         r -> {
           List<Double> all = new ArrayList<>();
           r.measured.forEach(s -> all.addAll(s.ackMs));
-          double[] a = Stats.sorted(all);
-          return f0(Stats.percentile(a, 50)) + " / " + f0(Stats.percentile(a, 99)) + " / " + f0(a[a.length - 1])
-              + " (" + a.length + " samples) " + verdict(Stats.percentile(a, 99), o.debounce().toMillis() + 50, "ms");
+          double[] a = Percentiles.sorted(all);
+          double p99 = Percentiles.percentile(a, 99);
+          return f0(Percentiles.percentile(a, 50)) + " / " + f0(p99) + " / " + f0(a[a.length - 1]) + " (" + a.length
+              + " samples) " + verdict(p99, o.debounce().toMillis() + 50, "ms");
         });
     row(sb, results, "fan-out: last minus first client's ACK of an edit, p50 / max (ms)", "",
         r -> {
           double[] d = sorted(r, s -> {
-            double[] a = Stats.sorted(s.ackMs);
+            double[] a = Percentiles.sorted(s.ackMs);
             return a[a.length - 1] - a[0];
           });
-          return f1(Stats.percentile(d, 50)) + " / " + f1(d[d.length - 1]);
+          return f1(Percentiles.percentile(d, 50)) + " / " + f1(d[d.length - 1]);
         });
     row(sb, results, "write to the end of the pass (published and persisted: its log line) p50 / max (ms)", "",
         r -> {
           double[] d = sorted(r, s -> s.passDoneMs);
-          return f0(Stats.percentile(d, 50)) + " / " + f0(d[d.length - 1]);
+          return f0(Percentiles.percentile(d, 50)) + " / " + f0(d[d.length - 1]);
         });
     row(sb, results, "pushes to clients of other shards during the measured edits (client count / server metric)",
         "0", r -> {
@@ -145,25 +144,28 @@ final class ServeBenchmarkReport {
           double[] p = sorted(r, s -> s.processCpuMs);
           double mean = r.measured.stream().mapToDouble(s -> s.processCpuMs).average().orElse(Double.NaN);
           double window = r.measured.stream().mapToDouble(s -> s.windowMs).average().orElse(Double.NaN);
-          return f0(Stats.percentile(p, 50)) + " / " + f0(Stats.percentile(p, 99)) + " / " + f0(mean)
+          return f0(Percentiles.percentile(p, 50)) + " / " + f0(Percentiles.percentile(p, 99)) + " / " + f0(mean)
               + String.format(Locale.ROOT, " (window %.0f ms; idle %.1f ms/s)", window, r.idleCpuMsPerS);
         });
     row(sb, results, "process CPU per edit by thread, mean (ms; kernel thread names, digits as #)", "",
         ServeBenchmarkReport::threadGroups);
-    row(sb, results, "allocated per edit, whole process (MiB, `jvm_gc_memory_allocated_bytes`)", "",
-        r -> f1(r.allocatedPerEditMiB));
+    row(sb, results, "allocated per edit, whole process (MiB): `jvm_gc_memory_allocated_bytes` / eden growth in"
+        + " the jstat samples (a lower bound)", "",
+        r -> f1(r.allocatedPerEditMiB) + " / " + (r.heapSamples == 0 ? "-" : f1(r.edenAllocatedPerEditMiB)));
     row(sb, results, "heap live after full GC, before / after the burst (MiB)", "<= 150 at 10k",
         r -> r.heapSamples == 0 ? "-" : f1(r.liveBeforeKiB / 1024.0) + " / " + f1(r.liveAfterKiB / 1024.0)
             + (isTenK(r) ? " " + verdict(r.liveBeforeKiB / 1024.0, 150, "MiB") : ""));
-    row(sb, results, "heap peak used during the burst (MiB, jstat every " + o.jstatIntervalMs() + " ms) / ratio to live",
+    row(sb, results, "heap peak used during the burst (MiB, jstat every " + o.jstatIntervalMs() + " ms) / ratio to"
+        + " live",
         "<= 2x live", r -> r.heapSamples == 0 ? "-"
             : f1(r.peakKiB / 1024.0) + " / " + String.format(Locale.ROOT, "%.2fx", (double) r.peakKiB / r.liveBeforeKiB)
                 + " " + verdict((double) r.peakKiB / r.liveBeforeKiB, 2, "x"));
     row(sb, results, "what bounds the peak: max eden used / heap committed (MiB); young / full GCs in the burst", "",
         r -> r.heapSamples == 0 ? "-" : f1(r.maxEdenUsedKiB / 1024.0) + " / " + f1(r.peakCommittedKiB / 1024.0)
             + "; " + r.burstYoungGcs + " / " + r.burstFullGcs);
-    row(sb, results, "allocated per pass, pipeline thread (MiB, JFR)", "",
-        r -> r.profile == null ? "-" : f1(r.profile.pipelineAllocatedBytes() / 1048576.0 / Math.max(1, r.profiledPasses)));
+    row(sb, results, "allocated per edit during the profile, whole process (MiB, JFR heap summaries) / the pipeline"
+        + " thread's share", "", r -> r.profile == null ? "-" : f1(r.profile.allocatedPerPassMiB(r.profiledPasses))
+            + String.format(Locale.ROOT, " / %.0f %%", 100 * r.profile.pipelineAllocationShare()));
     sb.append('\n');
     for (SizeResult r : results) {
       if (r.profile != null) {
@@ -173,14 +175,15 @@ final class ServeBenchmarkReport {
       }
     }
     sb.append("Raw samples: edits.csv (one row per edit), acks.csv (one row per edit and client), startup.csv,"
-        + " heap.csv (jstat), responses.csv (every response every client got); serve-<size>.log and .jfr beside them.\n");
+        + " heap.csv (jstat), responses.csv (every response every client got); serve-<size>.log and .jfr beside"
+        + " them.\n");
     return sb.toString();
   }
 
   private static String cpuCell(SizeResult r, Function<EditSample, Double> value) {
     double[] cpu = sorted(r, value);
-    return f1(Stats.percentile(cpu, 50)) + " / " + f1(Stats.percentile(cpu, 99)) + " / " + f1(cpu[cpu.length - 1]) + " "
-        + verdict(Stats.percentile(cpu, 99), isTenK(r) ? 20 : 30, "ms");
+    return f1(Percentiles.percentile(cpu, 50)) + " / " + f1(Percentiles.percentile(cpu, 99)) + " / "
+        + f1(cpu[cpu.length - 1]) + " " + verdict(Percentiles.percentile(cpu, 99), isTenK(r) ? 20 : 30, "ms");
   }
 
   /** The thread groups that took the most CPU per measured edit, largest first. */
@@ -202,7 +205,7 @@ final class ServeBenchmarkReport {
   }
 
   private static double[] sorted(SizeResult r, Function<EditSample, Double> value) {
-    return Stats.sorted(r.measured.stream().map(value).toList());
+    return Percentiles.sorted(r.measured.stream().map(value).toList());
   }
 
   private static void row(StringBuilder sb, List<SizeResult> results, String what, String target,
