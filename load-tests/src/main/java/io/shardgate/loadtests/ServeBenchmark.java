@@ -564,10 +564,11 @@ public final class ServeBenchmark {
       long[] previous = null;
       long edenAllocatedKiB = 0;
       for (long[] s : samples) {
-        // Eden grows only by allocation; after a young GC it starts from empty. What was allocated between the last
-        // sample and a GC is missed, so this is a lower bound (humongous objects, allocated in old regions, too).
+        // Eden grows only by allocation and shrinks only in a GC, after which it starts from empty (jstat's GC count
+        // can lag the drop by a sample, so the drop itself marks the GC). What was allocated between the last sample
+        // and a GC is missed, so this is a lower bound; humongous objects, allocated in old regions, are missed too.
         if (previous != null) {
-          edenAllocatedKiB += s[5] == previous[5] ? Math.max(0, s[3] - previous[3]) : s[3];
+          edenAllocatedKiB += s[3] >= previous[3] ? s[3] - previous[3] : s[3];
         }
         previous = s;
         heap.row(r.size, fmt((s[0] - start[0]) / 1e6), s[1], s[2], s[3], s[4], s[5] - firstYgc, s[6] - firstFgc);
