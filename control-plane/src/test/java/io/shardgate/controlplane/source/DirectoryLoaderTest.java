@@ -425,6 +425,34 @@ class DirectoryLoaderTest {
     assertTrue(DirectoryLoader.comparePaths("a/z.yaml", "a.yaml") < 0);
     assertTrue(DirectoryLoader.comparePaths("a/b/c.yaml", "a/b.yaml") < 0);
     assertEquals(0, DirectoryLoader.comparePaths("x/y.yaml", "x/y.yaml"));
+    // The same order as comparing the split segments, over random paths of characters around '/'.
+    Random random = new Random(7);
+    String alphabet = "/.-_0aZ~";
+    for (int i = 0; i < 20_000; i++) {
+      String a = randomPath(random, alphabet);
+      String b = randomPath(random, alphabet);
+      assertEquals(Integer.signum(segmentOrder(a, b)), Integer.signum(DirectoryLoader.comparePaths(a, b)), a + " " + b);
+    }
+  }
+
+  private static String randomPath(Random random, String alphabet) {
+    StringBuilder sb = new StringBuilder();
+    for (int n = random.nextInt(6); n > 0; n--) {
+      sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
+    }
+    return sb.toString();
+  }
+
+  private static int segmentOrder(String a, String b) {
+    String[] x = a.split("/", -1);
+    String[] y = b.split("/", -1);
+    for (int i = 0; i < Math.min(x.length, y.length); i++) {
+      int c = x[i].compareTo(y[i]);
+      if (c != 0) {
+        return c;
+      }
+    }
+    return Integer.compare(x.length, y.length);
   }
 
   private static SourceDocument single(DirectoryContents contents) {
