@@ -4,6 +4,7 @@ import io.shardgate.sharding.decode.SourceDocument;
 import io.shardgate.sharding.ir.ProxyListener;
 import io.shardgate.sharding.ir.ProxyRoute;
 import io.shardgate.sharding.ir.ProxyVirtualHost;
+import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.sharding.translate.ProxyLastGood;
 import java.io.IOException;
@@ -15,7 +16,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -40,7 +43,8 @@ import org.yaml.snakeyaml.Yaml;
  * costs what it changes, however large the state. Entries are found changed by identity (the translation hands
  * unchanged output over as the very same objects), so finding them costs no serialization.
  *
- * <p>Format: the entry {@code format} holds {@value #FORMAT}; every value is JSON ({@link StateCodec}). A state
+ * <p>Format: the entry {@code format} holds {@value #FORMAT} (docs/state.md lists the entries; format 2 is read and
+ * rewritten as 3 on load); every value is JSON ({@link StateCodec}). A state
  * written by a newer Shardgate (a higher format) is left untouched and not used: this process then starts with no
  * last good state and writes nothing, so a downgrade never destroys it. The YAML file that Shardgate 0.1 wrote
  * ({@code last-good.yaml}, format 1) is migrated once, then renamed {@code last-good.yaml.migrated}. An entry that
@@ -50,8 +54,13 @@ public final class LastGoodStore implements AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(LastGoodStore.class);
 
-  /** The format of the entries; a newer Shardgate reads every older one. */
-  static final int FORMAT = 2;
+  /**
+   * The format of the entries; a newer Shardgate reads every older one. 3: a listener's virtual hosts are references
+   * to the virtual host entries (2 held them inline, so every edit of one VirtualService re-wrote the whole listener).
+   */
+  static final int FORMAT = 3;
+  /** The older formats this one reads (and rewrites as {@link #FORMAT} on load). */
+  private static final int FORMAT_2 = 2;
   static final String FORMAT_KEY = "format";
   static final String LEGACY_FILE = "last-good.yaml";
 
@@ -108,7 +117,7 @@ public final class LastGoodStore implements AutoCloseable {
     } catch (NumberFormatException e) {
       version = -1;
     }
-    if (version != FORMAT) {
+    if (version != FORMAT && version != FORMAT_2) {
       readOnly = true;
       problem("the state in " + store.dir() + " has format " + (version < 0 ? "(unreadable)" : version)
           + ", which this Shardgate (format " + FORMAT + ") cannot read; it is left as it is and not used or"
@@ -116,7 +125,7 @@ public final class LastGoodStore implements AutoCloseable {
           + " or run the Shardgate that wrote it");
       return LastGood.EMPTY;
     }
-    TreeMap<String, TreeMap<String, ProxyListener>> listeners = new TreeMap<>();
+    TreeMap<String, TreeMap<String, Object>> listeners = new TreeMap<>();
     TreeMap<String, TreeMap<String, ProxyVirtualHost>> hosts = new TreeMap<>();
     TreeMap<String, TreeMap<String, List<ProxyRoute>>> subtrees = new TreeMap<>();
     TreeMap<String, SourceDocument> documents = new TreeMap<>();
@@ -133,8 +142,9 @@ public final class LastGoodStore implements AutoCloseable {
         }
         EntryKey k = EntryKey.parse(key);
         switch (k.type()) {
-          case LISTENER -> listeners.computeIfAbsent(k.proxy(), p -> new TreeMap<>())
-              .put(k.name(), StateCodec.decode(e.getValue(), ProxyListener.class));
+          case LISTENER -> listeners.computeIfAbsent(k.proxy(), p -> new TreeMap<>()).put(k.name(),
+              version == FORMAT_2 ? StateCodec.decode(e.getValue(), ProxyListener.class)
+                  : StateCodec.decode(e.getValue(), StoredListener.class));
           case VIRTUAL_HOST -> hosts.computeIfAbsent(k.proxy(), p -> new TreeMap<>())
               .put(k.name(), StateCodec.decode(e.getValue(), ProxyVirtualHost.class));
           case SUBTREE -> subtrees.computeIfAbsent(k.proxy(), p -> new TreeMap<>())
@@ -156,10 +166,40 @@ public final class LastGoodStore implements AutoCloseable {
     proxies.addAll(subtrees.keySet());
     TreeMap<String, ProxyLastGood> slices = new TreeMap<>();
     for (String p : proxies) {
-      slices.put(p, new ProxyLastGood(listeners.getOrDefault(p, new TreeMap<>()), hosts.getOrDefault(p, new TreeMap<>()),
-          subtrees.getOrDefault(p, new TreeMap<>())));
+      TreeMap<String, ProxyVirtualHost> proxyHosts = hosts.getOrDefault(p, new TreeMap<>());
+      TreeMap<String, ProxyListener> proxyListeners = new TreeMap<>();
+      // Format 2 held copies of the hosts inside each listener: the host entries' very objects take their place, so
+      // the rewrite below (and every later save) refers to them instead of writing them again.
+      Map<ProxyVirtualHost, ProxyVirtualHost> canonical = new HashMap<>();
+      if (version == FORMAT_2) {
+        proxyHosts.values().forEach(vh -> canonical.putIfAbsent(vh, vh));
+      }
+      listeners.getOrDefault(p, new TreeMap<>()).forEach((name, value) -> {
+        ProxyListener l = value instanceof StoredListener stored ? stored.resolve(proxyHosts)
+            : canonicalHosts((ProxyListener) value, canonical);
+        if (l == null) {
+          problem("the state entry '" + EntryKey.of(p, LISTENER, name) + "' refers to a virtual host entry that is"
+              + " missing; it is not used");
+        } else {
+          proxyListeners.put(name, l);
+        }
+      });
+      slices.put(p, new ProxyLastGood(proxyListeners, proxyHosts, subtrees.getOrDefault(p, new TreeMap<>())));
     }
     LastGood state = new LastGood(slices, documents);
+    if (version == FORMAT_2) {
+      // Rewritten at once, in one transaction, so that no state ever mixes the two listener shapes.
+      TreeMap<String, byte[]> puts = new TreeMap<>();
+      slices.forEach((p, slice) -> {
+        Map<ProxyVirtualHost, String> keys = keysByIdentity(slice);
+        slice.listeners().forEach((name, l) -> puts.put(EntryKey.of(p, LISTENER, name),
+            encode(StoredListener.of(l, keys))));
+      });
+      puts.put(FORMAT_KEY, String.valueOf(FORMAT).getBytes(StandardCharsets.UTF_8));
+      store.apply(puts, Set.of());
+      LOG.info("Rewrote the last good state in {} from format {} to {}: {} listener entries", store.dir(), FORMAT_2,
+          FORMAT, puts.size() - 1);
+    }
     saved = state;
     LOG.info("Loaded the last good state from {}: {}", store.dir(), state.summary());
     return state;
@@ -207,8 +247,22 @@ public final class LastGoodStore implements AutoCloseable {
       if (a == b) {
         continue;
       }
-      diffMap(a.listeners(), b.listeners(), (k, v) -> puts.put(EntryKey.of(p, LISTENER, k), encode(v)),
-          k -> deletes.add(EntryKey.of(p, LISTENER, k)));
+      // A listener is stored with references to its virtual host entries: compared and written in that form, an
+      // edit of one VirtualService writes its virtual host, and its listener only when the list of hosts changed.
+      Map<ProxyVirtualHost, String> keysBefore = keysByIdentity(a);
+      Map<ProxyVirtualHost, String> keysAfter = keysByIdentity(b);
+      for (Map.Entry<String, ProxyListener> e : b.listeners().entrySet()) {
+        StoredListener now = StoredListener.of(e.getValue(), keysAfter);
+        ProxyListener old = a.listeners().get(e.getKey());
+        if (old == null || !StoredListener.of(old, keysBefore).equals(now)) {
+          puts.put(EntryKey.of(p, LISTENER, e.getKey()), encode(now));
+        }
+      }
+      for (String k : a.listeners().keySet()) {
+        if (!b.listeners().containsKey(k)) {
+          deletes.add(EntryKey.of(p, LISTENER, k));
+        }
+      }
       diffMap(a.virtualHosts(), b.virtualHosts(), (k, v) -> puts.put(EntryKey.of(p, VIRTUAL_HOST, k), encode(v)),
           k -> deletes.add(EntryKey.of(p, VIRTUAL_HOST, k)));
       diffMap(a.subtrees(), b.subtrees(), (k, v) -> puts.put(EntryKey.of(p, SUBTREE, k), encode(v)),
@@ -219,6 +273,52 @@ public final class LastGoodStore implements AutoCloseable {
           k -> deletes.add(DOCUMENT_PREFIX + k));
     }
   }
+
+  private static ProxyListener canonicalHosts(ProxyListener l, Map<ProxyVirtualHost, ProxyVirtualHost> canonical) {
+    List<ProxyVirtualHost> hosts = new ArrayList<>();
+    l.virtualHosts().forEach(vh -> hosts.add(canonical.getOrDefault(vh, vh)));
+    return new ProxyListener(l.name(), l.bindAddress(), l.bindPort(), hosts, l.gateway());
+  }
+
+  /** Each virtual host of a slice by identity, to the key of its entry. */
+  private static Map<ProxyVirtualHost, String> keysByIdentity(ProxyLastGood slice) {
+    Map<ProxyVirtualHost, String> keys = new IdentityHashMap<>();
+    slice.virtualHosts().forEach((k, vh) -> keys.putIfAbsent(vh, k));
+    return keys;
+  }
+
+  /**
+   * A listener as stored: each of its virtual hosts a reference to the slice's entry that holds that very virtual
+   * host, or inline when no entry does (a listener kept at its last good version while its hosts' entries moved on).
+   */
+  record StoredListener(
+      String name, String bindAddress, int bindPort, ResourceKey gateway, List<StoredHost> virtualHosts) {
+
+    static StoredListener of(ProxyListener l, Map<ProxyVirtualHost, String> keys) {
+      List<StoredHost> hosts = new ArrayList<>(l.virtualHosts().size());
+      for (ProxyVirtualHost vh : l.virtualHosts()) {
+        String ref = keys.get(vh);
+        hosts.add(ref != null ? new StoredHost(ref, null) : new StoredHost(null, vh));
+      }
+      return new StoredListener(l.name(), l.bindAddress(), l.bindPort(), l.gateway(), hosts);
+    }
+
+    /** The listener, with the very virtual hosts of {@code hosts} it refers to; null when one is missing. */
+    ProxyListener resolve(Map<String, ProxyVirtualHost> hosts) {
+      List<ProxyVirtualHost> resolved = new ArrayList<>();
+      for (StoredHost h : virtualHosts == null ? List.<StoredHost>of() : virtualHosts) {
+        ProxyVirtualHost vh = h.ref() != null ? hosts.get(h.ref()) : h.inline();
+        if (vh == null) {
+          return null;
+        }
+        resolved.add(vh);
+      }
+      return new ProxyListener(name, bindAddress, bindPort, resolved, gateway);
+    }
+  }
+
+  /** One virtual host of a {@link StoredListener}: {@code ref} (a virtual host entry's name) or {@code inline}. */
+  record StoredHost(String ref, ProxyVirtualHost inline) {}
 
   private static byte[] encode(Object value) {
     return StateCodec.encode(value);
