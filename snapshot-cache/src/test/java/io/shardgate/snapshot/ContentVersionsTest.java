@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
@@ -52,6 +53,20 @@ class ContentVersionsTest {
     assertEquals("e3b0c44298fc1c14", ContentVersions.EMPTY, "SHA-256 of nothing");
     assertEquals(ContentVersions.EMPTY, ContentVersions.of(List.of()));
     assertEquals(16, ContentVersions.of(Fixtures.edsCluster("backend")).length());
+  }
+
+  @Test
+  void sendingAVersionedResourceReusesTheSerializationItsVersionWasHashedFrom() throws Exception {
+    Cluster cluster = Fixtures.edsCluster("packed");
+    String version = ContentVersions.of(cluster);
+    long before = ContentVersions.serializedResources();
+
+    Any packed = new IdentityCachingSerializer().serialize(cluster, null);
+
+    assertEquals(before, ContentVersions.serializedResources(), "no second serialization to send it");
+    assertEquals(Any.pack(cluster).getTypeUrl(), packed.getTypeUrl());
+    assertEquals(cluster, packed.unpack(Cluster.class));
+    assertEquals(version, ContentVersions.of(cluster));
   }
 
   @Test
