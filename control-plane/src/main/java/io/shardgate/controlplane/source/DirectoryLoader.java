@@ -574,7 +574,8 @@ public final class DirectoryLoader {
     return n.endsWith(".yaml") || n.endsWith(".yml");
   }
 
-  private static String relative(Path root, Path path) {
+  /** {@code path} relative to {@code root}, with {@code /} separators. */
+  static String relative(Path root, Path path) {
     Path rel = root.relativize(path);
     StringBuilder sb = new StringBuilder();
     for (Path segment : rel) {

@@ -334,7 +334,7 @@ public final class DirectorySource implements AutoCloseable {
         if (n.startsWith("..")) {
           pendingRescan = true; // a ConfigMap volume swapped its files all at once
         } else if (!n.startsWith(".")) {
-          pendingPaths.add(relative(dir.resolve(name)));
+          pendingPaths.add(DirectoryLoader.relative(root, dir.resolve(name)));
         }
       }
       key.reset(); // an invalid key (folder deleted) is dropped at the next registerTree()
@@ -403,19 +403,6 @@ public final class DirectorySource implements AutoCloseable {
     } catch (Throwable e) { // NOPMD: whatever the listener does must not stop config from being watched
       LOG.error("config directory {}: the listener failed on delivery {}; watching goes on", root, n, e);
     }
-  }
-
-  /** {@code path} relative to the root, with {@code /} separators. */
-  private String relative(Path path) {
-    Path rel = root.relativize(path);
-    StringBuilder sb = new StringBuilder();
-    for (Path segment : rel) {
-      if (sb.length() > 0) {
-        sb.append('/');
-      }
-      sb.append(segment);
-    }
-    return sb.toString();
   }
 
   /** Watches the folders among {@code paths} (and their sub-folders) that appeared since the last read. */
