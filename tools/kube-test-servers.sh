@@ -37,7 +37,7 @@ require_version() { # module-dir module-path
 kube_version="$(require_version "$modules/kube" k8s.io/kubernetes)"
 etcd_version="$(require_version "$modules/etcd" go.etcd.io/etcd/server/v3)"
 go_min="1.24"
-# A build's Go caches peak at about 4 GB (measured); twice that leaves room for whatever else writes meanwhile.
+# A build's folder (Go caches and temporary files) peaks at about 5 GB, measured; the rest is headroom.
 min_free_gb="${SHARDGATE_KUBE_BUILD_MIN_FREE_GB:-8}"
 
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/shardgate/kube-test-servers"
@@ -191,6 +191,17 @@ build() {
     || die "kube-apiserver --version says '$("$work/bin/kube-apiserver" --version)', not Kubernetes $kube_version"
   "$work/bin/etcd" --version | grep -q "etcd Version: ${etcd_version#v}" \
     || die "etcd --version does not say ${etcd_version#v}: $("$work/bin/etcd" --version)"
+
+  # -mod=mod lets go add what a go.sum lacks; the committed one must already hold everything, or builds on other
+  # machines would depend on the checksum database. Say so rather than pass silently.
+  local module
+  for module in kube etcd; do
+    if ! cmp -s "$modules/$module/go.mod" "$work/src/$module/go.mod" \
+        || ! cmp -s "$modules/$module/go.sum" "$work/src/$module/go.sum"; then
+      log "WARNING: the build changed tools/kube-test-servers/$module/go.mod or go.sum: run go mod tidy there" \
+        "and commit the result"
+    fi
+  done
 
   # The rename is the only step that makes binaries visible: a build stopped before it leaves nothing half-built.
   cd "$cache_root"
