@@ -24,7 +24,7 @@ Cache: \${XDG_CACHE_HOME:-\$HOME/.cache}/shardgate/kube-test-servers/<kube versi
   (now: $(bin_dir 2>/dev/null || echo '?'))
 A build uses a private GOPATH and GOCACHE under the cache (your own Go caches are untouched) and deletes them when
 it is done. It needs Go ${go_min} or newer (GO=/path/to/go, default /usr/local/go/bin/go, else go on PATH), the Go
-module proxy, and about ${min_free_gb} GB of free disk while it runs (about 220 MB stay). A cold build takes about
+module proxy, and ${min_free_gb} GB of free disk (it peaks at about 5 GB; about 220 MB stay). A cold build takes about
 ten minutes of two cores. Two builds at once on one machine take turns (flock); a killed build leaves no binaries
 behind, and the next run removes its remains.
 EOF
