@@ -131,7 +131,7 @@ public record ExampleConfig(Path dir, int protectedPort, int noisyPort, int paym
   }
 
   /** The last {@code maxLines} lines of a log file, or a note that it is missing. */
-  static String tail(Path log, int maxLines) {
+  public static String tail(Path log, int maxLines) {
     try {
       if (!Files.exists(log)) {
         return "(no log at " + log + ")";
