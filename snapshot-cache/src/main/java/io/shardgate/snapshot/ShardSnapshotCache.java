@@ -544,7 +544,7 @@ public final class ShardSnapshotCache implements AutoCloseable {
       rejecting.addAll(streams);
       ShardStreamStats.Nack nack = latestNacks(rollout.group).get(typeUrl);
       messages.add(ShardDiscoveryCallbacks.typeName(typeUrl) + ": "
-          + (nack == null ? "(no message)" : "'" + nack.message() + "'"));
+          + (nack == null ? "(no message)" : "'" + nack.message().strip() + "'"));
     }
     if (rejecting.isEmpty()) {
       return false;
