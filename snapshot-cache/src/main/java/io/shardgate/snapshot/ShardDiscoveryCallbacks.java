@@ -318,14 +318,14 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
   /**
    * The resources of a rejected state of the world response that the response the stream accepted last did not have
    * at the same version: the ones the rejection can be about (an Envoy does not re-apply what it already has).
-   * Empty when the versions of the rejected response are not known.
+   * Empty when the versions of either response are not known (it went out as the served snapshot changed): counting
+   * what the client has as rejected would keep the next update from keeping it.
    */
   private static Map<String, String> notAcceptedBefore(String typeUrl, Sent rejected, Sent lastAccepted) {
-    if (rejected.source == null) {
+    if (rejected.source == null || lastAccepted != null && lastAccepted.source == null) {
       return Map.of();
     }
-    Set<String> had = lastAccepted == null || lastAccepted.source == null ? Set.of()
-        : sentNames(typeUrl, lastAccepted);
+    Set<String> had = lastAccepted == null ? Set.of() : sentNames(typeUrl, lastAccepted);
     Map<String, String> out = new HashMap<>();
     for (String name : sentNames(typeUrl, rejected)) {
       String version = rejected.source.resourceVersion(typeUrl, name);
