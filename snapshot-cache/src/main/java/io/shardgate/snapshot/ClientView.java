@@ -25,6 +25,13 @@ sealed interface ClientView permits ClientView.Sotw, ClientView.Delta {
   Set<String> accepted(ContentSnapshot x, String typeUrl);
 
   /**
+   * Whether the client rejected (NACKed) {@code x}'s resources of {@code typeUrl}: state of the world, the latest
+   * response it answered has {@code x}'s version and was rejected; delta, it rejected one of them at {@code x}'s
+   * version and has not been sent it since.
+   */
+  boolean rejects(ContentSnapshot x, String typeUrl);
+
+  /**
    * Whether java-control-plane serves a type as a wildcard: CDS and LDS send every resource (a state of the world
    * request for them names none; delta streams of them are always wildcard there).
    */
@@ -72,6 +79,11 @@ sealed interface ClientView permits ClientView.Sotw, ClientView.Delta {
       Set<String> names = new HashSet<>(answer.names());
       names.retainAll(x.names(typeUrl));
       return names;
+    }
+
+    @Override
+    public boolean rejects(ContentSnapshot x, String typeUrl) {
+      return answer != null && !answer.accepted() && answer.version().equals(x.typeVersion(typeUrl));
     }
   }
 
@@ -138,6 +150,16 @@ sealed interface ClientView permits ClientView.Sotw, ClientView.Delta {
         }
       });
       return names;
+    }
+
+    @Override
+    public boolean rejects(ContentSnapshot x, String typeUrl) {
+      for (Map.Entry<String, Held> e : held.entrySet()) {
+        if (!e.getValue().accepted() && e.getValue().version().equals(x.resourceVersion(typeUrl, e.getKey()))) {
+          return true;
+        }
+      }
+      return false;
     }
   }
 

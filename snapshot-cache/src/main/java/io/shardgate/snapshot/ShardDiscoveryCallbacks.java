@@ -53,8 +53,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>For the cache's staged (make-before-break) updates it keeps, per stream and type, what the client holds and
  * watches ({@code ClientView}), tells the cache after every request and every closed stream, and answers which
- * streams of a group do not hold a stage yet ({@code lagging}). Each stream's responses go through its own
- * {@code StreamPacer}, so no stream is sent more than the cache's {@link ResponsePacing} allows.
+ * streams of a group do not hold a stage yet ({@code lagging}) and which rejected it ({@code rejecting}). It also
+ * keeps, per stream, the resources the client rejected and has not accepted since ({@code rejected}): for a delta
+ * stream the resources of a NACKed response; for a state of the world stream, which NACKs a whole type, those of
+ * the NACKed response that the last response it accepted did not have at that version. Each stream's responses go
+ * through its own {@code StreamPacer}, so no stream is sent more than the cache's {@link ResponsePacing} allows.
  */
 public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
 
@@ -139,6 +142,14 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     } else {
       ack(group, typeUrl, answered, now);
     }
+    if (answered != null) {
+      if (request.hasErrorDetail()) {
+        stream.rejected.put(typeUrl, notAcceptedBefore(typeUrl, answered, stream.accepted.get(typeUrl)));
+      } else {
+        stream.accepted.put(typeUrl, answered);
+        stream.rejected.remove(typeUrl);
+      }
+    }
     ClientView.Sotw before = stream.views.get(typeUrl) instanceof ClientView.Sotw sotw ? sotw : ClientView.Sotw.NONE;
     ClientView.Answer answer = answered == null ? before.answer()
         : new ClientView.Answer(answered.version, answered.names, !request.hasErrorDetail());
@@ -167,10 +178,12 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
       request.getInitialResourceVersionsMap().forEach((name, version) ->
           held.put(name, new ClientView.Held(version, true)));
     }
+    Map<String, String> rejected = stream.rejected.computeIfAbsent(typeUrl, t -> new ConcurrentHashMap<>());
     for (String name : request.getResourceNamesUnsubscribeList()) {
       delta.assumed.remove(name);
       subscribed.remove(name);
       held.remove(name);
+      rejected.remove(name);
     }
     Sent answered = stream.sent(typeUrl, request.getResponseNonce());
     if (request.hasErrorDetail()) {
@@ -188,6 +201,12 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
       boolean accepted = !request.hasErrorDetail();
       answered.versions.forEach((name, version) -> held.put(name, new ClientView.Held(version, accepted)));
       answered.removed.forEach(held::remove);
+      if (accepted) {
+        answered.versions.keySet().forEach(rejected::remove);
+        answered.removed.forEach(rejected::remove);
+      } else {
+        rejected.putAll(answered.versions);
+      }
     }
     stream.views.put(typeUrl, new ClientView.Delta(subscribed, held));
     Node nodeFix = request.hasNode() || node == null ? null : node;
@@ -201,10 +220,13 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
   @Override
   public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
     StreamState stream = stream(streamId);
+    String group = stream.group;
+    // Which of its resources a NACK rejects is told by their versions, which the snapshot of this version has.
+    ContentSnapshot source = group == null ? null
+        : cache.servedSnapshotAt(group, response.getTypeUrl(), response.getVersionInfo());
     // Recorded before the response is written, so it is there when the Envoy's ACK or NACK comes back.
     stream.sent.put(response.getTypeUrl(), new Sent(response.getNonce(), response.getVersionInfo(),
-        Set.copyOf(request.getResourceNamesList()), Map.of(), List.of(), System.nanoTime()));
-    String group = stream.group;
+        Set.copyOf(request.getResourceNamesList()), Map.of(), List.of(), System.nanoTime(), source));
     if (group != null) {
       counters(group).responses.increment();
       fire(l -> l.onResponse(group, response.getTypeUrl(), response.getVersionInfo(), response.getNonce(),
@@ -225,7 +247,7 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     response.getRemovedResourcesList().forEach(delta.assumed::remove);
     stream.sent.put(response.getTypeUrl(), new Sent(response.getNonce(), response.getSystemVersionInfo(),
         Set.copyOf(versions.keySet()), Map.copyOf(versions), List.copyOf(response.getRemovedResourcesList()),
-        System.nanoTime()));
+        System.nanoTime(), null));
     String group = stream.group;
     if (group != null) {
       counters(group).responses.increment();
@@ -241,6 +263,36 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
    * listeners a stream accepted count as watched before it asks for them: it is about to.
    */
   List<String> lagging(String group, ContentSnapshot stage, Set<String> typeUrls) {
+    return streamsWhere(group, typeUrls,
+        (stream, typeUrl, view) -> !view.holds(stage, typeUrl, implied(stream, stage, typeUrl)));
+  }
+
+  /**
+   * The streams of {@code group} whose latest answer rejected {@code stage}'s version of one of {@code typeUrls},
+   * described as {@link #lagging} describes them; empty when none did.
+   */
+  List<String> rejecting(String group, ContentSnapshot stage, Set<String> typeUrls) {
+    return streamsWhere(group, typeUrls, (stream, typeUrl, view) -> view.rejects(stage, typeUrl));
+  }
+
+  /** The resources that some stream of {@code group} rejected and has not accepted since. */
+  Set<MakeBeforeBreak.ResourceVersion> rejected(String group) {
+    Set<MakeBeforeBreak.ResourceVersion> out = new HashSet<>();
+    for (StreamState stream : streams.values()) {
+      if (group.equals(stream.group)) {
+        stream.rejected.forEach((typeUrl, byName) -> byName.forEach(
+            (name, version) -> out.add(new MakeBeforeBreak.ResourceVersion(typeUrl, name, version))));
+      }
+    }
+    return out;
+  }
+
+  /** A condition on one stream's view of one type. */
+  private interface ViewTest {
+    boolean test(StreamState stream, String typeUrl, ClientView view);
+  }
+
+  private List<String> streamsWhere(String group, Set<String> typeUrls, ViewTest test) {
     List<String> out = new ArrayList<>();
     for (Map.Entry<Long, StreamState> e : new TreeMap<>(streams).entrySet()) {
       StreamState stream = e.getValue();
@@ -250,7 +302,7 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
       List<String> types = new ArrayList<>();
       for (String typeUrl : typeUrls) {
         ClientView view = stream.views.get(typeUrl);
-        if (view != null && !view.holds(stage, typeUrl, implied(stream, stage, typeUrl))) {
+        if (view != null && test.test(stream, typeUrl, view)) {
           types.add(typeName(typeUrl));
         }
       }
@@ -261,6 +313,38 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
       }
     }
     return out;
+  }
+
+  /**
+   * The resources of a rejected state of the world response that the response the stream accepted last did not have
+   * at the same version: the ones the rejection can be about (an Envoy does not re-apply what it already has).
+   * Empty when the versions of either response are not known (it went out as the served snapshot changed): counting
+   * what the client has as rejected would keep the next update from keeping it.
+   */
+  private static Map<String, String> notAcceptedBefore(String typeUrl, Sent rejected, Sent lastAccepted) {
+    if (rejected.source == null || lastAccepted != null && lastAccepted.source == null) {
+      return Map.of();
+    }
+    Set<String> had = lastAccepted == null ? Set.of() : sentNames(typeUrl, lastAccepted);
+    Map<String, String> out = new HashMap<>();
+    for (String name : sentNames(typeUrl, rejected)) {
+      String version = rejected.source.resourceVersion(typeUrl, name);
+      if (!had.contains(name) || !version.equals(lastAccepted.source.resourceVersion(typeUrl, name))) {
+        out.put(name, version);
+      }
+    }
+    return Map.copyOf(out);
+  }
+
+  /** The names a state of the world response with a known source carried: all of the type for a wildcard request. */
+  private static Set<String> sentNames(String typeUrl, Sent sent) {
+    Set<String> all = sent.source.names(typeUrl);
+    if (ClientView.wildcardType(typeUrl) && sent.names.isEmpty()) {
+      return all;
+    }
+    Set<String> names = new HashSet<>(sent.names);
+    names.retainAll(all);
+    return names;
   }
 
   /** The names a stream is about to ask for once it applies the clusters or listeners of {@code stage} it accepted. */
@@ -407,14 +491,16 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
    * @param versions delta only: the version of each resource sent
    * @param removed delta only: the names it removed
    * @param sentNanos {@link System#nanoTime()} just before it was written
+   * @param source SotW only: the snapshot the response was made from (the served one, if it has the response's
+   *     version), else null
    * @param answered set by its ACK or NACK, so that one response gives at most one ACK
    */
   private record Sent(String nonce, String version, Set<String> names, Map<String, String> versions,
-      List<String> removed, long sentNanos, AtomicBoolean answered) {
+      List<String> removed, long sentNanos, ContentSnapshot source, AtomicBoolean answered) {
 
     Sent(String nonce, String version, Set<String> names, Map<String, String> versions, List<String> removed,
-        long sentNanos) {
-      this(nonce, version, names, versions, removed, sentNanos, new AtomicBoolean());
+        long sentNanos, ContentSnapshot source) {
+      this(nonce, version, names, versions, removed, sentNanos, source, new AtomicBoolean());
     }
   }
 
@@ -433,6 +519,10 @@ public final class ShardDiscoveryCallbacks implements DiscoveryServerCallbacks {
     final ConcurrentMap<String, DeltaState> delta = new ConcurrentHashMap<>();
     /** Per type URL: what the client holds and watches. Written by the stream's requests, which gRPC serializes. */
     final ConcurrentMap<String, ClientView> views = new ConcurrentHashMap<>();
+    /** SotW, per type URL: the latest response the client accepted. */
+    final ConcurrentMap<String, Sent> accepted = new ConcurrentHashMap<>();
+    /** Per type URL: resource name to the version the client rejected and has not accepted since. */
+    final ConcurrentMap<String, Map<String, String>> rejected = new ConcurrentHashMap<>();
     volatile Node node;
     volatile String group;
     volatile boolean isDelta;

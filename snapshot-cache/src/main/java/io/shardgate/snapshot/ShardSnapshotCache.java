@@ -55,10 +55,14 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>content-hash versions per type ({@link ContentVersions}); a shard whose content did not change is not pushed;
  *   <li>make-before-break: a new snapshot reaches a shard's Envoys in stages ({@code MakeBeforeBreak}), so a new
- *       cluster is sent, and answered by every Envoy of the shard, before the routes that use it, and a cluster that
- *       routes stop using is removed only after every Envoy answered those routes. The Envoys' ACKs and NACKs move
- *       the stages on; a stage that some stream does not answer within the grace period goes on anyway, with a WARN
- *       that names those streams. A later {@link #setShard} starts over from what is served at that moment;
+ *       cluster is sent, and answered by every Envoy of the shard, before the routes that use it, a cluster that
+ *       routes stop using is removed only after every Envoy answered those routes, and a listener that is replaced
+ *       by one of another name (a Gateway's address or port changed) is removed only after every Envoy answered the
+ *       new one. The Envoys' ACKs move the stages on; a stage that some stream does not answer within the grace
+ *       period goes on anyway, with a WARN that names those streams. A stage that an Envoy rejects (NACKs) is
+ *       <em>held</em>: nothing is removed, so what the Envoys hold keeps serving (a new listener that cannot bind,
+ *       its predecessor keeps listening), with one WARN, until the next {@link #setShard} of the shard
+ *       ({@link #isHeld}). A later {@link #setShard} starts over from what is served at that moment;
  *   <li>xDS protocol rules java-control-plane does not keep: a state of the world request for EDS, RDS or SDS that
  *       names nothing watches nothing and is not answered (java-control-plane would send every resource of the type,
  *       which an Envoy that watches none answers by asking again, in a loop); and each stream is paced by a token
@@ -150,8 +154,9 @@ public final class ShardSnapshotCache implements AutoCloseable {
 
   /**
    * Stops the scheduler thread, for shutting the control plane down. Updates under way go straight to their target,
-   * later ones are published at once without stages, and streams are no longer paced (a response waiting for its
-   * stream's budget goes out with the stream's next response).
+   * except held ones (an Envoy rejected their stage: their target would remove what keeps serving), later ones are
+   * published at once without stages, and streams are no longer paced (a response waiting for its stream's budget
+   * goes out with the stream's next response).
    */
   @Override
   public void close() {
@@ -160,7 +165,9 @@ public final class ShardSnapshotCache implements AutoCloseable {
       scheduler.shutdownNow();
       for (Rollout rollout : List.copyOf(rollouts.values())) {
         rollout.cancelTimer();
-        advance(rollout);
+        if (!rollout.held) {
+          advance(rollout);
+        }
       }
     }
   }
@@ -205,7 +212,8 @@ public final class ShardSnapshotCache implements AutoCloseable {
         old.cancelTimer();
       }
       // From what is served now, intermediate stage or not: its routes keep their clusters until they are replaced.
-      List<MakeBeforeBreak.Stage> stages = MakeBeforeBreak.plan(served, snapshot);
+      // What the Envoys rejected is not kept for them, and what the target still has of it is awaited again.
+      List<MakeBeforeBreak.Stage> stages = MakeBeforeBreak.plan(served, snapshot, rejected(group));
       LOG.debug("shard '{}' going to {} in {} stage(s)", group, snapshot.versions(), stages.size());
       Rollout rollout = new Rollout(group, stages);
       // Registered before the first stage goes out: an Envoy may answer it before advance returns, and that answer
@@ -312,9 +320,22 @@ public final class ShardSnapshotCache implements AutoCloseable {
     return served == null ? Optional.empty() : served.versions().forTypeUrl(typeUrl);
   }
 
-  /** Whether a group's Envoys are served exactly what it is set to serve, with no staged update under way. */
+  /**
+   * Whether a group's Envoys are served exactly what it is set to serve, with no staged update under way; false
+   * while an update is held ({@link #isHeld}).
+   */
   public boolean isSettled(String group) {
     return !rollouts.containsKey(group);
+  }
+
+  /**
+   * Whether a group's staged update is held: an Envoy of the group rejected (NACKed) a stage of it, so the update
+   * stays at that stage, removing nothing its Envoys may still use, until the next {@link #setShard} of the group
+   * (or {@link #retainShards} retires it). A held group is not settled.
+   */
+  public boolean isHeld(String group) {
+    Rollout rollout = rollouts.get(group);
+    return rollout != null && rollout.held;
   }
 
   /**
@@ -436,7 +457,11 @@ public final class ShardSnapshotCache implements AutoCloseable {
       scheduler.execute(() -> {
         rollout.checkQueued.set(false);
         synchronized (lock) {
-          if (rollouts.get(group) == rollout && rollout.awaiting != null && lagging(rollout).isEmpty()) {
+          if (rollouts.get(group) != rollout || rollout.awaiting == null || rollout.held
+              || holdIfRejected(rollout)) {
+            return;
+          }
+          if (lagging(rollout).isEmpty()) {
             rollout.cancelTimer();
             advance(rollout);
           }
@@ -461,7 +486,13 @@ public final class ShardSnapshotCache implements AutoCloseable {
         return;
       }
       rollout.awaiting = stage;
-      if (closed || lagging(rollout).isEmpty()) {
+      if (closed) {
+        continue;
+      }
+      if (holdIfRejected(rollout)) {
+        return; // already rejected: a stream that holds this content from an earlier update rejected it
+      }
+      if (lagging(rollout).isEmpty()) {
         continue; // nobody to wait for: no stream, or every one already holds it
       }
       try {
@@ -476,7 +507,8 @@ public final class ShardSnapshotCache implements AutoCloseable {
 
   private void graceOver(Rollout rollout, MakeBeforeBreak.Stage stage) {
     synchronized (lock) {
-      if (rollouts.get(rollout.group) != rollout || rollout.awaiting != stage) {
+      if (rollouts.get(rollout.group) != rollout || rollout.awaiting != stage || rollout.held
+          || holdIfRejected(rollout)) {
         return;
       }
       List<String> lagging = lagging(rollout);
@@ -488,6 +520,50 @@ public final class ShardSnapshotCache implements AutoCloseable {
       }
       advance(rollout);
     }
+  }
+
+  /**
+   * Holds a rollout at its awaited stage if a stream of its group rejected one of the stage's awaited types: the
+   * next stage would remove what keeps serving in place of what was rejected (the listener a new one that cannot
+   * bind replaces, the clusters the routes an Envoy kept use). Logs one WARN. Under the lock.
+   *
+   * @return whether the rollout is held now
+   */
+  private boolean holdIfRejected(Rollout rollout) {
+    MakeBeforeBreak.Stage stage = rollout.awaiting;
+    List<String> rejecting = new ArrayList<>();
+    List<String> messages = new ArrayList<>();
+    for (String typeUrl : new TreeSet<>(stage.awaitedTypes())) {
+      List<String> streams = new ArrayList<>();
+      for (ShardDiscoveryCallbacks cb : callbacks) {
+        streams.addAll(cb.rejecting(rollout.group, stage.snapshot(), Set.of(typeUrl)));
+      }
+      if (streams.isEmpty()) {
+        continue;
+      }
+      rejecting.addAll(streams);
+      ShardStreamStats.Nack nack = latestNacks(rollout.group).get(typeUrl);
+      messages.add(ShardDiscoveryCallbacks.typeName(typeUrl) + ": "
+          + (nack == null ? "(no message)" : "'" + nack.message().strip() + "'"));
+    }
+    if (rejecting.isEmpty()) {
+      return false;
+    }
+    rollout.cancelTimer();
+    rollout.held = true;
+    LOG.warn("shard '{}': {} rejected a stage of a staged update ({}); the update is held at this stage until the"
+        + " shard's config changes, so what its Envoys hold keeps serving and nothing they may still use is removed",
+        rollout.group, rejecting, String.join("; ", messages));
+    return true;
+  }
+
+  /** The resources some stream of a group rejected and has not accepted since, over every discovery server. */
+  private Set<MakeBeforeBreak.ResourceVersion> rejected(String group) {
+    Set<MakeBeforeBreak.ResourceVersion> rejected = new HashSet<>();
+    for (ShardDiscoveryCallbacks cb : callbacks) {
+      rejected.addAll(cb.rejected(group));
+    }
+    return rejected;
   }
 
   /** The streams of a rollout's group that do not hold its awaited stage yet, over every discovery server. */
@@ -505,6 +581,13 @@ public final class ShardSnapshotCache implements AutoCloseable {
       entry.served = snapshot;
     }
     cache.setSnapshot(group, snapshot);
+  }
+
+  /** The snapshot a group is served now, if its version of {@code typeUrl} is {@code version}; else null. */
+  ContentSnapshot servedSnapshotAt(String group, String typeUrl, String version) {
+    Entry entry = entries.get(group);
+    ContentSnapshot served = entry == null ? null : entry.served;
+    return served != null && version.equals(served.typeVersion(typeUrl)) ? served : null;
   }
 
   void recordNack(String group, ShardStreamStats.Nack nack) {
@@ -619,7 +702,7 @@ public final class ShardSnapshotCache implements AutoCloseable {
     }
   }
 
-  /** One group's update under way: the stages still to publish, and the one its streams are waiting on. */
+  /** One group's update under way: the stages still to publish, the one its streams wait on, and whether held. */
   private static final class Rollout {
     final String group;
     final Deque<MakeBeforeBreak.Stage> stages;
@@ -629,6 +712,8 @@ public final class ShardSnapshotCache implements AutoCloseable {
     MakeBeforeBreak.Stage awaiting;
     /** Its grace timer; under the lock. */
     ScheduledFuture<?> timer;
+    /** Whether an Envoy rejected the awaited stage, which then stays until the next update; set under the lock. */
+    volatile boolean held;
 
     Rollout(String group, List<MakeBeforeBreak.Stage> stages) {
       this.group = group;

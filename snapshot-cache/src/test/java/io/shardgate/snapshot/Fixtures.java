@@ -79,8 +79,13 @@ final class Fixtures {
         .build();
   }
 
-  /** A socket listener whose HCM takes its routes from RDS, under the current filter name. */
+  /** A socket listener on 0.0.0.0 whose HCM takes its routes from RDS, under the current filter name. */
   static Listener rdsListener(String name, int port, String routeConfig) {
+    return rdsListener(name, "0.0.0.0", port, routeConfig);
+  }
+
+  /** A socket listener on {@code address:port} whose HCM takes its routes from RDS. */
+  static Listener rdsListener(String name, String address, int port, String routeConfig) {
     HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(name)
         .setRds(Rds.newBuilder().setConfigSource(ads()).setRouteConfigName(routeConfig))
@@ -91,7 +96,7 @@ final class Fixtures {
     return Listener.newBuilder()
         .setName(name)
         .setAddress(Address.newBuilder().setSocketAddress(
-            SocketAddress.newBuilder().setAddress("0.0.0.0").setPortValue(port)))
+            SocketAddress.newBuilder().setAddress(address).setPortValue(port)))
         .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
             .setName("envoy.filters.network.http_connection_manager")
             .setTypedConfig(Any.pack(hcm))))
@@ -111,6 +116,18 @@ final class Fixtures {
         List.of(routes(prefix + "-routes", prefix + "-" + Arrays.stream(clusters).sorted().findFirst()
             .orElseThrow())),
         List.of());
+  }
+
+  /**
+   * {@code base} with its listener replaced by one named as Gloo names Gateway listeners,
+   * {@code listener-<address>-<port>}, with its own route configuration {@code <listener>-routes} (a copy of
+   * {@code base}'s first one under that name): what a Gateway's {@code bindAddress} or {@code bindPort} edit gives.
+   */
+  static ShardResources listenerAt(ShardResources base, String address, int port) {
+    String name = "listener-" + address + "-" + port;
+    RouteConfiguration routes = base.routes().get(0).toBuilder().setName(name + "-routes").build();
+    return new ShardResources(base.clusters(), base.endpoints(),
+        List.of(rdsListener(name, address, port, routes.getName())), List.of(routes), base.secrets());
   }
 
   static Node node(String id, String role) {

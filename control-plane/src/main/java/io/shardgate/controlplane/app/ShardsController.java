@@ -20,8 +20,10 @@ import java.util.TreeMap;
 
 /**
  * {@code GET /api/shards} on the admin port: the shard plan of the configuration being served (per shard what it
- * serves, the Upstreams it reaches, its fingerprint; domain conflicts; the edge shard), with each shard's live state:
- * the snapshot versions it serves, its connected Envoys and NACKs, and how often it was translated and pushed.
+ * serves, the Upstreams it reaches, its fingerprint; domain conflicts; the edge shard), with each shard's live state
+ * ({@code Ready}, {@code Updating} while a staged update is under way, {@code Held} while an Envoy's rejection holds
+ * one, {@code Failed}), the snapshot versions it serves, its connected Envoys and NACKs, and how often it was
+ * translated and pushed.
  * Read-only.
  */
 @Controller
@@ -94,7 +96,10 @@ public class ShardsController {
         .forEach(en -> versions.put(en.getKey(), cache.versionOf(role, en.getValue()).orElse("")));
     into.put("versions", versions);
     String failure = pipeline.failures().get(role);
-    into.put("state", failure == null ? (cache.isSettled(role) ? "Ready" : "Updating") : "Failed");
+    // Held: an Envoy rejected a stage of the shard's update, which waits there (serving what the Envoys hold) until
+    // the shard's config changes; its NACK is under /api/status.
+    into.put("state", failure != null ? "Failed" : cache.isHeld(role) ? "Held" : cache.isSettled(role) ? "Ready"
+        : "Updating");
     if (failure != null) {
       into.put("failure", failure);
     }

@@ -71,13 +71,19 @@ import org.yaml.snakeyaml.Yaml;
  * the cache serves, checks, restores the file, waits the same way and checks again. The waits are conditions, never
  * sleeps: the source's hash of the file equals the written bytes' and the latest translation's input is the source's
  * latest contents; the cache has no staged update under way ({@code isSettled}) and each Envoy's accepted version of
- * every type ({@code version_text} of LDS, CDS and each served route configuration) equals the cache's.
+ * every type ({@code version_text} of LDS, CDS and each served route configuration) equals the cache's. A shard whose
+ * Envoy rejected a listener that cannot bind (see the rules) is waited for until its update is held instead
+ * ({@code isHeld}).
  *
  * <p>The rules, for every mutation:
  *
  * <ul>
  *   <li>no Envoy exits and no Envoy NACKs (the cache's {@code latestNacks} gains nothing, and Envoy's own
- *       {@code update_rejected} counters do not grow);
+ *       {@code update_rejected} counters do not grow), with one exception: an edit that moves a Gateway to an address
+ *       or port its Envoy cannot bind (an address the host does not have) is valid to the control plane, and the
+ *       Envoy must NACK the listener ({@code cannot bind} in its message). Such a NACK (and its LDS
+ *       {@code update_rejected}, and the WARNs that quote it) is allowed when the shard's update is then held and
+ *       every probe answers exactly its baseline: the old listener keeps serving. Any other NACK fails;
  *   <li>the control plane logs no event with a throwable and no ERROR other than the expected ones (a rejected
  *       resource, a file problem); {@code ShardPipeline.failures()} stays empty; no status or problem says
  *       "internal error"; a secret-looking value the mutation wrote appears in no log line, status or problem;
@@ -344,6 +350,23 @@ class MutationE2ETest {
               + baselineAnswers.get(p));
         }
       }
+    } else if (!window.unbindable.isEmpty()) {
+      // Valid to the control plane, but an Envoy cannot bind the new listener: its update must be held, with the old
+      // listener serving every probe exactly as before.
+      result.outcome = "valid, cannot bind: held";
+      window.unbindable.forEach((group, nack) -> {
+        if (!cache().isHeld(group)) {
+          result.problems.add("an Envoy of " + group + " cannot bind its new listener (" + nack.message().strip()
+              + "), yet the update is not held");
+        }
+      });
+      for (Probe p : PROBES) {
+        if (!result.answers.get(p).equals(baselineAnswers.get(p))) {
+          result.problems.add("an Envoy cannot bind its new listener (" + window.unbindable.values().stream()
+              .map(n -> n.message().strip()).toList() + "), yet " + p + " answers " + result.answers.get(p)
+              + " instead of " + baselineAnswers.get(p) + ": the last good does not keep serving");
+        }
+      }
     } else {
       boolean changed = false;
       for (Probe p : PROBES) {
@@ -408,6 +431,8 @@ class MutationE2ETest {
     private final int firstEvent;
     private final SortedMap<String, SortedMap<String, ShardStreamStats.Nack>> nacks;
     private final Map<Shard, Map<String, Long>> rejected = new TreeMap<>();
+    /** By group, the NACKs of a listener that cannot bind: allowed if the caller finds the last good serving. */
+    final Map<String, ShardStreamStats.Nack> unbindable = new TreeMap<>();
 
     private Window() throws IOException {
       firstEvent = LOGS.size();
@@ -425,7 +450,15 @@ class MutationE2ETest {
       return LOGS.since(firstEvent);
     }
 
-    /** Adds to {@code problems} every rule this step broke, as far as logs, NACKs and the translation show. */
+    /** Whether a WARN quotes one of this step's NACKs of a listener that cannot bind (the NACK's and the hold's). */
+    private boolean quotesUnbindable(ILoggingEvent e) {
+      return unbindable.values().stream().anyMatch(n -> e.getFormattedMessage().contains(n.message().strip()));
+    }
+
+    /**
+     * Adds to {@code problems} every rule this step broke, as far as logs, NACKs and the translation show; a NACK of a
+     * listener that cannot bind goes to {@link #unbindable} instead, for the caller to check the probes.
+     */
     void check(List<String> problems, String secret, Translation t) throws IOException {
       for (Shard s : Shard.values()) {
         try {
@@ -440,7 +473,9 @@ class MutationE2ETest {
       }
       cache().latestNacks().forEach((group, byType) -> byType.forEach((type, nack) -> {
         ShardStreamStats.Nack before = nacks.getOrDefault(group, Collections.emptySortedMap()).get(type);
-        if (!nack.equals(before)) {
+        if (!nack.equals(before) && cannotBind(nack)) {
+          unbindable.put(group, nack);
+        } else if (!nack.equals(before)) {
           boolean servedNow = cache().versionOf(group, type).map(nack.version()::equals).orElse(false);
           problems.add("NACK from " + nack.nodeId() + " of " + type + " version " + nack.version()
               + (servedNow ? " (the version served now)" : " (no longer served)") + ": " + nack.message());
@@ -449,7 +484,8 @@ class MutationE2ETest {
       for (Shard s : Shard.values()) {
         Map<String, Long> now = envoyStats(s.envoy(), "update_rejected$");
         now.forEach((stat, value) -> {
-          if (value > rejected.get(s).getOrDefault(stat, 0L)) {
+          boolean allowed = unbindable.containsKey(s.role) && stat.equals("listener_manager.lds.update_rejected");
+          if (value > rejected.get(s).getOrDefault(stat, 0L) && !allowed) {
             problems.add("Envoy " + s.envoy().name + " " + stat + " grew to " + value);
           }
         });
@@ -461,7 +497,7 @@ class MutationE2ETest {
               + e.getFormattedMessage() + ": " + throwable(e.getThrowableProxy()));
         } else if (e.getLevel() == Level.ERROR && !expectedError(e)) {
           problems.add("logged an unexpected ERROR: " + e.getLoggerName() + " - " + e.getFormattedMessage());
-        } else if (e.getLevel() == Level.WARN && unexpectedWarning(e)) {
+        } else if (e.getLevel() == Level.WARN && unexpectedWarning(e) && !quotesUnbindable(e)) {
           problems.add("logged: " + e.getLoggerName() + " - " + e.getFormattedMessage());
         }
       }
@@ -495,6 +531,30 @@ class MutationE2ETest {
         }
       }
     }
+  }
+
+  /**
+   * The NACKs the cache has now that differ from {@code before}, by group (each group's latest changed one; a
+   * group has at most one per type, and a step changes one or two).
+   */
+  private static Map<String, ShardStreamStats.Nack> newNacks(
+      SortedMap<String, SortedMap<String, ShardStreamStats.Nack>> before) {
+    Map<String, ShardStreamStats.Nack> out = new TreeMap<>();
+    cache().latestNacks().forEach((group, byType) -> byType.forEach((type, nack) -> {
+      if (!nack.equals(before.getOrDefault(group, Collections.emptySortedMap()).get(type))) {
+        // A group with an unbindable listener's NACK and another one is reported with the other, which fails.
+        ShardStreamStats.Nack kept = out.get(group);
+        if (kept == null || cannotBind(kept)) {
+          out.put(group, nack);
+        }
+      }
+    }));
+    return out;
+  }
+
+  /** A NACK of a listener that cannot bind its address, as Envoy words it. */
+  private static boolean cannotBind(ShardStreamStats.Nack nack) {
+    return nack.typeUrl().equals(LDS) && nack.message().contains(": cannot bind '");
   }
 
   /** The ERRORs a wrong edit is expected to cause: a rejected resource, a file that cannot be read as written. */
@@ -556,28 +616,31 @@ class MutationE2ETest {
   }
 
   /**
-   * Waits until each shard has no staged update under way and its Envoy's accepted versions equal the cache's.
-   * Returns null, or what differed last when that does not happen within {@link #LIVENESS}; returns at once, with
-   * the NACK, when the cache's NACKs differ from {@code nacks} (taken before the write): a rejecting Envoy would never
-   * get in sync.
+   * Waits until each shard has no staged update under way and its Envoy's accepted versions equal the cache's, or,
+   * for a shard whose Envoy rejected a listener that cannot bind, until its update is held. Returns null, or what
+   * differed last when that does not happen within {@link #LIVENESS}; returns at once, with the NACK, when the cache
+   * gains any other NACK than {@code nacks} (taken before the write): a rejecting Envoy would never get in sync.
    */
   private static String awaitInSync(SortedMap<String, SortedMap<String, ShardStreamStats.Nack>> nacks)
       throws InterruptedException, IOException {
     long deadline = System.nanoTime() + LIVENESS.toNanos();
     String last = "";
     while (System.nanoTime() - deadline < 0) {
+      Map<String, ShardStreamStats.Nack> newNacks = newNacks(nacks);
+      List<ShardStreamStats.Nack> others = newNacks.values().stream().filter(n -> !cannotBind(n)).toList();
       List<String> differences = new ArrayList<>();
       for (Shard s : Shard.values()) {
-        String d = syncDifference(s);
+        boolean held = newNacks.containsKey(s.role) && cannotBind(newNacks.get(s.role));
+        String d = syncDifference(s, held);
         if (d != null) {
           differences.add(s + ": " + d);
         }
       }
-      if (differences.isEmpty()) {
+      if (differences.isEmpty() && others.isEmpty()) {
         return null;
       }
       last = String.join("; ", differences);
-      if (!cache().latestNacks().equals(nacks)) {
+      if (!others.isEmpty()) {
         return "an Envoy NACKed while getting in sync (" + last + "): " + cache().latestNacks();
       }
       Thread.sleep(10);
@@ -585,11 +648,17 @@ class MutationE2ETest {
     return "the Envoys did not get in sync with the cache within " + LIVENESS + ": " + last;
   }
 
-  /** How shard {@code s}'s Envoy differs from what the cache serves it, or null when it does not. */
-  private static String syncDifference(Shard s) throws IOException {
+  /**
+   * How shard {@code s}'s Envoy differs from what the cache serves it, or null when it does not. For a shard whose
+   * Envoy rejected a listener that cannot bind ({@code held}), null once the update is held.
+   */
+  private static String syncDifference(Shard s, boolean held) throws IOException {
     EnvoyProcess envoy = s.envoy();
     envoy.checkAlive();
     ShardSnapshotCache cache = cache();
+    if (held) {
+      return cache.isHeld(s.role) ? null : "its Envoy rejected a listener that cannot bind, and the update is not held";
+    }
     if (!cache.isSettled(s.role)) {
       return "a staged update is under way";
     }
@@ -780,7 +849,8 @@ class MutationE2ETest {
     r.restoredAnswers.forEach((p, a) -> sb.append("  ").append(p).append(": ").append(a).append('\n'));
     sb.append("latest NACKs: ").append(cache().latestNacks()).append('\n');
     for (Shard s : Shard.values()) {
-      sb.append(s).append(": settled ").append(cache().isSettled(s.role)).append(", cache versions ")
+      sb.append(s).append(": settled ").append(cache().isSettled(s.role)).append(", held ")
+          .append(cache().isHeld(s.role)).append(", cache versions ")
           .append(List.of(LDS, RDS, CDS).stream().map(t -> cache().versionOf(s.role, t).orElse("-")).toList())
           .append(", streams ").append(controlPlane.getBean(ShardDiscoveryServer.class).callbacks().statsOf(s.role))
           .append('\n');
