@@ -20,6 +20,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.TestWatcher;
 import picocli.CommandLine;
 
 /** What the end-to-end tests share: running the CLI in-process, Envoys from its bootstraps, echo backends. */
@@ -120,6 +123,16 @@ final class E2eSupport {
   }
 
   /** The tail of each Envoy's log (nulls skipped), for printing after a failure. */
+  /** A watcher that prints the logs of the Envoys {@code envoys} gives when a test of the class fails. */
+  static TestWatcher envoyLogsOnFailure(Supplier<EnvoyProcess[]> envoys) {
+    return new TestWatcher() {
+      @Override
+      public void testFailed(ExtensionContext context, Throwable cause) {
+        System.out.println(envoyLogs(context.getDisplayName(), envoys.get()));
+      }
+    };
+  }
+
   static String envoyLogs(String after, EnvoyProcess... envoys) {
     StringBuilder sb = new StringBuilder("---- Envoy logs after the failure of " + after + " ----\n");
     for (EnvoyProcess envoy : envoys) {

@@ -21,7 +21,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,12 +55,7 @@ class ListenerBindFailureE2ETest {
   private static EnvoyProcess noisyEnvoy;
 
   @RegisterExtension
-  static final TestWatcher ENVOY_LOGS_ON_FAILURE = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      System.out.println(E2eSupport.envoyLogs(context.getDisplayName(), protectedEnvoy, noisyEnvoy));
-    }
-  };
+  static final TestWatcher ENVOY_LOGS_ON_FAILURE = E2eSupport.envoyLogsOnFailure(() -> new EnvoyProcess[] {protectedEnvoy, noisyEnvoy});
 
   @BeforeAll
   static void start() throws Exception {

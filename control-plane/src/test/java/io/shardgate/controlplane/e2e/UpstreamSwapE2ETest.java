@@ -20,7 +20,6 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,12 +61,7 @@ class UpstreamSwapE2ETest {
   private static final List<EnvoyProcess> envoys = new ArrayList<>();
 
   @RegisterExtension
-  static final TestWatcher ENVOY_LOGS_ON_FAILURE = new TestWatcher() {
-    @Override
-    public void testFailed(ExtensionContext context, Throwable cause) {
-      System.out.println(E2eSupport.envoyLogs(context.getDisplayName(), envoys.toArray(EnvoyProcess[]::new)));
-    }
-  };
+  static final TestWatcher ENVOY_LOGS_ON_FAILURE = E2eSupport.envoyLogsOnFailure(() -> envoys.toArray(EnvoyProcess[]::new));
 
   @BeforeAll
   static void start() throws Exception {
