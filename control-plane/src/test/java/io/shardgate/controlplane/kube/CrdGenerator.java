@@ -206,13 +206,15 @@ final class CrdGenerator {
         out.put("minimum", 0);
         out.put("maximum", 4294967295L);
       }
+      // proto-JSON writes 64-bit integers as strings too, and the decoder takes both.
       case INT64 -> {
-        out.put("type", "integer");
-        out.put("format", "int64");
+        out.put("x-kubernetes-int-or-string", true);
+        out.put("pattern", "^-?[0-9]+$");
       }
       case UINT64 -> {
-        out.put("type", "integer");
+        out.put("x-kubernetes-int-or-string", true);
         out.put("minimum", 0);
+        out.put("pattern", "^[0-9]+$");
       }
       default -> throw new IllegalStateException("no schema for scalar kind " + s.kind());
     }

@@ -185,6 +185,22 @@ class KubeCrdSchemaTest {
     assertTrue(cells.get(2).asText().contains("gateway-proxy"), table::toString);
   }
 
+  /** What docs/kubernetes.md says of fields the schema lacks: kubectl's strict validation refuses, others prune. */
+  @Test
+  void unknownFieldIsRefusedUnderStrictValidationAndPrunedWithout() throws Exception {
+    String ns = namespace("unknown-fields");
+    String body = "{\"apiVersion\":\"gateway.solo.io/v1\",\"kind\":\"Gateway\",\"metadata\":{\"name\":\"NAME\"},"
+        + "\"spec\":{\"bindPort\":8080,\"bind_address\":\"::\"}}";
+    HttpResponse<String> strict = post(ns, "gateways?fieldValidation=Strict", body.replace("NAME", "strict"));
+    assertEquals(400, strict.code(), strict::body);
+    assertTrue(strict.body().contains("unknown field \\\"spec.bind_address\\\""), strict::body);
+
+    HttpResponse<String> lax = post(ns, "gateways?fieldValidation=Ignore", body.replace("NAME", "lax"));
+    assertEquals(201, lax.code(), lax::body);
+    assertEquals(Map.of("bindPort", 8080), resources(parse(gateway("bindPort: 1"))).inNamespace(ns).withName("lax")
+        .get().getAdditionalProperties().get("spec"));
+  }
+
   @Test
   void proxyHasNoStatusSubresource() {
     KubernetesClient client = KUBE.client();
@@ -301,6 +317,14 @@ class KubeCrdSchemaTest {
         .get(BOUND.toSeconds(), TimeUnit.SECONDS);
     assertEquals(200, response.code(), response::body);
     return response.body();
+  }
+
+  private static HttpResponse<String> post(String ns, String pathAndQuery, String json) throws Exception {
+    KubernetesClient client = KUBE.client();
+    HttpRequest request = client.getHttpClient().newHttpRequestBuilder()
+        .uri(KUBE.serverUrl() + "/apis/gateway.solo.io/v1/namespaces/" + ns + "/" + pathAndQuery)
+        .post("application/json", json).build();
+    return client.getHttpClient().sendAsync(request, String.class).get(BOUND.toSeconds(), TimeUnit.SECONDS);
   }
 
   private static void awaitEstablished(KubernetesClient client, String name) throws InterruptedException {
