@@ -13,10 +13,14 @@ import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.MixedOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
+import io.micronaut.context.ApplicationContext;
+import io.shardgate.controlplane.cli.ServeCommand;
 import io.shardgate.controlplane.e2e.ExampleConfig;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.pipeline.Translation;
+import io.shardgate.controlplane.security.ServeSecurity;
+import io.shardgate.controlplane.source.DirectorySource;
 import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.sharding.decode.SourceDocument;
 import io.shardgate.sharding.report.ResourceStatus;
@@ -37,6 +41,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Kubernetes source against the real kube-apiserver, feeding the real pipeline: the sharded example applied as
@@ -171,6 +176,23 @@ class KubernetesSourceTest {
     assertFalse(status.errors().isEmpty(), status::toString);
     assertTrue(routesOf(pipeline, NOISY).contains("catalog"), "the other VirtualServices are still served");
     resources(KUBE.client(), "VirtualService").inNamespace("catalog").withName("broken").delete();
+  }
+
+  @Test
+  void serveKubernetesServesTheShardsOfTheApiServersResources(@TempDir Path work) throws Exception {
+    int[] ports = ExampleConfig.freePorts(2);
+    ApplicationContext controlPlane = ServeCommand.startKubernetes(KUBE.kubeconfig(), work.resolve("state"), ports[0],
+        ports[1], "127.0.0.1", ServeSecurity.defaults());
+    try {
+      assertTrue(controlPlane.findBean(DirectorySource.class).isEmpty(), "no directory source with --kubernetes");
+      ServeCommand.awaitFirstTranslation(controlPlane);
+      ShardPipeline pipeline = controlPlane.getBean(ShardPipeline.class);
+      assertTrue(pipeline.latest().input().description().startsWith("Kubernetes API server"),
+          pipeline.latest().input()::description);
+      assertTrue(routesOf(pipeline, NOISY).contains("catalog"), () -> routesOf(pipeline, NOISY));
+    } finally {
+      ServeCommand.stop(controlPlane);
+    }
   }
 
   // ---- helpers ----
