@@ -180,11 +180,14 @@ public final class KubernetesSource implements ConfigSource {
     }
     CompletableFuture.allOf(syncs.toArray(CompletableFuture[]::new)).whenComplete((ok, error) -> {
       if (error != null) {
-        LOG.error("Kubernetes: the informers did not start: {}", error.toString());
+        if (!closed) {
+          LOG.error("Kubernetes: the informers did not start: {}", error.toString());
+        }
         return;
       }
       synchronized (lock) {
         synced = true;
+        KINDS.forEach(this::clearProblem);
         LOG.info("Kubernetes: every kind listed once ({} objects)", objects.size());
         markChanged();
       }
@@ -275,9 +278,15 @@ public final class KubernetesSource implements ConfigSource {
   }
 
   private void problem(Kind kind, String verb, Throwable error) {
-    String why = error instanceof KubernetesClientException k && k.getCode() == 404
+    int code = 0;
+    for (Throwable t = error; t != null && code == 0; t = t.getCause()) {
+      if (t instanceof KubernetesClientException k) {
+        code = k.getCode(); // the informer may wrap it
+      }
+    }
+    String why = code == 404
         ? "not found (is its CRD installed? see docs/kubernetes.md)"
-        : error instanceof KubernetesClientException k && k.getCode() == 403
+        : code == 403
             ? "forbidden (grant list and watch on " + kind.plural() + "." + kind.group() + ")"
             : String.valueOf(error.getMessage());
     String message = "Kubernetes: cannot " + verb + " " + kind.kind() + " (" + kind.plural() + "." + kind.group()
