@@ -1,30 +1,41 @@
 package io.shardgate.controlplane.app;
 
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.grpc.BindableService;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Factory;
+import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
 import io.shardgate.controlplane.metrics.ShardgateMetrics;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.source.DirectorySource;
+import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.controlplane.state.LastGoodStore;
 import io.shardgate.snapshot.ShardDiscoveryServer;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import jakarta.inject.Named;
 import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
 /**
  * Wiring of the {@code serve} process: snapshot cache, ADS service (registered with Micronaut's gRPC server because
- * it is a {@link BindableService} bean), pipeline, the directory source, and the metrics that observe all three.
+ * it is a {@link BindableService} bean), pipeline, the config source (the directory, or Kubernetes with {@code --kubernetes}), and the metrics that observe all three.
  * Only this package knows Micronaut.
  */
 @Factory
 public class ServeFactory {
+
+  /** The property that selects the Kubernetes source ({@code serve --kubernetes}). */
+  public static final String KUBERNETES = "shardgate.kubernetes";
 
   /** Closed with the context: that stops its scheduler thread (stage timers, paced responses). */
   @Singleton
@@ -71,8 +82,10 @@ public class ServeFactory {
     return new ShardPipeline(cache, store, metrics);
   }
 
+  /** The directory source, unless {@code shardgate.kubernetes} is true. */
   @Singleton
   @Bean(preDestroy = "close")
+  @Requires(property = KUBERNETES, notEquals = "true")
   DirectorySource directorySource(@Value("${shardgate.config-dir}") String configDir, ShardPipeline pipeline,
       ShardgateMetrics metrics) {
     Path root = Path.of(configDir).toAbsolutePath().normalize();
@@ -80,5 +93,32 @@ public class ServeFactory {
         new DirectorySource(root, contents -> pipeline.accept(ConfigInput.of(root.toString(), contents)));
     metrics.bindSource(source);
     return source;
+  }
+
+  /**
+   * The API server's client: the kubeconfig at {@code shardgate.kubeconfig} when set, else fabric8's usual
+   * resolution ({@code KUBECONFIG}, {@code ~/.kube/config}, then the in-cluster service account).
+   */
+  @Singleton
+  @Bean(preDestroy = "close")
+  @Requires(property = KUBERNETES, value = "true")
+  KubernetesClient kubernetesClient(@Value("${shardgate.kubeconfig:}") String kubeconfig) {
+    KubernetesClientBuilder builder = new KubernetesClientBuilder();
+    if (!kubeconfig.isEmpty()) {
+      try {
+        builder.withConfig(Config.fromKubeconfig(Files.readString(Path.of(kubeconfig))));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read the kubeconfig " + kubeconfig, e);
+      }
+    }
+    return builder.build();
+  }
+
+  /** The Kubernetes source, when {@code shardgate.kubernetes} is true. */
+  @Singleton
+  @Bean(preDestroy = "close")
+  @Requires(property = KUBERNETES, value = "true")
+  KubernetesSource kubernetesSource(KubernetesClient client, ShardPipeline pipeline) {
+    return new KubernetesSource(client, pipeline);
   }
 }

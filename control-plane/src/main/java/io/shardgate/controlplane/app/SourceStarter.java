@@ -2,7 +2,7 @@ package io.shardgate.controlplane.app;
 
 import io.micronaut.context.event.ApplicationEventListener;
 import io.micronaut.context.event.StartupEvent;
-import io.shardgate.controlplane.source.DirectorySource;
+import io.shardgate.controlplane.source.ConfigSource;
 import jakarta.inject.Singleton;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,9 +18,9 @@ public class SourceStarter implements ApplicationEventListener<StartupEvent> {
 
   private static final Logger LOG = LoggerFactory.getLogger(SourceStarter.class);
 
-  private final DirectorySource source;
+  private final ConfigSource source;
 
-  public SourceStarter(DirectorySource source) {
+  public SourceStarter(ConfigSource source) {
     this.source = source;
   }
 
@@ -30,7 +30,7 @@ public class SourceStarter implements ApplicationEventListener<StartupEvent> {
       try {
         source.start();
       } catch (RuntimeException e) {
-        LOG.error("Cannot start reading {}: {}", source.root(), e.getMessage(), e);
+        LOG.error("Cannot start reading the {}: {}", source.describe(), e.getMessage(), e);
       }
     }, "shardgate-first-read");
     first.setDaemon(true);

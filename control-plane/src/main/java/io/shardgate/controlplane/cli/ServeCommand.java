@@ -3,6 +3,7 @@ package io.shardgate.controlplane.cli;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.grpc.server.GrpcEmbeddedServer;
 import io.micronaut.runtime.Micronaut;
+import io.shardgate.controlplane.app.ServeFactory;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.security.ServeSecurity;
 import io.shardgate.controlplane.security.TlsMaterialException;
@@ -27,8 +28,9 @@ import picocli.CommandLine.Spec;
     name = "serve",
     mixinStandardHelpOptions = true,
     description = {
-      "Run the control plane: watch the config directory, translate it into one xDS snapshot per shard and serve",
-      "each shard over gRPC ADS to the Envoys whose node.metadata.role is <writeNamespace>~<proxyName>."
+      "Run the control plane: watch the config directory (or, with --kubernetes, the Gloo resources on the",
+      "Kubernetes API server), translate it into one xDS snapshot per shard and serve each shard over gRPC ADS to",
+      "the Envoys whose node.metadata.role is <writeNamespace>~<proxyName>."
     })
 public final class ServeCommand implements Callable<Integer> {
 
@@ -45,6 +47,22 @@ public final class ServeCommand implements Callable<Integer> {
       defaultValue = "docs/examples/sharded",
       description = "Directory of Gloo Edge YAML to serve (default: ${DEFAULT-VALUE}).")
   Path configDir;
+
+  @Option(
+      names = "--kubernetes",
+      description = {
+        "Read the Gloo resources (Gateway, VirtualService, RouteTable, Upstream, UpstreamGroup, Settings; all",
+        "namespaces) from the Kubernetes API server instead of a directory; the CRDs must be installed (see",
+        "docs/kubernetes.md). Cannot be combined with --config-dir."
+      })
+  boolean kubernetes;
+
+  @Option(
+      names = "--kubeconfig",
+      paramLabel = "FILE",
+      description = "With --kubernetes: the kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, else the"
+          + " in-cluster service account).")
+  Path kubeconfig;
 
   @Option(
       names = "--state-dir",
@@ -75,7 +93,24 @@ public final class ServeCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
-    if (!Files.isDirectory(configDir)) {
+    PrintWriter usage = spec.commandLine().getErr();
+    if (kubernetes && spec.commandLine().getParseResult().hasMatchedOption("--config-dir")) {
+      usage.println("error: --kubernetes and --config-dir are mutually exclusive: serve either the Kubernetes API"
+          + " server's resources or a directory of YAML.");
+      usage.flush();
+      return 2;
+    }
+    if (kubeconfig != null && !kubernetes) {
+      usage.println("error: --kubeconfig is only read with --kubernetes.");
+      usage.flush();
+      return 2;
+    }
+    if (kubeconfig != null && !Files.isReadable(kubeconfig)) {
+      usage.println("error: kubeconfig " + kubeconfig.toAbsolutePath() + " is not a readable file.");
+      usage.flush();
+      return 2;
+    }
+    if (!kubernetes && !Files.isDirectory(configDir)) {
       System.err.println(
           "error: config directory " + configDir.toAbsolutePath() + " does not exist. Pass --config-dir DIR"
               + " (a directory of Gloo Edge YAML), or run from the repository root to serve docs/examples/sharded.");
@@ -93,7 +128,9 @@ public final class ServeCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
-    context = start(configDir, stateDir, xdsPort, adminPort, adminAddress, checked);
+    context = kubernetes
+        ? startKubernetes(kubeconfig, stateDir, xdsPort, adminPort, adminAddress, checked)
+        : start(configDir, stateDir, xdsPort, adminPort, adminAddress, checked);
     serving = true;
     ApplicationContext running = context;
     // Runs beside Micronaut's own shutdown hook: ending the ADS streams at once lets its graceful gRPC stop finish
@@ -104,7 +141,8 @@ public final class ServeCommand implements Callable<Integer> {
     System.err.printf(
         "Shardgate serving %s: xDS on %s%s, admin on http://%s:%d (GET /api/status). Attach an Envoy with:%n"
             + "  java -jar control-plane/target/shardgate.jar bootstrap --proxy <proxyName> --xds %s%s > envoy.yaml%n",
-        configDir.toAbsolutePath().normalize(), hostPort(checked.xdsAddress(), xdsPort),
+        kubernetes ? "the Kubernetes API server's Gloo resources" : configDir.toAbsolutePath().normalize(),
+        hostPort(checked.xdsAddress(), xdsPort),
         mutual ? " (mutual TLS)" : tls ? " (TLS)" : "", adminAddress, adminPort,
         hostPort(dialable(checked.xdsAddress()), xdsPort),
         (tls ? " --xds-tls-ca <CA of the xDS certificate>" : "")
@@ -183,9 +221,30 @@ public final class ServeCommand implements Callable<Integer> {
    */
   public static ApplicationContext start(
       Path configDir, Path stateDir, int xdsPort, int adminPort, String adminAddress, ServeSecurity security) {
+    Map<String, Object> source = new LinkedHashMap<>();
+    source.put("shardgate.config-dir", configDir.toAbsolutePath().normalize().toString());
+    return start(source, stateDir, xdsPort, adminPort, adminAddress, security);
+  }
+
+  /**
+   * Starts the control plane reading the Gloo resources from the Kubernetes API server, with the kubeconfig at
+   * {@code kubeconfig} (null: fabric8's usual resolution); closing the context stops it.
+   */
+  public static ApplicationContext startKubernetes(
+      Path kubeconfig, Path stateDir, int xdsPort, int adminPort, String adminAddress, ServeSecurity security) {
+    Map<String, Object> source = new LinkedHashMap<>();
+    source.put(ServeFactory.KUBERNETES, "true");
+    if (kubeconfig != null) {
+      source.put("shardgate.kubeconfig", kubeconfig.toAbsolutePath().normalize().toString());
+    }
+    return start(source, stateDir, xdsPort, adminPort, adminAddress, security);
+  }
+
+  private static ApplicationContext start(Map<String, Object> source, Path stateDir, int xdsPort, int adminPort,
+      String adminAddress, ServeSecurity security) {
     Map<String, Object> props = new LinkedHashMap<>(security.properties());
     props.put("shardgate.state-dir", stateDir.toAbsolutePath().normalize().toString());
-    props.put("shardgate.config-dir", configDir.toAbsolutePath().normalize().toString());
+    props.putAll(source);
     props.put("grpc.server.port", xdsPort);
     props.put("micronaut.server.port", adminPort);
     props.put("micronaut.server.host", adminAddress);

@@ -61,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * <p>Logging: one INFO line per delivery (files, documents, problems), then each problem not already reported in
  * the previous delivery at ERROR or WARN, one line each as {@code file:line:column: message}.
  */
-public final class DirectorySource implements AutoCloseable {
+public final class DirectorySource implements ConfigSource {
 
   private static final Logger LOG = LoggerFactory.getLogger(DirectorySource.class);
 
@@ -187,6 +187,11 @@ public final class DirectorySource implements AutoCloseable {
   /** The config directory. */
   public Path root() {
     return root;
+  }
+
+  @Override
+  public String describe() {
+    return "config directory " + root;
   }
 
   /** The contents last delivered to the listener, or null before {@link #start()}. */

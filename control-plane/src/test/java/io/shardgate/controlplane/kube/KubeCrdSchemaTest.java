@@ -57,7 +57,11 @@ class KubeCrdSchemaTest {
 
   @BeforeAll
   static void installCrds() throws Exception {
-    KubernetesClient client = KUBE.client();
+    install(KUBE.client());
+  }
+
+  /** Creates the chart's CRDs and waits until the API server serves every one of them. */
+  static void install(KubernetesClient client) throws Exception {
     List<Path> files;
     try (Stream<Path> s = Files.list(CrdsMatchTableTest.crdDir())) {
       files = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
