@@ -28,7 +28,8 @@ import java.util.List;
 
 /**
  * Wiring of the {@code serve} process: snapshot cache, ADS service (registered with Micronaut's gRPC server because
- * it is a {@link BindableService} bean), pipeline, the config source (the directory, or Kubernetes with {@code --kubernetes}), and the metrics that observe all three.
+ * it is a {@link BindableService} bean), pipeline, the config source (the directory, or Kubernetes with
+ * {@code --kubernetes}), and the metrics that observe all three.
  * Only this package knows Micronaut.
  */
 @Factory

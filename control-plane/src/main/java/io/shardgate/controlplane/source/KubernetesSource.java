@@ -45,8 +45,8 @@ import org.slf4j.LoggerFactory;
  *       engine, which reuse by identity, see unchanged objects as unchanged.
  *   <li>Nothing is delivered before every informer has listed its kind once; the first delivery is the whole initial
  *       list. Changes are debounced as the directory source debounces its events
- *       ({@link DirectorySource#DEFAULT_DEBOUNCE} after the last change, at most {@link DirectorySource#DEFAULT_MAX_DELAY}
- *       after the first).
+ *       ({@link DirectorySource#DEFAULT_DEBOUNCE} after the last change, at most
+ *       {@link DirectorySource#DEFAULT_MAX_DELAY} after the first).
  *   <li>A kind that cannot be listed or watched (its CRD is not installed, or access is forbidden) is logged at ERROR
  *       naming the kind and the verb, and retried by the informer with back-off; meanwhile the pipeline keeps serving
  *       what it was last given (before the first sync, nothing: no delivery happens until every kind has synced).
