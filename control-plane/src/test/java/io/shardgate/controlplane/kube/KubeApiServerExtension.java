@@ -87,6 +87,7 @@ public final class KubeApiServerExtension implements BeforeAllCallback, AfterAll
   private Thread shutdownHook;
   private KubernetesClient client;
   private Path kubeconfig;
+  private Path restrictedKubeconfig;
   private String serverUrl;
 
   /** The fabric8 client for the running server, authenticated as a cluster admin. */
@@ -102,6 +103,15 @@ public final class KubeApiServerExtension implements BeforeAllCallback, AfterAll
   public Path kubeconfig() {
     client();
     return kubeconfig;
+  }
+
+  /** The user of {@link #restrictedKubeconfig()}: in no group, so RBAC allows it nothing a test does not grant. */
+  public static final String RESTRICTED_USER = "restricted";
+
+  /** A kubeconfig file for {@link #RESTRICTED_USER}, for tests of what a control plane without access does. */
+  public Path restrictedKubeconfig() {
+    client();
+    return restrictedKubeconfig;
   }
 
   /** {@code https://127.0.0.1:<port>}. */
@@ -177,7 +187,10 @@ public final class KubeApiServerExtension implements BeforeAllCallback, AfterAll
     Path saKey = writeOwnerOnly(work.resolve("sa.key"), pem("PRIVATE KEY", saKeys.getPrivate().getEncoded()));
     Path saPub = writeOwnerOnly(work.resolve("sa.pub"), pem("PUBLIC KEY", saKeys.getPublic().getEncoded()));
     String token = randomToken();
-    Path tokens = writeOwnerOnly(work.resolve("tokens.csv"), token + ",admin,admin-uid,system:masters\n");
+    String restrictedToken = randomToken();
+    // A second user in no group: RBAC grants it nothing until a test binds a role to it.
+    Path tokens = writeOwnerOnly(work.resolve("tokens.csv"), token + ",admin,admin-uid,system:masters\n"
+        + restrictedToken + "," + RESTRICTED_USER + ",restricted-uid\n");
     long apiBegan = System.nanoTime();
     Started apiStarted = startOnFreePorts("kube-apiserver", 1, ports -> List.of(apiServerBin.toString(),
         "--etcd-servers=http://127.0.0.1:" + etcdPort,
@@ -196,6 +209,8 @@ public final class KubeApiServerExtension implements BeforeAllCallback, AfterAll
 
     serverUrl = "https://127.0.0.1:" + apiStarted.ports()[0];
     kubeconfig = writeOwnerOnly(work.resolve("kubeconfig"), kubeconfigYaml(serverUrl, servingCert, token));
+    restrictedKubeconfig = writeOwnerOnly(work.resolve("restricted-kubeconfig"),
+        kubeconfigYaml(serverUrl, servingCert, restrictedToken));
     client = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(kubeconfig.toFile())).build();
     System.out.println("[kube-api-server] " + serverUrl + ": etcd (pid " + etcd.pid() + ") healthy in " + etcdMillis
         + " ms, kube-apiserver (pid " + apiServer.pid() + ") /readyz in " + readyMillis + " ms; resident"

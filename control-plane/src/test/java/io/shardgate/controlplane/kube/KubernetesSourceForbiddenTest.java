@@ -1,0 +1,89 @@
+package io.shardgate.controlplane.kube;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.shardgate.controlplane.pipeline.ConfigInput;
+import io.shardgate.controlplane.source.KubernetesSource;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Kubernetes source on a real kube-apiserver, as a user RBAC grants nothing: each kind is logged at ERROR as
+ * forbidden, naming the verbs and the resource to grant, nothing is delivered, and once a ClusterRole grants list and
+ * watch the informers' retries list every kind and the first delivery follows without a restart.
+ */
+class KubernetesSourceForbiddenTest {
+
+  private static final Duration BOUND = Duration.ofSeconds(60); // the informers retry with back-off
+
+  @RegisterExtension
+  static final KubeApiServerExtension KUBE = new KubeApiServerExtension();
+
+  @Test
+  void forbiddenAccessIsNamedAndRetriedUntilGranted() throws Exception {
+    KubeCrdSchemaTest.install(KUBE.client());
+    Logger logger = (Logger) LoggerFactory.getLogger(KubernetesSource.class);
+    ListAppender<ILoggingEvent> logs = new ListAppender<>();
+    logs.start();
+    logger.addAppender(logs);
+    List<ConfigInput> inputs = new CopyOnWriteArrayList<>();
+    try (KubernetesClient restricted = new KubernetesClientBuilder()
+            .withConfig(Config.fromKubeconfig(KUBE.restrictedKubeconfig().toFile())).build();
+        KubernetesSource source = new KubernetesSource(restricted, inputs::add)) {
+      source.start();
+      await("an ERROR saying VirtualService is forbidden", () -> errors(logs).toString(), () -> errors(logs).stream()
+          .anyMatch(m -> m.startsWith("Kubernetes: cannot list VirtualService (virtualservices.gateway.solo.io,")
+              && m.contains("forbidden (grant list and watch on virtualservices.gateway.solo.io)")));
+      assertEquals(List.of(), inputs, "nothing is delivered before every kind has been listed");
+
+      KUBE.client().rbac().clusterRoles().resource(new ClusterRoleBuilder()
+          .withNewMetadata().withName("shardgate-reader").endMetadata()
+          .addNewRule().withApiGroups("gateway.solo.io", "gloo.solo.io").withResources("*")
+          .withVerbs("get", "list", "watch").endRule()
+          .build()).create();
+      KUBE.client().rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder()
+          .withNewMetadata().withName("shardgate-reader").endMetadata()
+          .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole")
+          .withName("shardgate-reader").endRoleRef()
+          .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User")
+          .withName(KubeApiServerExtension.RESTRICTED_USER).endSubject()
+          .build()).create();
+      await("the first delivery once access is granted", () -> errors(logs).toString(), () -> !inputs.isEmpty());
+      assertEquals(List.of(), inputs.get(0).documents());
+    } finally {
+      logger.detachAppender(logs);
+    }
+  }
+
+  private static List<String> errors(ListAppender<ILoggingEvent> logs) {
+    return List.copyOf(logs.list).stream().filter(e -> e.getLevel() == Level.ERROR)
+        .map(ILoggingEvent::getFormattedMessage).toList();
+  }
+
+  private static void await(String what, Supplier<String> lastSeen, BooleanSupplier condition)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + BOUND.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() - deadline > 0) {
+        fail("waited " + BOUND + " for " + what + "; last seen: " + lastSeen.get());
+      }
+      Thread.sleep(50);
+    }
+  }
+}
