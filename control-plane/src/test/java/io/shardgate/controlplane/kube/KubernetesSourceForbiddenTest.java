@@ -1,9 +1,7 @@
 package io.shardgate.controlplane.kube;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -17,8 +15,6 @@ import io.shardgate.controlplane.source.KubernetesSource;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.function.BooleanSupplier;
-import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
@@ -47,7 +43,8 @@ class KubernetesSourceForbiddenTest {
             .withConfig(Config.fromKubeconfig(KUBE.restrictedKubeconfig().toFile())).build();
         KubernetesSource source = new KubernetesSource(restricted, inputs::add)) {
       source.start();
-      await("an ERROR saying VirtualService is forbidden", () -> errors(logs).toString(), () -> errors(logs).stream()
+      KubeWaits.await(BOUND, "an ERROR saying VirtualService is forbidden", () -> KubeWaits.errors(logs).toString(),
+          () -> KubeWaits.errors(logs).stream()
           .anyMatch(m -> m.startsWith("Kubernetes: cannot list VirtualService (virtualservices.gateway.solo.io,")
               && m.contains("forbidden (grant list and watch on virtualservices.gateway.solo.io)")));
       assertEquals(List.of(), inputs, "nothing is delivered before every kind has been listed");
@@ -64,26 +61,12 @@ class KubernetesSourceForbiddenTest {
           .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User")
           .withName(KubeApiServerExtension.RESTRICTED_USER).endSubject()
           .build()).create();
-      await("the first delivery once access is granted", () -> errors(logs).toString(), () -> !inputs.isEmpty());
+      KubeWaits.await(BOUND, "the first delivery once access is granted", () -> KubeWaits.errors(logs).toString(),
+          () -> !inputs.isEmpty());
       assertEquals(List.of(), inputs.get(0).documents());
     } finally {
       logger.detachAppender(logs);
     }
   }
 
-  private static List<String> errors(ListAppender<ILoggingEvent> logs) {
-    return List.copyOf(logs.list).stream().filter(e -> e.getLevel() == Level.ERROR)
-        .map(ILoggingEvent::getFormattedMessage).toList();
-  }
-
-  private static void await(String what, Supplier<String> lastSeen, BooleanSupplier condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + BOUND.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - deadline > 0) {
-        fail("waited " + BOUND + " for " + what + "; last seen: " + lastSeen.get());
-      }
-      Thread.sleep(50);
-    }
-  }
 }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
@@ -33,9 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
-import java.util.function.Supplier;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -94,7 +91,7 @@ class KubernetesSourceTest {
     KubernetesClient client = KUBE.client();
 
     // (a) The whole initial list in one delivery: the delegated RouteTable's route is on the protected shard only.
-    await("the payments route on the protected shard", () -> routesOf(pipeline, PROTECTED),
+    KubeWaits.await(BOUND, "the payments route on the protected shard", () -> routesOf(pipeline, PROTECTED),
         () -> routesOf(pipeline, PROTECTED).contains(PREFIX_V1));
     assertEquals(1, passes.get(), "the initial list is one delivery");
     assertFalse(routesOf(pipeline, NOISY).contains("/payments"), () -> routesOf(pipeline, NOISY));
@@ -112,7 +109,7 @@ class KubernetesSourceTest {
       Map<String, Object> matcher = firstMatcher(spec);
       matcher.put("prefix", "/payments/v2");
     });
-    await("the edited route on the protected shard", () -> routesOf(pipeline, PROTECTED),
+    KubeWaits.await(BOUND, "the edited route on the protected shard", () -> routesOf(pipeline, PROTECTED),
         () -> routesOf(pipeline, PROTECTED).contains(PREFIX_V2));
     assertEquals(before + 1, passes.get(), "one edit, one pass");
     assertFalse(routesOf(pipeline, PROTECTED).contains(PREFIX_V1));
@@ -125,7 +122,7 @@ class KubernetesSourceTest {
 
     // (c) Deleting the VirtualService takes the route away.
     resources(client, "VirtualService").inNamespace("payments").withName("payments").delete();
-    await("the protected shard without the payments route", () -> routesOf(pipeline, PROTECTED),
+    KubeWaits.await(BOUND, "the protected shard without the payments route", () -> routesOf(pipeline, PROTECTED),
         () -> !routesOf(pipeline, PROTECTED).contains("/payments"));
     assertEquals(noisyPushes, pipeline.pushes(NOISY));
   }
@@ -133,12 +130,12 @@ class KubernetesSourceTest {
   @Test
   void aResyncThatChangesNothingCostsNoPass() throws Exception {
     ShardPipeline pipeline = start(Duration.ofSeconds(1));
-    await("the first translation", () -> "passes " + passes.get(), () -> pipeline.latest() != null);
+    KubeWaits.await(BOUND, "the first translation", () -> "passes " + passes.get(), () -> pipeline.latest() != null);
     Translation first = pipeline.latest();
     int objects = lastInput.get().documents().size();
     long resyncsBefore = source.unchangedUpdates();
     // Every informer re-announces its objects each second; wait for three rounds of all of them.
-    await("three resyncs of every object", () -> "unchanged updates " + source.unchangedUpdates(),
+    KubeWaits.await(BOUND, "three resyncs of every object", () -> "unchanged updates " + source.unchangedUpdates(),
         () -> source.unchangedUpdates() - resyncsBefore >= 3L * objects);
     assertEquals(1, passes.get(), "resyncs cause no pipeline pass");
     assertEquals(1, source.deliveries());
@@ -148,7 +145,7 @@ class KubernetesSourceTest {
   @Test
   void aRejectedObjectIsNamedByItsKindNamespaceAndName() throws Exception {
     ShardPipeline pipeline = start(KubernetesSource.DEFAULT_RESYNC);
-    await("the first translation", () -> "passes " + passes.get(), () -> pipeline.latest() != null);
+    KubeWaits.await(BOUND, "the first translation", () -> "passes " + passes.get(), () -> pipeline.latest() != null);
     // The schema leaves oneofs to the decoder: a matcher with both a prefix and an exact path is stored, then
     // rejected by Shardgate.
     create(KUBE.client(), """
@@ -169,7 +166,7 @@ class KubernetesSourceTest {
               directResponseAction:
                 status: 200
         """);
-    await("a status for the broken VirtualService", () -> statusesOf(pipeline),
+    KubeWaits.await(BOUND, "a status for the broken VirtualService", () -> statusesOf(pipeline),
         () -> statusOf(pipeline, "broken") != null);
     ResourceStatus status = statusOf(pipeline, "broken");
     assertTrue(status.origin().startsWith("VirtualService catalog/broken@"), status::toString);
@@ -272,16 +269,5 @@ class KubernetesSourceTest {
     KubernetesSource.Kind k = KubernetesSource.KINDS.stream().filter(x -> x.kind().equals(kind)).findFirst()
         .orElseThrow();
     return client.genericKubernetesResources(k.context());
-  }
-
-  private static void await(String what, Supplier<String> lastSeen, BooleanSupplier condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + BOUND.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - deadline > 0) {
-        fail("waited " + BOUND + " for " + what + "; last seen: " + lastSeen.get());
-      }
-      Thread.sleep(50);
-    }
   }
 }
