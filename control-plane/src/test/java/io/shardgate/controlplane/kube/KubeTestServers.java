@@ -107,7 +107,8 @@ final class KubeTestServers {
     if (process.exitValue() != 0 || printed.isEmpty()) {
       throw new AssertionError("The Kubernetes tests run a real kube-apiserver and etcd, and "
           + String.join(" ", command) + " could not provide them (exit status " + process.exitValue() + "). It needs"
-          + " Go 1.24+ and the Go module proxy; run it by hand to see more: bash " + SCRIPT + " build. Its last lines:\n" + lines(progress));
+          + " Go 1.24+ and the Go module proxy; run it by hand to see more: bash " + SCRIPT + " build. Its last"
+          + " lines:\n" + lines(progress));
     }
     Path dir = Path.of(printed.lines().reduce((first, second) -> second).orElseThrow());
     long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - began);
