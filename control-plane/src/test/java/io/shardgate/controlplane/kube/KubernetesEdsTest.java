@@ -51,7 +51,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Proves: an EndpointSlice change reaches the EDS of exactly the shard whose routes reach its Service, as EDS
  * only, and nothing reaches the other shard; a change of an unrouted Service's slices reaches nobody; a Service's
- * endpoints scaled 1 -> 50 -> 1 send only EDS to its shard and nothing to the other. The endpoint addresses are
+ * endpoints scaled 1 -> 50 -> 1 send only EDS to its shard and nothing to the other; a Service deleted and created
+ * again reaches its shard only, which serves its endpoints again. The endpoint addresses are
  * never dialled (private addresses; the API server refuses loopback ones).
  *
  * <p>Timeouts are liveness bounds, except {@link #QUIET}: after the expected pushes arrived, nothing else may arrive
@@ -219,6 +220,27 @@ class KubernetesEdsTest {
     assertNothing(before, shardB, "svc-a scaled 1 -> 50 -> 1");
   }
 
+  @Test
+  void aServiceDeletedAndCreatedAgainReachesOnlyTheShardThatRoutesToIt() throws Exception {
+    KubernetesClient client = KUBE.client();
+    Map<SotwClient, Map<String, Integer>> before = pushes();
+    KubeObjects.delete(client, service("team-b", "svc-b"));
+    awaitSomething(before, shardB, "svc-b deleted");
+    quiet();
+    assertNothing(before, shardA, "svc-b deleted");
+
+    Map<SotwClient, Map<String, Integer>> recreated = pushes();
+    KubeObjects.apply(client, service("team-b", "svc-b"));
+    awaitSomething(recreated, shardB, "svc-b created again");
+    // Its EndpointSlice stayed (no garbage collector runs here): the shard serves its endpoints again.
+    for (SotwClient c : shardB) {
+      KubeWaits.await(LIVENESS, c.role() + " EDS with svc-b's endpoints again", () -> String.valueOf(edsOf(c)),
+          () -> !endpointsOf(c).isEmpty() && added(recreated.get(c), c.pushes()).containsKey(EDS));
+    }
+    quiet();
+    assertNothing(recreated, shardA, "svc-b created again");
+  }
+
   // ---- the Envoy-like streams ----
 
   /** A stream of {@code role} that has its first CDS, EDS (for every EDS cluster), LDS and RDS, then ACKs all. */
@@ -305,6 +327,14 @@ class KubernetesEdsTest {
     for (SotwClient c : shard) {
       Map<String, Integer> added = added(before.get(c), c.pushes());
       assertEquals(Map.of(EDS, 1), added, () -> c.role() + " after " + what + ": exactly one EDS push");
+    }
+  }
+
+  private static void awaitSomething(Map<SotwClient, Map<String, Integer>> before, List<SotwClient> shard,
+      String what) throws InterruptedException {
+    for (SotwClient c : shard) {
+      KubeWaits.await(LIVENESS, c.role() + " hearing of it after " + what, () -> "" + added(before.get(c), c.pushes()),
+          () -> !added(before.get(c), c.pushes()).isEmpty());
     }
   }
 
