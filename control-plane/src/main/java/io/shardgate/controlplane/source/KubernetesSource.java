@@ -4,8 +4,11 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -99,6 +102,10 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Documents are delivered ordered by kind, namespace and name, so the input never depends on event order.
+ *
+ * <p>Memory: the informers' caches keep only names and resourceVersions ({@link MetadataOnlyItemStore}); the source
+ * keeps the documents, the reduced views of Services and slices ({@link ServiceDiscovery}) and only the labels of
+ * Pods, so a Pod costs about its labels.
  */
 public final class KubernetesSource implements ConfigSource, SourceHealth {
 
@@ -165,9 +172,13 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     Collection<String> keys();
   }
 
-  /** One kind as the source reads it. */
+  /**
+   * One kind as the source reads it.
+   *
+   * @param empty an object of the kind holding only the given metadata: what its informer's cache keeps
+   */
   private record Watched<T extends HasMetadata>(Kind kind, boolean scoped, Function<String, Informable<T>> informable,
-      Store<T> store) {
+      Store<T> store, Function<ObjectMeta, T> empty) {
 
     /** {@code plural.group}, or {@code plural} for the core group, as RBAC names the resource. */
     String resource() {
@@ -276,7 +287,13 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
       Watched<GenericKubernetesResource> w = new Watched<>(kind, i != SETTINGS,
           ns -> ns == null ? client.genericKubernetesResources(kind.context()).inAnyNamespace()
               : client.genericKubernetesResources(kind.context()).inNamespace(ns),
-          new GlooStore(i));
+          new GlooStore(i), meta -> {
+            GenericKubernetesResource r = new GenericKubernetesResource();
+            r.setApiVersion(kind.group() + "/v1");
+            r.setKind(kind.kind());
+            r.setMetadata(meta);
+            return r;
+          });
       if (i == SETTINGS) {
         settings = w;
       } else {
@@ -286,14 +303,14 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     settingsKind = settings;
     scopedKinds.add(new Watched<>(DISCOVERY_KINDS.get(0), true,
         ns -> ns == null ? client.services().inAnyNamespace() : client.services().inNamespace(ns),
-        new ServiceStore()));
+        new ServiceStore(), meta -> new ServiceBuilder().withMetadata(meta).build()));
     scopedKinds.add(new Watched<>(DISCOVERY_KINDS.get(1), true,
         ns -> ns == null ? client.discovery().v1().endpointSlices().inAnyNamespace()
             : client.discovery().v1().endpointSlices().inNamespace(ns),
-        new SliceStore()));
+        new SliceStore(), meta -> new EndpointSliceBuilder().withMetadata(meta).build()));
     scopedKinds.add(new Watched<>(DISCOVERY_KINDS.get(2), true,
         ns -> ns == null ? client.pods().inAnyNamespace() : client.pods().inNamespace(ns),
-        new PodStore()));
+        new PodStore(), meta -> new PodBuilder().withMetadata(meta).build()));
   }
 
   /**
@@ -488,6 +505,8 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
   private <T extends HasMetadata> Watch newWatch(Watched<T> watched, String namespace) {
     SharedIndexInformer<T> informer = watched.informable().apply(namespace).runnableInformer(resync.toMillis());
     informer.removeNamespaceIndex(); // nothing looks objects up by namespace: save the index's memory
+    // The stores below keep what the source reads; the informer's cache needs only names and resourceVersions.
+    informer.itemStore(new MetadataOnlyItemStore<>(watched.empty()));
     Watch watch = new Watch(watched, namespace, informer);
     informer.exceptionHandler((isStarted, error) -> {
       problem(watch, isStarted ? "watch" : "list", error);
