@@ -19,8 +19,12 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.MixedOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
 import io.fabric8.kubernetes.client.informers.impl.cache.Reflector;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.micronaut.http.HttpResponse;
 import io.shardgate.controlplane.app.AdminController;
+import io.shardgate.controlplane.e2e.ExampleConfig;
+import io.shardgate.controlplane.metrics.ShardgateMetrics;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.pipeline.Translation;
@@ -28,11 +32,14 @@ import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.controlplane.source.ServiceDiscovery;
 import io.shardgate.sharding.decode.SourceDocument;
 import io.shardgate.snapshot.ShardSnapshotCache;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -129,6 +136,20 @@ class KubernetesSourceOutageTest {
     int delivered = inputs.size();
     Translation served = pipeline.latest();
     AdminController admin = new AdminController(pipeline, new ShardSnapshotCache(), source);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new ShardgateMetrics(registry, new ShardSnapshotCache()).bindSource(source);
+    String scrape = registry.scrape();
+    Matcher documented = Pattern.compile("^\\| `(shardgate_source_kubernetes_[a-z_]+)(?:\\{[a-z_]+})?`",
+        Pattern.MULTILINE).matcher(Files.readString(ExampleConfig.repoRoot().resolve("docs/metrics.md")));
+    int names = 0;
+    while (documented.find()) {
+      String name = documented.group(1);
+      names++;
+      assertTrue(scrape.contains("\n" + name), () -> name + " is documented but not served:\n" + scrape);
+    }
+    assertTrue(names >= 6, "docs/metrics.md lists the Kubernetes source's metrics");
+    assertTrue(scrape.contains("\nshardgate_source_kubernetes_connected 1.0"), scrape);
+    assertTrue(scrape.contains("\nshardgate_source_kubernetes_objects{kind=\"EndpointSlice\"} 1.0"), scrape);
 
     KUBE.stopApiServer();
     await("the source to see the API server unreachable", () -> source.health().isPresent());
@@ -140,6 +161,7 @@ class KubernetesSourceOutageTest {
     assertTrue(ready.body().contains(line), ready::body);
     assertEquals(503, admin.ready(true).code(), "strict readiness fails while the API server is unreachable");
     assertSame(served, pipeline.latest(), "the last config is served");
+    assertTrue(registry.scrape().contains("\nshardgate_source_kubernetes_connected 0.0"), registry::scrape);
 
     KUBE.startApiServer();
     await("every watch open again", () -> source.connected() && source.health().isEmpty());
