@@ -11,16 +11,19 @@ import io.micronaut.http.annotation.Produces;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.controlplane.render.Trees;
+import io.shardgate.controlplane.source.SourceHealth;
 import io.shardgate.controlplane.xds.XdsSources;
 import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import io.shardgate.snapshot.ShardStreamStats;
+import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -33,10 +36,18 @@ public class AdminController {
 
   private final ShardPipeline pipeline;
   private final ShardSnapshotCache cache;
+  private final SourceHealth sourceHealth;
 
   public AdminController(ShardPipeline pipeline, ShardSnapshotCache cache) {
+    this(pipeline, cache, null);
+  }
+
+  /** With the source's health (the Kubernetes source's), which {@code /ready} reports. */
+  @Inject
+  public AdminController(ShardPipeline pipeline, ShardSnapshotCache cache, @Nullable SourceHealth sourceHealth) {
     this.pipeline = pipeline;
     this.cache = cache;
+    this.sourceHealth = sourceHealth;
   }
 
   @Get("/healthz")
@@ -52,6 +63,10 @@ public class AdminController {
    * <p>A shard whose translation fails (a bug) is not ready, but the process stays ready: a readiness probe that
    * failed the control plane for one shard would take it out of its Service, and every shard's Envoys would lose
    * their updates. {@code ?strict=true} answers 503 while any shard is not ready, for alerts and scripts.
+   *
+   * <p>A source that cannot read (the Kubernetes API server is unreachable) adds its line, and the process stays
+   * ready: it serves the last config, which an Envoy is better off with than with no control plane. With
+   * {@code ?strict=true} that is a 503 too.
    */
   @Get("/ready{?strict}")
   @Produces(MediaType.TEXT_PLAIN)
@@ -62,13 +77,15 @@ public class AdminController {
           .body("not ready: waiting for the first translation (reading the config, loading the last good state)\n");
     }
     SortedMap<String, String> failures = pipeline.failures();
+    Optional<String> source = sourceHealth == null ? Optional.empty() : sourceHealth.health();
     StringBuilder body = new StringBuilder(failures.isEmpty() ? "ready\n"
         : "ready, but " + failures.size() + (failures.size() == 1 ? " shard is" : " shards are") + " not\n");
+    source.ifPresent(line -> body.append(line).append('\n'));
     for (String role : t.xds().keySet()) {
       String failure = failures.get(role);
       body.append(role).append(failure == null ? ": ready\n" : ": not ready: " + failure + "\n");
     }
-    if (Boolean.TRUE.equals(strict) && !failures.isEmpty()) {
+    if (Boolean.TRUE.equals(strict) && (!failures.isEmpty() || source.isPresent())) {
       return HttpResponse.<String>status(HttpStatus.SERVICE_UNAVAILABLE).body(body.toString());
     }
     return HttpResponse.ok(body.toString());

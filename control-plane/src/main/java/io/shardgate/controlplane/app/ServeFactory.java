@@ -119,7 +119,9 @@ public class ServeFactory {
   @Singleton
   @Bean(preDestroy = "close")
   @Requires(property = KUBERNETES, value = "true")
-  KubernetesSource kubernetesSource(KubernetesClient client, ShardPipeline pipeline) {
-    return new KubernetesSource(client, pipeline);
+  KubernetesSource kubernetesSource(KubernetesClient client, ShardPipeline pipeline, ShardgateMetrics metrics) {
+    KubernetesSource source = new KubernetesSource(client, pipeline);
+    metrics.bindSource(source);
+    return source;
   }
 }

@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.shardgate.controlplane.pipeline.PipelineObserver;
 import io.shardgate.controlplane.source.DirectorySource;
+import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.snapshot.NodeRoles;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import io.shardgate.snapshot.ShardStreamListener;
@@ -129,6 +130,32 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
         "Reads of the config directory: initial, one per batch, and periodic re-scans");
     functionCounter("shardgate.source.deliveries", source, DirectorySource::reloads,
         "Reads whose content changed and were handed to the pipeline (each starts a translation pass)");
+  }
+
+  /**
+   * Exposes the Kubernetes source's counters and gauges; call once per source. Deliveries share the directory
+   * source's name (one source runs per process); the rest is tagged by {@code kind}, a fixed set of nine.
+   */
+  public void bindSource(KubernetesSource source) {
+    functionCounter("shardgate.source.deliveries", source, KubernetesSource::deliveries,
+        "Inputs whose documents or endpoints changed and were handed to the pipeline (each starts a pass)");
+    functionCounter("shardgate.source.kubernetes.changes", source, KubernetesSource::changes,
+        "Object adds, updates and deletes that changed a document or a Service's endpoints");
+    functionCounter("shardgate.source.kubernetes.unchanged", source, KubernetesSource::unchangedUpdates,
+        "Object events that changed nothing (resyncs, relists, status-only updates): no pass");
+    functionCounter("shardgate.source.kubernetes.endpoint.recomputations", source,
+        KubernetesSource::endpointRecomputations, "Computations of one Service's endpoints from its slices");
+    Gauge.builder("shardgate.source.kubernetes.connected", source, s -> s.connected() ? 1 : 0)
+        .description("1 while every informer has a watch open on the API server, else 0").register(registry);
+    for (String kind : KubernetesSource.kindNames()) {
+      Gauge.builder("shardgate.source.kubernetes.objects", source,
+              s -> s.objectCounts().getOrDefault(kind, 0))
+          .tag("kind", kind).description("Objects of this kind the source holds now").register(registry);
+      FunctionCounter.builder("shardgate.source.kubernetes.watch.errors", source, s -> s.watchErrors(kind))
+          .tag("kind", kind)
+          .description("List and watch failures of this kind's informers (unreachable, 410 Gone, forbidden, missing)")
+          .register(registry);
+    }
   }
 
   /** Binds Micrometer's standard JVM and process metrics (memory, GC, threads, CPU, uptime). */
