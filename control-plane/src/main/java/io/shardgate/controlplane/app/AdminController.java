@@ -12,8 +12,10 @@ import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.controlplane.render.Trees;
 import io.shardgate.controlplane.status.EnvoyRejections;
+import io.shardgate.controlplane.status.LeaderElection;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.snapshot.ShardSnapshotCache;
+import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,9 +33,18 @@ public class AdminController {
   private final ShardPipeline pipeline;
   private final ShardSnapshotCache cache;
 
+  private final LeaderElection election;
+
   public AdminController(ShardPipeline pipeline, ShardSnapshotCache cache) {
+    this(pipeline, cache, null);
+  }
+
+  /** With {@code election} (Kubernetes mode): /ready and /api/status say whether this replica leads. */
+  @Inject
+  public AdminController(ShardPipeline pipeline, ShardSnapshotCache cache, @Nullable LeaderElection election) {
     this.pipeline = pipeline;
     this.cache = cache;
+    this.election = election;
   }
 
   @Get("/healthz")
@@ -61,6 +72,9 @@ public class AdminController {
     SortedMap<String, String> failures = pipeline.failures();
     StringBuilder body = new StringBuilder(failures.isEmpty() ? "ready\n"
         : "ready, but " + failures.size() + (failures.size() == 1 ? " shard is" : " shards are") + " not\n");
+    if (election != null) {
+      body.append(election.describe()).append('\n');
+    }
     for (String role : t.xds().keySet()) {
       String failure = failures.get(role);
       body.append(role).append(failure == null ? ": ready\n" : ": not ready: " + failure + "\n");
@@ -81,6 +95,14 @@ public class AdminController {
       return out;
     }
     out.put("source", t.input().description());
+    if (election != null) {
+      Map<String, Object> leader = new LinkedHashMap<>();
+      leader.put("leader", election.isLeader());
+      leader.put("holder", election.holder());
+      leader.put("identity", election.options().identity());
+      leader.put("lease", election.options().namespace() + "/" + election.options().name());
+      out.put("leaderElection", leader);
+    }
     out.put("sourceProblems", t.input().problems().stream().map(Object::toString).toList());
     Map<String, Object> resources = Trees.statuses(t.gateway().statuses().values());
     out.put("resources", resources);
