@@ -85,7 +85,7 @@ public final class KubernetesStatusWriter implements AutoCloseable {
   private final Map<ResourceKey, Written> written = new HashMap<>();
   private final Map<ResourceKey, String> logged = new HashMap<>();
   private long seenActivations;
-  private Translation lastTranslation;
+  private volatile Translation lastTranslation;
   private List<EnvoyRejections.Rejection> lastRejections;
   private long retryAt;
   private long lastWrite;
@@ -149,6 +149,11 @@ public final class KubernetesStatusWriter implements AutoCloseable {
   /** Writes or reads that failed otherwise (logged once per resource). */
   public long failures() {
     return failures.get();
+  }
+
+  /** The translation whose statuses the last complete round checked (and wrote where needed), or null. */
+  public Translation lastRound() {
+    return lastTranslation;
   }
 
   /** Rounds that rendered and checked every status (a round that finds nothing changed writes nothing). */
