@@ -150,7 +150,7 @@ public final class LeaderElection implements AutoCloseable {
 
   private void newLeader(String identity) {
     holder = identity == null ? "" : identity;
-    if (!options.identity().equals(identity)) {
+    if (identity != null && !options.identity().equals(identity)) {
       LOG.info("Leader election: the leader is {}", identity);
     }
   }
