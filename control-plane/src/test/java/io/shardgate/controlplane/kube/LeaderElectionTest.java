@@ -10,16 +10,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.micronaut.context.ApplicationContext;
+import io.shardgate.controlplane.cli.ServeCommand;
+import io.shardgate.controlplane.e2e.ExampleConfig;
+import io.shardgate.controlplane.security.ServeSecurity;
 import io.shardgate.controlplane.status.LeaderElection;
 import io.shardgate.snapshot.ShardResources;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Two control planes (each its own client, source, pipeline, snapshot cache, status writer and Lease election)
@@ -109,6 +121,46 @@ class LeaderElectionTest {
         b.close();
       }
     }
+  }
+
+  @Test
+  void serveKubernetesElectsItselfWritesStatusesAndSaysSoInReady(@TempDir Path work) throws Exception {
+    KubernetesClient client = KUBE.client();
+    int[] ports = ExampleConfig.freePorts(2);
+    LeaderElection.Options election = new LeaderElection.Options("gloo-system", "shardgate-serve-test", "serve-1",
+        LEASE, RENEW, RETRY, true);
+    ApplicationContext controlPlane = ServeCommand.startKubernetes(KUBE.kubeconfig(), work.resolve("state"),
+        ports[0], ports[1], "127.0.0.1", ServeSecurity.defaults(), election);
+    try {
+      ServeCommand.awaitFirstTranslation(controlPlane);
+      StatusStack.create(client, StatusStack.vs("served", "served.example.com", ""));
+      KubeWaits.await(BOUND, "the status written by serve --kubernetes", () -> "" + namespacedStatus(client,
+          "VirtualService", "team", "served", "gloo-system"), () -> "Accepted".equals(state(client, "served")));
+      HttpClient http = HttpClient.newHttpClient();
+      URI ready = URI.create("http://127.0.0.1:" + ports[1] + "/ready");
+      AtomicReference<String> body = new AtomicReference<>("");
+      KubeWaits.await(BOUND, "/ready to name the leader", body::get, () -> {
+        try {
+          body.set(http.send(HttpRequest.newBuilder(ready).build(), HttpResponse.BodyHandlers.ofString()).body());
+        } catch (IOException e) {
+          body.set(e.toString());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+        return body.get().contains("leader: yes, holder serve-1");
+      });
+      assertTrue(controlPlane.getBean(LeaderElection.class).isLeader());
+    } finally {
+      ServeCommand.stop(controlPlane);
+    }
+    // Closing released the Lease (fabric8 releases by shortening it to 1 s), so a successor need not wait out the
+    // lease duration.
+    KubeWaits.await(BOUND, "the Lease released", () -> "" + client.leases().inNamespace("gloo-system")
+        .withName("shardgate-serve-test").get(), () -> {
+          Lease lease = client.leases().inNamespace("gloo-system").withName("shardgate-serve-test").get();
+          return lease != null && (lease.getSpec().getHolderIdentity() == null
+              || lease.getSpec().getLeaseDurationSeconds() <= 1);
+        });
   }
 
   private static LeaderElection.Options options(String identity, boolean release) {
