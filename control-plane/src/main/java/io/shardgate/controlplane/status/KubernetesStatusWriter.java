@@ -2,12 +2,17 @@ package io.shardgate.controlplane.status;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.MixedOperation;
 import io.fabric8.kubernetes.client.dsl.NonNamespaceOperation;
 import io.fabric8.kubernetes.client.dsl.Resource;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.controlplane.source.KubernetesSource;
+import io.shardgate.sharding.model.Kind;
 import io.shardgate.sharding.model.ResourceKey;
 import java.time.Duration;
 import java.util.HashMap;
@@ -16,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
@@ -25,8 +31,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes the statuses {@link StatusTranslator} renders onto the Gloo objects through their status subresource,
- * while this replica is active (the leader). The edge of the status stage.
+ * Writes the statuses {@link StatusTranslator} renders onto the Gloo objects through their status subresource, and
+ * the Proxy objects {@link ProxyObjectTranslator} renders when Settings {@code gateway.persistProxySpec} is on (stale
+ * ones deleted), while this replica is active (the leader). The edge of the status stage.
  *
  * <ul>
  *   <li>Never on the pipeline's thread: {@link #wake()} only signals the writer's own daemon thread
@@ -60,12 +67,17 @@ public final class KubernetesStatusWriter implements AutoCloseable {
   /** The default rate bound: at most 50 writes a second. */
   public static final Duration DEFAULT_MIN_INTERVAL = Duration.ofMillis(20);
 
+  private static final ResourceDefinitionContext PROXY_CONTEXT = new ResourceDefinitionContext.Builder()
+      .withGroup("gloo.solo.io").withVersion("v1").withKind("Proxy").withPlural("proxies").withNamespaced(true)
+      .build();
+
   private record Written(String resourceVersion, Map<String, Object> status) {}
 
   private final KubernetesClient client;
   private final Supplier<Translation> latest;
   private final Function<Translation, List<EnvoyRejections.Rejection>> rejections;
   private final StatusTranslator translator = new StatusTranslator();
+  private final ProxyObjectTranslator proxyTranslator = new ProxyObjectTranslator();
   private final long minIntervalNanos;
   private final Thread thread;
 
@@ -80,14 +92,18 @@ public final class KubernetesStatusWriter implements AutoCloseable {
   private final AtomicLong conflicts = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong rounds = new AtomicLong();
+  private final AtomicLong proxyWrites = new AtomicLong();
+  private final AtomicLong proxyDeletes = new AtomicLong();
 
   // Touched by the writing thread only.
   private final Map<ResourceKey, Written> written = new HashMap<>();
   private final Map<ResourceKey, String> logged = new HashMap<>();
+  private final Map<String, ProxyObjectTranslator.ProxyObject> writtenProxies = new HashMap<>();
   private long seenActivations;
   private volatile Translation lastTranslation;
   private List<EnvoyRejections.Rejection> lastRejections;
   private long retryAt;
+  private boolean proxiesFailed;
   private long lastWrite;
 
   /**
@@ -151,6 +167,16 @@ public final class KubernetesStatusWriter implements AutoCloseable {
     return failures.get();
   }
 
+  /** Proxy objects created or updated (Settings {@code gateway.persistProxySpec}). */
+  public long proxyWrites() {
+    return proxyWrites.get();
+  }
+
+  /** Stale Proxy objects deleted. */
+  public long proxyDeletes() {
+    return proxyDeletes.get();
+  }
+
   /** The translation whose statuses the last complete round checked (and wrote where needed), or null. */
   public Translation lastRound() {
     return lastTranslation;
@@ -200,6 +226,7 @@ public final class KubernetesStatusWriter implements AutoCloseable {
         if (activation != seenActivations) {
           seenActivations = activation;
           written.clear();
+          writtenProxies.clear();
           lastTranslation = null;
           LOG.info("Status writer: active; reconciling every status");
         }
@@ -228,7 +255,7 @@ public final class KubernetesStatusWriter implements AutoCloseable {
     retryAt = 0;
     SortedMap<ResourceKey, StatusTranslator.ObjectStatus> desired = translator.render(t, r);
     written.keySet().retainAll(desired.keySet());
-    logged.keySet().retainAll(desired.keySet());
+    logged.keySet().removeIf(k -> k.kind() != Kind.PROXY && !desired.containsKey(k));
     boolean failed = false;
     for (StatusTranslator.ObjectStatus d : desired.values()) {
       if (!active || closed) {
@@ -242,6 +269,10 @@ public final class KubernetesStatusWriter implements AutoCloseable {
         continue;
       }
       failed |= !write(d, t.gateway().writeNamespace());
+    }
+    if ((t != lastTranslation || proxiesFailed) && active && !closed) {
+      proxiesFailed = !writeProxies(t);
+      failed |= proxiesFailed;
     }
     lastTranslation = t;
     lastRejections = r;
@@ -310,6 +341,135 @@ public final class KubernetesStatusWriter implements AutoCloseable {
     logOnce(key, "Status writer: " + MAX_ATTEMPTS + " conflicts in a row on " + key + " (update " + plural(key)
         + "/status); tried again on the next pass");
     return false;
+  }
+
+  // ---- Proxy objects (Settings gateway.persistProxySpec) ----
+
+  /**
+   * Creates or updates the Proxy objects the translation asks for and deletes this writer's stale ones (labelled
+   * {@code created_by: shardgate} in the write namespace); true when all of that succeeded.
+   */
+  private boolean writeProxies(Translation t) throws InterruptedException {
+    SortedMap<String, ProxyObjectTranslator.ProxyObject> desired = proxyTranslator.render(t);
+    String namespace = t.gateway().writeNamespace();
+    ResourceKey listKey = new ResourceKey(Kind.PROXY, namespace, "*");
+    boolean ok = true;
+    for (ProxyObjectTranslator.ProxyObject p : desired.values()) {
+      if (!active) {
+        return true;
+      }
+      if (p.equals(writtenProxies.get(p.name()))) {
+        continue;
+      }
+      ok &= writeProxy(p);
+    }
+    writtenProxies.keySet().retainAll(desired.keySet());
+    List<GenericKubernetesResource> existing;
+    try {
+      existing = proxies().inNamespace(namespace)
+          .withLabel(ProxyObjectTranslator.CREATED_BY_LABEL, ProxyObjectTranslator.CREATED_BY).list().getItems();
+    } catch (KubernetesClientException e) {
+      problem(listKey, "list", e);
+      return false;
+    }
+    for (GenericKubernetesResource stale : existing) {
+      String name = stale.getMetadata().getName();
+      if (desired.containsKey(name) || !active) {
+        continue;
+      }
+      ResourceKey key = new ResourceKey(Kind.PROXY, namespace, name);
+      try {
+        pace();
+        proxies().inNamespace(namespace).withName(name).delete();
+        lastWrite = System.nanoTime();
+        proxyDeletes.incrementAndGet();
+        LOG.info("Status writer: deleted the stale {}", key);
+      } catch (KubernetesClientException e) {
+        problem(key, "delete", e);
+        ok = false;
+      }
+    }
+    return ok;
+  }
+
+  private boolean writeProxy(ProxyObjectTranslator.ProxyObject p) throws InterruptedException {
+    ResourceKey key = new ResourceKey(Kind.PROXY, p.namespace(), p.name());
+    for (int attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      GenericKubernetesResource current;
+      try {
+        current = proxies().inNamespace(p.namespace()).withName(p.name()).get();
+      } catch (KubernetesClientException e) {
+        problem(key, "get", e);
+        return false;
+      }
+      GenericKubernetesResource obj = current != null ? current : new GenericKubernetesResource();
+      if (current == null) {
+        obj.setApiVersion(Kind.PROXY.apiVersion());
+        obj.setKind(Kind.PROXY.kindName());
+        obj.setMetadata(new ObjectMetaBuilder().withName(p.name()).withNamespace(p.namespace()).build());
+      } else if (sameJson(current.getAdditionalProperties().get("spec"), p.spec())
+          && p.annotations().equals(ours(current.getMetadata().getAnnotations()))
+          && ProxyObjectTranslator.CREATED_BY.equals(labels(current).get(ProxyObjectTranslator.CREATED_BY_LABEL))) {
+        writtenProxies.put(p.name(), p);
+        return true;
+      }
+      Map<String, String> labels = new TreeMap<>(labels(obj));
+      labels.put(ProxyObjectTranslator.CREATED_BY_LABEL, ProxyObjectTranslator.CREATED_BY);
+      obj.getMetadata().setLabels(labels);
+      Map<String, String> annotations = new TreeMap<>(obj.getMetadata().getAnnotations() == null ? Map.of()
+          : obj.getMetadata().getAnnotations());
+      annotations.remove(ProxyObjectTranslator.COMPRESS_ANNOTATION);
+      annotations.putAll(p.annotations());
+      obj.getMetadata().setAnnotations(annotations);
+      obj.setAdditionalProperty("spec", p.spec());
+      pace();
+      try {
+        if (current == null) {
+          proxies().inNamespace(p.namespace()).resource(obj).create();
+        } else {
+          proxies().inNamespace(p.namespace()).resource(obj).update();
+        }
+      } catch (KubernetesClientException e) {
+        if (e.getCode() == 409) {
+          conflicts.incrementAndGet();
+          continue; // changed or created meanwhile: read it again
+        }
+        problem(key, current == null ? "create" : "update", e);
+        return false;
+      } finally {
+        lastWrite = System.nanoTime();
+      }
+      proxyWrites.incrementAndGet();
+      writtenProxies.put(p.name(), p);
+      return true;
+    }
+    failures.incrementAndGet();
+    logOnce(key, "Status writer: " + MAX_ATTEMPTS + " conflicts in a row on " + key + "; tried again later");
+    return false;
+  }
+
+  private static Map<String, String> labels(GenericKubernetesResource r) {
+    return r.getMetadata() == null || r.getMetadata().getLabels() == null ? Map.of() : r.getMetadata().getLabels();
+  }
+
+  /** The annotations this writer owns on a Proxy. */
+  private static Map<String, String> ours(Map<String, String> annotations) {
+    Map<String, String> out = new TreeMap<>();
+    if (annotations != null && annotations.containsKey(ProxyObjectTranslator.COMPRESS_ANNOTATION)) {
+      out.put(ProxyObjectTranslator.COMPRESS_ANNOTATION, annotations.get(ProxyObjectTranslator.COMPRESS_ANNOTATION));
+    }
+    return out;
+  }
+
+  /** Equal as JSON values (the API server's copy has its own number types and key order). */
+  private boolean sameJson(Object a, Object b) {
+    KubernetesSerialization json = client.getKubernetesSerialization();
+    return json.unmarshal(json.asJson(a), Object.class).equals(json.unmarshal(json.asJson(b), Object.class));
+  }
+
+  private MixedOperation<GenericKubernetesResource, GenericKubernetesResourceList,
+      Resource<GenericKubernetesResource>> proxies() {
+    return client.genericKubernetesResources(PROXY_CONTEXT);
   }
 
   private void pace() throws InterruptedException {

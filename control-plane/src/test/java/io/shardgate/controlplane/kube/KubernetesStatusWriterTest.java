@@ -5,6 +5,7 @@ import static io.shardgate.controlplane.kube.StatusStack.namespacedStatus;
 import static io.shardgate.controlplane.kube.StatusStack.resources;
 import static io.shardgate.controlplane.kube.StatusStack.status;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
@@ -13,9 +14,14 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.sharding.model.Kind;
 import io.shardgate.sharding.model.ResourceKey;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.zip.DataFormatException;
+import java.util.zip.Inflater;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -24,7 +30,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The status writer against the real kube-apiserver, fed by the real Kubernetes source and pipeline: Accepted,
  * Warning and Rejected statuses with per-proxy sub-statuses land on the objects through the status subresource, a
- * pass that changes no status writes nothing, and a real 409 Conflict is retried by re-reading the object.
+ * pass that changes no status writes nothing, a real 409 Conflict is retried by re-reading the object, and Proxy
+ * objects are written only with Settings {@code gateway.persistProxySpec}, compressed as Gloo does with
+ * {@code gateway.compressedProxySpec}, and deleted when no longer asked for.
  */
 class KubernetesStatusWriterTest {
 
@@ -147,7 +155,85 @@ class KubernetesStatusWriterTest {
         stack.writer.writes());
   }
 
+  @Test
+  void proxiesAreWrittenOnlyWithPersistProxySpecCompressedWhenAskedAndDeletedWhenStale() throws Exception {
+    stack = StatusStack.active(KUBE.kubeconfig());
+    KubernetesClient client = KUBE.client();
+    awaitWriterCaughtUp();
+    assertNull(proxy(client), "no Proxy object without gateway.persistProxySpec");
+    assertEquals(0, stack.writer.proxyWrites());
+    try {
+      StatusStack.create(client, """
+          apiVersion: gloo.solo.io/v1
+          kind: Settings
+          metadata: {name: default, namespace: gloo-system}
+          spec:
+            discoveryNamespace: gloo-system
+            gateway: {persistProxySpec: true}
+          """);
+      KubeWaits.await(BOUND, "the Proxy object", () -> "" + proxy(client), () -> proxy(client) != null);
+      GenericKubernetesResource plain = proxy(client);
+      assertEquals("shardgate", plain.getMetadata().getLabels().get("created_by"));
+      assertNull(plain.getMetadata().getAnnotations() == null ? null
+          : plain.getMetadata().getAnnotations().get("gloo.solo.io/compress"));
+      @SuppressWarnings("unchecked")
+      Map<String, Object> spec = (Map<String, Object>) plain.getAdditionalProperties().get("spec");
+      assertTrue(String.valueOf(spec.get("listeners")).contains("good.example.com"), spec::toString);
+
+      editSettingsGateway(client, Map.of("persistProxySpec", true, "compressedProxySpec", true));
+      KubeWaits.await(BOUND, "the compressed Proxy object", () -> "" + proxy(client), () -> {
+        GenericKubernetesResource p = proxy(client);
+        return p != null && p.getMetadata().getAnnotations() != null
+            && "true".equals(p.getMetadata().getAnnotations().get("gloo.solo.io/compress"));
+      });
+      @SuppressWarnings("unchecked")
+      Map<String, Object> compressed = (Map<String, Object>) proxy(client).getAdditionalProperties().get("spec");
+      assertEquals(List.of("compressedSpec"), List.copyOf(compressed.keySet()));
+      String json = inflate(Base64.getDecoder().decode(String.valueOf(compressed.get("compressedSpec"))));
+      assertEquals(client.getKubernetesSerialization().unmarshal(client.getKubernetesSerialization().asJson(spec),
+          Object.class), client.getKubernetesSerialization().unmarshal(json, Object.class),
+          "the compressed spec is the zlib of the spec's JSON, in base64");
+
+      editSettingsGateway(client, Map.of("persistProxySpec", false));
+      KubeWaits.await(BOUND, "the stale Proxy object deleted", () -> "" + proxy(client), () -> proxy(client) == null);
+      assertTrue(stack.writer.proxyDeletes() >= 1);
+      System.out.printf("Proxy objects: %d written, %d deleted; compressed spec %d bytes for %d bytes of JSON%n",
+          stack.writer.proxyWrites(), stack.writer.proxyDeletes(), String.valueOf(compressed.get("compressedSpec"))
+              .length(), json.length());
+    } finally {
+      resources(client, "Settings").inNamespace("gloo-system").withName("default").delete();
+    }
+  }
+
   // ---- helpers ----
+
+  private static GenericKubernetesResource proxy(KubernetesClient client) {
+    return client.genericKubernetesResources("gloo.solo.io/v1", "Proxy").inNamespace("gloo-system")
+        .withName("gateway-proxy-a").get();
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void editSettingsGateway(KubernetesClient client, Map<String, Object> gateway) {
+    resources(client, "Settings").inNamespace("gloo-system").withName("default").edit(r -> {
+      ((Map<String, Object>) r.getAdditionalProperties().get("spec")).put("gateway", gateway);
+      return r;
+    });
+  }
+
+  private static String inflate(byte[] zlib) throws DataFormatException {
+    Inflater inflater = new Inflater();
+    try {
+      inflater.setInput(zlib);
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      byte[] buf = new byte[8192];
+      while (!inflater.finished()) {
+        out.write(buf, 0, inflater.inflate(buf));
+      }
+      return out.toString(StandardCharsets.UTF_8);
+    } finally {
+      inflater.end();
+    }
+  }
 
   private void awaitWriterCaughtUp() throws InterruptedException {
     KubeWaits.await(BOUND, "the writer to check the latest translation", () -> "writer rounds "
