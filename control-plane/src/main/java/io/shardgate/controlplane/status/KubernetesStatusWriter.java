@@ -369,6 +369,12 @@ public final class KubernetesStatusWriter implements AutoCloseable {
       existing = proxies().inNamespace(namespace)
           .withLabel(ProxyObjectTranslator.CREATED_BY_LABEL, ProxyObjectTranslator.CREATED_BY).list().getItems();
     } catch (KubernetesClientException e) {
+      if (!t.settings().persistProxySpec() && (e.getCode() == 403 || e.getCode() == 404)) {
+        // Without persistProxySpec the list only looks for Proxies to clean up: no access (or no Proxy CRD) means
+        // there are none of ours to delete, and the RBAC for Proxies is needed only with persistProxySpec.
+        LOG.debug("Status writer: cannot list Proxies ({}); none to clean up", e.getCode());
+        return true;
+      }
       problem(listKey, "list", e);
       return false;
     }
