@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,7 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Leader election among the control-plane replicas with a {@code coordination.k8s.io/v1} Lease (fabric8's
  * LeaderElector): every replica serves xDS; only the leader writes to the API server. Losing the lease (renewal
- * failed within the renew deadline, or {@link #close()}) tells the listener at once.
+ * failed within the renew deadline, or {@link #close()}) tells the listener at once; a replica that lost it competes
+ * again.
  *
  * <p>Stage: edge (talks to the API server). Stateful; thread-safe: the elector runs on the client's executor, the
  * accessors may be read from any thread.
@@ -103,6 +105,8 @@ public final class LeaderElection implements AutoCloseable {
   private volatile String holder = "";
   private volatile long acquisitions;
   private CompletableFuture<?> running; // guarded by this
+  private boolean started; // guarded by this
+  private volatile boolean closed;
 
   /**
    * An election; nothing happens until {@link #start()}.
@@ -117,17 +121,40 @@ public final class LeaderElection implements AutoCloseable {
 
   /** Starts trying to acquire the Lease, and renewing it once held; returns at once. */
   public synchronized void start() {
-    if (running != null) {
+    if (started) {
       throw new IllegalStateException("already started");
+    }
+    started = true;
+    LOG.info("Leader election: {} competes for Lease {}/{} (lease {}, renew {}, retry {})", options.identity(),
+        options.namespace(), options.name(), options.leaseDuration(), options.renewDeadline(),
+        options.retryPeriod());
+    compete();
+  }
+
+  /**
+   * One round of fabric8's elector: acquire, then renew until that fails. Its future ends when leadership is lost
+   * (a renewal failed within the renew deadline: the API server was unreachable, or access was revoked); this replica
+   * then competes again after a retry period, as it did at start, so it can lead again later.
+   */
+  private synchronized void compete() {
+    if (closed) {
+      return;
     }
     LeaderCallbacks callbacks = new LeaderCallbacks(this::started, this::stopped, this::newLeader);
     LeaderElectionConfig config = new LeaderElectionConfig(
         new LeaseLock(options.namespace(), options.name(), options.identity()), options.leaseDuration(),
         options.renewDeadline(), options.retryPeriod(), callbacks, options.releaseOnClose(), options.name());
-    LOG.info("Leader election: {} competes for Lease {}/{} (lease {}, renew {}, retry {})", options.identity(),
-        options.namespace(), options.name(), options.leaseDuration(), options.renewDeadline(),
-        options.retryPeriod());
-    running = client.leaderElector().withConfig(config).build().start();
+    CompletableFuture<?> round = client.leaderElector().withConfig(config).build().start();
+    running = round;
+    round.whenComplete((ok, error) -> {
+      stopped();
+      if (!closed) {
+        LOG.info("Leader election: {} competes again for Lease {}/{} in {}", options.identity(),
+            options.namespace(), options.name(), options.retryPeriod());
+        CompletableFuture.delayedExecutor(options.retryPeriod().toMillis(), TimeUnit.MILLISECONDS)
+            .execute(this::compete);
+      }
+    });
   }
 
   private void started() {
@@ -182,6 +209,7 @@ public final class LeaderElection implements AutoCloseable {
   /** Stops competing; the listener hears false first if this replica led. Releases the Lease unless told not to. */
   @Override
   public synchronized void close() {
+    closed = true;
     stopped();
     if (running != null) {
       running.cancel(true);

@@ -2,6 +2,7 @@ package io.shardgate.controlplane.kube;
 
 import static io.shardgate.controlplane.kube.StatusStack.namespacedStatus;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
@@ -26,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * The RBAC that docs/kubernetes.md lists, checked on a real kube-apiserver as a user that has exactly those grants:
  * with read access and the Lease but not {@code update} on the {@code /status} subresources, the writer logs the
  * forbidden write once per object, naming the verb and resource, and keeps going; once the ClusterRole grants it,
- * the statuses land without a restart.
+ * the statuses land without a restart. Without {@code patch} on the Lease the leader loses it at its first renewal
+ * and competes again until the grant comes.
  */
 class KubernetesStatusRbacTest {
 
@@ -54,7 +56,7 @@ class KubernetesStatusRbacTest {
     admin.rbac().roles().inNamespace("gloo-system").resource(new RoleBuilder()
         .withNewMetadata().withName("shardgate-leader-election").endMetadata()
         .addNewRule().withApiGroups("coordination.k8s.io").withResources("leases")
-        .withVerbs("get", "create", "update", "patch").endRule().build()).create();
+        .withVerbs("get", "create", "update").endRule().build()).create();
     admin.rbac().roleBindings().inNamespace("gloo-system").resource(new RoleBindingBuilder()
         .withNewMetadata().withName("shardgate-leader-election").endMetadata()
         .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role")
@@ -73,6 +75,18 @@ class KubernetesStatusRbacTest {
           + " team/first: 403";
       KubeWaits.await(BOUND, "an ERROR naming the forbidden status write", () -> KubeWaits.errors(logs).toString(),
           () -> KubeWaits.errors(logs).stream().anyMatch(m -> m.startsWith(forbidden)));
+
+      // Creating the Lease needs create; renewing it needs patch, which is not granted yet: leadership is lost, and
+      // once patch is granted the replica competes again and leads.
+      KubeWaits.await(BOUND, "leadership lost (renewal forbidden)", stack.election::describe,
+          () -> !stack.election.isLeader());
+      assertFalse(stack.writer.isActive(), "a replica that lost the lease stops writing");
+      admin.rbac().roles().inNamespace("gloo-system").withName("shardgate-leader-election").edit(r -> {
+        r.getRules().get(0).getVerbs().add("patch");
+        return r;
+      });
+      KubeWaits.await(BOUND, "leading again once patch is granted", stack.election::describe,
+          () -> stack.election.isLeader() && stack.election.acquisitions() >= 2);
       // The writer retries (every RETRY); the error is not logged again for the same object.
       long failures = stack.writer.failures();
       KubeWaits.await(BOUND, "a few retries", () -> "failures " + stack.writer.failures(),
