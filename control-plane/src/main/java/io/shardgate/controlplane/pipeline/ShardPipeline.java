@@ -19,6 +19,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -51,6 +52,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
   /** Per role: xDS translations run, and pushes (snapshots that changed), since this pipeline started. */
   private final ConcurrentMap<String, AtomicLong> translations = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, AtomicLong> pushes = new ConcurrentHashMap<>();
+  private final List<Runnable> passListeners = new CopyOnWriteArrayList<>();
   private LastGood lastGood;
 
   /** A pipeline whose last good state lives in memory only (tools and tests). */
@@ -88,6 +90,21 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     } finally {
       observer.passed(THREADS.getCurrentThreadCpuTime() - cpuStarted);
     }
+    for (Runnable listener : passListeners) {
+      try {
+        listener.run();
+      } catch (RuntimeException e) {
+        LOG.error("A pass listener failed; the pipeline goes on", e);
+      }
+    }
+  }
+
+  /**
+   * Calls {@code listener} on the pipeline's thread after every pass, once {@link #latest()} is the new translation
+   * (the status writer is woken so). It must return at once and not throw.
+   */
+  public void addPassListener(Runnable listener) {
+    passListeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
   private void pass(ConfigInput input) {

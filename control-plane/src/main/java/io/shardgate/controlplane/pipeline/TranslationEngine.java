@@ -133,7 +133,7 @@ public final class TranslationEngine {
     lastInputs = inputs;
     lastXds = xds;
     xdsCaches.keySet().retainAll(xds.keySet());
-    return new Translation(input, gateway, plan, xds, done, failures);
+    return new Translation(input, gateway, plan, xds, done, failures, settings);
   }
 
   /** {@code shard} with only the clusters its routes reach, reused while the shard and its plan are the same. */

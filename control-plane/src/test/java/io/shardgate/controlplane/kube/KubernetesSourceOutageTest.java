@@ -135,7 +135,7 @@ class KubernetesSourceOutageTest {
   void anApiServerRestartLosesNothingAndDeliversNothingAndTheLastConfigIsServedMeanwhile() throws Exception {
     int delivered = inputs.size();
     Translation served = pipeline.latest();
-    AdminController admin = new AdminController(pipeline, new ShardSnapshotCache(), source);
+    AdminController admin = new AdminController(pipeline, new ShardSnapshotCache(), source, null);
     PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     new ShardgateMetrics(registry, new ShardSnapshotCache()).bindSource(source);
     String scrape = registry.scrape();

@@ -647,9 +647,13 @@ public final class ResourceDecoder {
     }
     List<String> watchNamespaces = namespaces(spec, "watchNamespaces");
     boolean readAll = false;
+    boolean persistProxySpec = false;
+    boolean compressedProxySpec = false;
     Fields gw = spec.obj("gateway");
     if (gw != null) {
       readAll = Boolean.TRUE.equals(gw.bool("readGatewaysFromAllNamespaces"));
+      persistProxySpec = Boolean.TRUE.equals(gw.bool("persistProxySpec"));
+      compressedProxySpec = Boolean.TRUE.equals(gw.bool("compressedProxySpec"));
       gw.finish();
     }
     Settings.InvalidConfigPolicy policy = null;
@@ -669,6 +673,7 @@ public final class ResourceDecoder {
     }
     // Shardgate's own block: per-shard clusters and the edge shard (docs/sharding.md).
     Settings.Shardgate shardgate = ShardgateSettingsDecoder.decode(spec, "shardgate");
-    return new Settings(meta, discoveryNamespace, watchNamespaces, readAll, policy, shardgate);
+    return new Settings(meta, discoveryNamespace, watchNamespaces, readAll, policy, shardgate, persistProxySpec,
+        compressedProxySpec);
   }
 }
