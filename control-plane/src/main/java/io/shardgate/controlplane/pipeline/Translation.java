@@ -24,6 +24,9 @@ import java.util.TreeSet;
  *     the translation before (their configuration did not change), so there is nothing to push for them
  * @param failures per role, an internal error that kept the shard from being translated (a bug, never bad input):
  *     such a shard keeps the resources it had (in {@code xds}), and the others are translated as usual
+ * @param endpointsOnly whether only Service endpoints changed since the translation before (its documents were the
+ *     very same objects): then gateway translation, plan and xDS translation did not run, {@code gateway} and
+ *     {@code plan} are the previous ones, and {@code translated} holds the shards whose load assignments changed
  */
 public record Translation(
     ConfigInput input,
@@ -31,7 +34,8 @@ public record Translation(
     ShardPlan plan,
     SortedMap<String, ShardResources> xds,
     SortedSet<String> translated,
-    SortedMap<String, String> failures) {
+    SortedMap<String, String> failures,
+    boolean endpointsOnly) {
 
   public Translation {
     xds = Collections.unmodifiableSortedMap(new TreeMap<>(xds));

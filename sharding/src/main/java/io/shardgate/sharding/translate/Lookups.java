@@ -113,6 +113,31 @@ record Lookups(
     return null;
   }
 
+  /** The write namespace, where discovered Upstreams live. */
+  String writeNamespace() {
+    return snapshot.settings().discoveryNamespace();
+  }
+
+  /** Where the Upstream discovered for a Service port lives. */
+  ResourceKey discoveredKey(Upstream.KubeSpec spec) {
+    return new ResourceKey(Kind.UPSTREAM, writeNamespace(), spec.discoveredName());
+  }
+
+  /**
+   * Whether the Upstream {@code key} is a kube Upstream whose Service port does not exist. A Service port exists
+   * exactly when an Upstream discovered for it is in the input: in the write namespace, under the name discovery
+   * gives it, labelled {@code discovered_by: kubernetesplugin} and naming the same Service port. A discovered
+   * Upstream exists by definition. False for other types and for Upstreams that are not there.
+   */
+  boolean serviceMissing(ResourceKey key) {
+    Upstream u = upstreams.get(key.ref());
+    if (u == null || u.kubeSpec() == null || u.discovered()) {
+      return false;
+    }
+    Upstream d = upstreams.get(discoveredKey(u.kubeSpec()).ref());
+    return d == null || !d.discovered() || !u.kubeSpec().sameServicePort(d.kubeSpec());
+  }
+
   static ResourceKey upstreamKey(ResourceRef ref) {
     return new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name());
   }
