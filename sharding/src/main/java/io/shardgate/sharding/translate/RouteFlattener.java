@@ -520,7 +520,8 @@ final class RouteFlattener {
           + (policy.replaceInvalidRoutes()
               ? "; requests to this route get the invalid-route response ("
                   + policy.responseCode() + ") until " + until
-              : "; the route returns 503 until " + until));
+              : d.service() != null ? "; the route returns 503 until the Service exists"
+                  : "; requests to this route get 503 until it exists"));
     } else {
       ctx.usedBy(key, proxyName);
       warnIfServiceMissing(route, owner, ref, "");
