@@ -496,10 +496,10 @@ public final class GatewayTranslationCache {
   private void warnAboutMissingServices(Lookups lookups) {
     Set<ResourceKey> present = new HashSet<>();
     for (Upstream u : lookups.snapshot().upstreams()) {
-      if (u.kubeSpec() == null || !lookups.serviceMissing(u.key())) {
+      Upstream.KubeSpec spec = u.kubeSpec() == null ? null : lookups.missingService(u.key());
+      if (spec == null) {
         continue;
       }
-      Upstream.KubeSpec spec = u.kubeSpec();
       Contribution c = new Reports().warning(
           u.key(),
           "spec.kube: " + spec.describe() + " not found (no Upstream " + lookups.discoveredKey(spec).ref()

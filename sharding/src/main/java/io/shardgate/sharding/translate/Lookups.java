@@ -124,18 +124,19 @@ record Lookups(
   }
 
   /**
-   * Whether the Upstream {@code key} is a kube Upstream whose Service port does not exist. A Service port exists
-   * exactly when an Upstream discovered for it is in the input: in the write namespace, under the name discovery
-   * gives it, labelled {@code discovered_by: kubernetesplugin} and naming the same Service port. A discovered
-   * Upstream exists by definition. False for other types and for Upstreams that are not there.
+   * The Service port of the Upstream {@code key} when it is a kube Upstream whose Service port does not exist, else
+   * null. A Service port exists exactly when an Upstream discovered for it is in the input: in the write namespace,
+   * under the name discovery gives it, labelled {@code discovered_by: kubernetesplugin} and naming the same Service
+   * port. A discovered Upstream exists by definition. Null for other types and for Upstreams that are not there.
    */
-  boolean serviceMissing(ResourceKey key) {
+  Upstream.KubeSpec missingService(ResourceKey key) {
     Upstream u = upstreams.get(key.ref());
     if (u == null || u.kubeSpec() == null || u.discovered()) {
-      return false;
+      return null;
     }
     Upstream d = upstreams.get(discoveredKey(u.kubeSpec()).ref());
-    return d == null || !d.discovered() || !u.kubeSpec().sameServicePort(d.kubeSpec());
+    boolean exists = d != null && d.discovered() && u.kubeSpec().sameServicePort(d.kubeSpec());
+    return exists ? null : u.kubeSpec();
   }
 
   static ResourceKey upstreamKey(ResourceRef ref) {

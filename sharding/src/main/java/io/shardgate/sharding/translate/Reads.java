@@ -27,8 +27,11 @@ final class Reads {
   private final Map<ResourceKey, Object> decodeStatuses = new HashMap<>();
   private final Map<ResourceKey, Boolean> groupErrors = new HashMap<>();
   private final Map<ResourceKey, Boolean> substituted = new HashMap<>();
-  /** Per kube Upstream: whether its Service was missing; and the discovered Upstreams that answer depended on. */
-  private final Map<ResourceKey, Boolean> serviceMissing = new HashMap<>();
+  /**
+   * Per kube Upstream: the Service port it waited for (ABSENT when its Service existed), and the discovered Upstreams
+   * that answer depended on.
+   */
+  private final Map<ResourceKey, Object> serviceMissing = new HashMap<>();
   private final Set<ResourceKey> discovered = new HashSet<>();
   private final List<RouteTableQuery> queries = new ArrayList<>();
 
@@ -52,8 +55,8 @@ final class Reads {
     substituted.putIfAbsent(key, answer);
   }
 
-  void serviceMissing(ResourceKey upstream, ResourceKey discoveredUpstream, boolean missing) {
-    serviceMissing.putIfAbsent(upstream, missing);
+  void serviceMissing(ResourceKey upstream, ResourceKey discoveredUpstream, Object missing) {
+    serviceMissing.putIfAbsent(upstream, missing == null ? ABSENT : missing);
     if (discoveredUpstream != null) {
       discovered.add(discoveredUpstream);
     }
@@ -105,8 +108,8 @@ final class Reads {
         return false;
       }
     }
-    for (Map.Entry<ResourceKey, Boolean> e : serviceMissing.entrySet()) {
-      if (e.getValue() != lookups.serviceMissing(e.getKey())) {
+    for (Map.Entry<ResourceKey, Object> e : serviceMissing.entrySet()) {
+      if (!same(e.getValue(), lookups.missingService(e.getKey()))) {
         return false;
       }
     }

@@ -84,7 +84,7 @@ final class TranslationContext {
   }
 
   /**
-   * The Service port of a kube Upstream whose Service does not exist (see {@link Lookups#serviceMissing}), or null
+   * The Service port of a kube Upstream whose Service does not exist (see {@link Lookups#missingService}), or null
    * when it exists, the Upstream is of another type, or {@code u} is null. Records the answer, so a Service that
    * appears or disappears re-translates exactly what depended on it.
    */
@@ -93,9 +93,9 @@ final class TranslationContext {
       return null;
     }
     ResourceKey key = Lookups.upstreamKey(u.meta().ref());
-    boolean missing = lookups.serviceMissing(key);
+    Upstream.KubeSpec missing = lookups.missingService(key);
     reads.serviceMissing(key, u.kubeSpec() == null ? null : lookups.discoveredKey(u.kubeSpec()), missing);
-    return missing ? u.kubeSpec() : null;
+    return missing;
   }
 
   UpstreamGroup upstreamGroup(ResourceRef ref) {
