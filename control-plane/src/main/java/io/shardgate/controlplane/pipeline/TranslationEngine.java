@@ -42,9 +42,12 @@ import java.util.function.Supplier;
  * Runs the whole translation of each input (decode, gateway translation, shard plan, xDS translation per shard),
  * reusing what unchanged inputs produced the time before: documents that did not change are not decoded again, a
  * proxy whose inputs did not change is not translated again, a VirtualService whose lookups answer the same is not
- * flattened again, and a shard whose configuration did not change is not xDS-translated again. Every result equals
- * what a fresh engine gives for the same arguments ({@link Translation#of}); a randomized test holds the two to
- * byte equality.
+ * flattened again, and a shard whose configuration did not change is not xDS-translated again. Each shard's EDS
+ * clusters get their load assignments from the input's Service endpoints ({@link EndpointTranslator}), rebuilt only
+ * for the Services whose endpoints object changed. An input whose documents are the very objects of the last one's
+ * changed only endpoints: then nothing but the load assignments of the Services that changed is rebuilt, in the
+ * shards whose EDS clusters target them ({@link Translation#endpointsOnly}). Every result equals what a fresh engine
+ * gives for the same arguments ({@link Translation#of}); a randomized test holds the two to byte equality.
  *
  * <p>Stateful: its caches are its only state. Not thread-safe: the pipeline calls it from its one translation
  * thread, one input at a time.
