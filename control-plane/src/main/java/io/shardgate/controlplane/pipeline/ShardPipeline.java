@@ -125,7 +125,8 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
           changed++;
           count(pushes, role);
           if (t.endpointsOnly()) {
-            LOG.info("Shard {} updated (endpoints only): {} load assignments", role, shard.getValue().endpoints().size());
+            LOG.info("Shard {} updated (endpoints only): {} load assignments", role,
+                shard.getValue().endpoints().size());
           } else {
             LOG.info(
                 "Shard {} updated: {} listeners, {} route configurations, {} clusters, {} load assignments",

@@ -129,7 +129,8 @@ class KubeEndpointsE2ETest {
           new TreeMap<>(Map.of("app", "shop")), ""));
     }
     ServiceEndpoints shop = new ServiceEndpoints("team-a", "shop", Map.of(80, endpoints));
-    return new ConfigInput("kube e2e", documents, List.of(), new EndpointState(new TreeMap<>(Map.of(shop.key(), shop))));
+    EndpointState state = new EndpointState(new TreeMap<>(Map.of(shop.key(), shop)));
+    return new ConfigInput("kube e2e", documents, List.of(), state);
   }
 
   @Test
