@@ -625,6 +625,11 @@ public final class ResourceDecoder {
     if (ssl != null) {
       sni = ssl.str("sni");
       ssl.finish();
+      if (kubeSpec != null) {
+        // The EDS cluster has no transport socket yet: say so rather than send plaintext silently.
+        spec.problems().warning(spec.pathOf("sslConfig"),
+            "TLS to a kube Upstream is not served by Shardgate yet; its connections are plaintext");
+      }
     }
     return new Upstream(meta, type, staticSpec, kubeSpec, connectTimeout, sni);
   }
