@@ -79,11 +79,13 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
 
   private final Counter passes;
   private final Counter translationFailures;
+  private final Counter endpointPasses;
   private final Timer translation;
   private final Timer passCpu;
 
   private final ConcurrentMap<String, Counter> shardTranslations = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Counter> snapshotUpdates = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, Counter> shardEndpointUpdates = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Counter> publishFailures = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Timer> publish = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Timer> shardTranslation = new ConcurrentHashMap<>();
@@ -105,6 +107,9 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
     this.cache = Objects.requireNonNull(cache, "cache");
     this.passes = Counter.builder("shardgate.translation.passes")
         .description("Translation passes: each translates the whole input into every shard's xDS resources")
+        .register(registry);
+    this.endpointPasses = Counter.builder("shardgate.translation.endpoint.passes")
+        .description("Passes in which only Service endpoints changed: only load assignments were rebuilt")
         .register(registry);
     this.translationFailures = Counter.builder("shardgate.translation.failures")
         .description("Translation passes that threw (a bug); every shard kept its snapshot")
@@ -204,6 +209,17 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
           .register(registry)).increment();
       ensureVersionGauges(shard);
       ensureConnectedGauge(shard);
+    }
+  }
+
+  @Override
+  public void endpointsTranslated(SortedSet<String> updatedShards, long translationNanos) {
+    endpointPasses.increment();
+    for (String shard : updatedShards) {
+      perShard(shardEndpointUpdates, shard, s -> Counter.builder("shardgate.shard.endpoint.updates")
+          .description("Endpoint-only passes that rebuilt this shard's load assignments (nothing else translated)")
+          .tag(SHARD, s)
+          .register(registry)).increment();
     }
   }
 

@@ -27,6 +27,9 @@ import java.util.TreeSet;
  *     such a shard keeps the resources it had (in {@code xds}), and the others are translated as usual
  * @param settings the Settings in force (the defaults when there is none), for the stages after translation (the
  *     Kubernetes Proxy writer reads {@code gateway.persistProxySpec})
+ * @param endpointsOnly whether only Service endpoints changed since the translation before (its documents were the
+ *     very same objects): then gateway translation, plan and xDS translation did not run, {@code gateway} and
+ *     {@code plan} are the previous ones, and {@code translated} holds the shards whose load assignments changed
  */
 public record Translation(
     ConfigInput input,
@@ -35,7 +38,8 @@ public record Translation(
     SortedMap<String, ShardResources> xds,
     SortedSet<String> translated,
     SortedMap<String, String> failures,
-    Settings settings) {
+    Settings settings,
+    boolean endpointsOnly) {
 
   public Translation {
     settings = settings == null ? Settings.DEFAULTS : settings;
@@ -44,10 +48,10 @@ public record Translation(
     failures = Collections.unmodifiableSortedMap(new TreeMap<>(failures));
   }
 
-  /** A translation under the default Settings. */
+  /** A full translation under the default Settings. */
   public Translation(ConfigInput input, GatewayTranslation gateway, ShardPlan plan,
       SortedMap<String, ShardResources> xds, SortedSet<String> translated, SortedMap<String, String> failures) {
-    this(input, gateway, plan, xds, translated, failures, Settings.DEFAULTS);
+    this(input, gateway, plan, xds, translated, failures, Settings.DEFAULTS, false);
   }
 
   /** Translates {@code input} alone, with nothing to fall back on for rejected resources. */
