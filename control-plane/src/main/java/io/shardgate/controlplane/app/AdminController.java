@@ -11,16 +11,17 @@ import io.micronaut.http.annotation.Produces;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.controlplane.render.Trees;
-import io.shardgate.controlplane.xds.XdsSources;
-import io.shardgate.sharding.ir.ShardConfig;
+import io.shardgate.controlplane.source.SourceHealth;
+import io.shardgate.controlplane.status.EnvoyRejections;
+import io.shardgate.controlplane.status.LeaderElection;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.snapshot.ShardSnapshotCache;
-import io.shardgate.snapshot.ShardStreamStats;
+import jakarta.inject.Inject;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -33,10 +34,25 @@ public class AdminController {
 
   private final ShardPipeline pipeline;
   private final ShardSnapshotCache cache;
+  private final SourceHealth sourceHealth;
+
+  private final LeaderElection election;
 
   public AdminController(ShardPipeline pipeline, ShardSnapshotCache cache) {
+    this(pipeline, cache, null, null);
+  }
+
+  /**
+   * With the source's health (the Kubernetes source's), which {@code /ready} reports, and {@code election}
+   * (Kubernetes mode): /ready and /api/status say whether this replica leads.
+   */
+  @Inject
+  public AdminController(ShardPipeline pipeline, ShardSnapshotCache cache, @Nullable SourceHealth sourceHealth,
+      @Nullable LeaderElection election) {
     this.pipeline = pipeline;
     this.cache = cache;
+    this.sourceHealth = sourceHealth;
+    this.election = election;
   }
 
   @Get("/healthz")
@@ -52,6 +68,10 @@ public class AdminController {
    * <p>A shard whose translation fails (a bug) is not ready, but the process stays ready: a readiness probe that
    * failed the control plane for one shard would take it out of its Service, and every shard's Envoys would lose
    * their updates. {@code ?strict=true} answers 503 while any shard is not ready, for alerts and scripts.
+   *
+   * <p>A source that cannot read (the Kubernetes API server is unreachable) adds its line, and the process stays
+   * ready: it serves the last config, which an Envoy is better off with than with no control plane. With
+   * {@code ?strict=true} that is a 503 too.
    */
   @Get("/ready{?strict}")
   @Produces(MediaType.TEXT_PLAIN)
@@ -62,13 +82,18 @@ public class AdminController {
           .body("not ready: waiting for the first translation (reading the config, loading the last good state)\n");
     }
     SortedMap<String, String> failures = pipeline.failures();
+    Optional<String> source = sourceHealth == null ? Optional.empty() : sourceHealth.health();
     StringBuilder body = new StringBuilder(failures.isEmpty() ? "ready\n"
         : "ready, but " + failures.size() + (failures.size() == 1 ? " shard is" : " shards are") + " not\n");
+    source.ifPresent(line -> body.append(line).append('\n'));
+    if (election != null) {
+      body.append(election.describe()).append('\n');
+    }
     for (String role : t.xds().keySet()) {
       String failure = failures.get(role);
       body.append(role).append(failure == null ? ": ready\n" : ": not ready: " + failure + "\n");
     }
-    if (Boolean.TRUE.equals(strict) && !failures.isEmpty()) {
+    if (Boolean.TRUE.equals(strict) && (!failures.isEmpty() || source.isPresent())) {
       return HttpResponse.<String>status(HttpStatus.SERVICE_UNAVAILABLE).body(body.toString());
     }
     return HttpResponse.ok(body.toString());
@@ -84,6 +109,14 @@ public class AdminController {
       return out;
     }
     out.put("source", t.input().description());
+    if (election != null) {
+      Map<String, Object> leader = new LinkedHashMap<>();
+      leader.put("leader", election.isLeader());
+      leader.put("holder", election.holder());
+      leader.put("identity", election.options().identity());
+      leader.put("lease", election.options().namespace() + "/" + election.options().name());
+      out.put("leaderElection", leader);
+    }
     out.put("sourceProblems", t.input().problems().stream().map(Object::toString).toList());
     Map<String, Object> resources = Trees.statuses(t.gateway().statuses().values());
     out.put("resources", resources);
@@ -98,9 +131,9 @@ public class AdminController {
     if (!pipeline.stateProblems().isEmpty()) {
       out.put("stateProblems", pipeline.stateProblems());
     }
-    Map<String, Object> nacks = nacks(t);
-    out.put("nacks", nacks);
-    markRejectedByEnvoy(resources, nacks);
+    List<EnvoyRejections.Rejection> rejections = EnvoyRejections.of(t, cache);
+    out.put("nacks", nacks(rejections));
+    markRejectedByEnvoy(resources, rejections);
     addReasons(resources);
     return out;
   }
@@ -131,61 +164,42 @@ public class AdminController {
    * resources that produced the rejected xDS resources show it as an error, so a team sees it in its own status.
    */
   @SuppressWarnings("unchecked")
-  private static void markRejectedByEnvoy(Map<String, Object> resources, Map<String, Object> nacks) {
-    nacks.forEach(
-        (role, list) -> {
-          for (Map<String, Object> nack : (List<Map<String, Object>>) list) {
-            if (!Boolean.TRUE.equals(nack.get("current"))) {
-              continue;
-            }
-            String type = String.valueOf(nack.get("typeUrl"));
-            String message =
-                "Envoy " + nack.get("nodeId") + " (shard " + role + ") rejected " + type.substring(type.lastIndexOf('.') + 1)
-                    + " version " + nack.get("version") + ": " + nack.get("message");
-            for (String key : (List<String>) nack.get("resources")) {
-              if (resources.get(key) instanceof Map<?, ?> status) {
-                Map<String, Object> st = (Map<String, Object>) status;
-                List<Object> errors = new ArrayList<>((List<Object>) st.getOrDefault("errors", List.of()));
-                errors.add(message);
-                st.put("errors", errors);
-                st.put("state", "Rejected");
-              }
-            }
-          }
-        });
+  private static void markRejectedByEnvoy(Map<String, Object> resources, List<EnvoyRejections.Rejection> rejections) {
+    for (EnvoyRejections.Rejection rejection : rejections) {
+      if (!rejection.current()) {
+        continue;
+      }
+      for (ResourceKey key : rejection.resources()) {
+        if (resources.get(key.toString()) instanceof Map<?, ?> status) {
+          Map<String, Object> st = (Map<String, Object>) status;
+          List<Object> errors = new ArrayList<>((List<Object>) st.getOrDefault("errors", List.of()));
+          errors.add(rejection.errorMessage());
+          st.put("errors", errors);
+          st.put("state", "Rejected");
+        }
+      }
+    }
   }
 
   /**
    * Per shard, the latest NACK of each xDS type: what was rejected, by which node, Envoy's message, whether the
    * rejected version is still the one served ({@code current}), and the input resources the message names.
    */
-  private Map<String, Object> nacks(Translation t) {
-    Map<String, ShardConfig> byRole = new HashMap<>();
-    for (ShardConfig shard : t.gateway().shards().values()) {
-      byRole.put(shard.proxy().role(), shard);
-    }
+  private static Map<String, Object> nacks(List<EnvoyRejections.Rejection> rejections) {
     Map<String, Object> out = new TreeMap<>();
-    for (Map.Entry<String, ? extends Map<String, ShardStreamStats.Nack>> e : cache.latestNacks().entrySet()) {
-      String role = e.getKey();
-      ShardConfig shard = byRole.get(role);
-      XdsSources sources = shard == null ? null : XdsSources.of(shard);
-      List<Map<String, Object>> list = new ArrayList<>();
-      for (ShardStreamStats.Nack nack : e.getValue().values()) {
-        // What the Envoys are served now: during a staged update that is a stage, not yet the target.
-        String served = cache.servedVersionOf(role, nack.typeUrl()).orElse("");
-        Map<String, Object> n = new LinkedHashMap<>();
-        n.put("typeUrl", nack.typeUrl());
-        n.put("version", nack.version());
-        n.put("servedVersion", served);
-        n.put("current", served.equals(nack.version()));
-        n.put("nodeId", nack.nodeId());
-        n.put("message", nack.message());
-        n.put("at", nack.at().toString());
-        n.put("resources", sources == null ? List.of()
-            : sources.sourcesNamedIn(nack.typeUrl(), nack.message()).stream().map(ResourceKey::toString).toList());
-        list.add(n);
-      }
-      out.put(role, list);
+    for (EnvoyRejections.Rejection r : rejections) {
+      Map<String, Object> n = new LinkedHashMap<>();
+      n.put("typeUrl", r.typeUrl());
+      n.put("version", r.version());
+      n.put("servedVersion", r.servedVersion());
+      n.put("current", r.current());
+      n.put("nodeId", r.nodeId());
+      n.put("message", r.message());
+      n.put("at", r.at());
+      n.put("resources", r.resources().stream().map(ResourceKey::toString).toList());
+      @SuppressWarnings("unchecked")
+      List<Object> list = (List<Object>) out.computeIfAbsent(r.role(), k -> new ArrayList<>());
+      list.add(n);
     }
     return out;
   }

@@ -16,6 +16,9 @@ import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.source.DirectorySource;
 import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.controlplane.state.LastGoodStore;
+import io.shardgate.controlplane.status.EnvoyRejections;
+import io.shardgate.controlplane.status.KubernetesStatusWriter;
+import io.shardgate.controlplane.status.LeaderElection;
 import io.shardgate.snapshot.ShardDiscoveryServer;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import jakarta.inject.Named;
@@ -24,12 +27,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 
 /**
  * Wiring of the {@code serve} process: snapshot cache, ADS service (registered with Micronaut's gRPC server because
  * it is a {@link BindableService} bean), pipeline, the config source (the directory, or Kubernetes with
- * {@code --kubernetes}), and the metrics that observe all three.
+ * {@code --kubernetes}, with the status writer and the leader election that decides which replica writes), and the
+ * metrics that observe all three.
  * Only this package knows Micronaut.
  */
 @Factory
@@ -119,7 +124,47 @@ public class ServeFactory {
   @Singleton
   @Bean(preDestroy = "close")
   @Requires(property = KUBERNETES, value = "true")
-  KubernetesSource kubernetesSource(KubernetesClient client, ShardPipeline pipeline) {
-    return new KubernetesSource(client, pipeline);
+  KubernetesSource kubernetesSource(KubernetesClient client, ShardPipeline pipeline, ShardgateMetrics metrics) {
+    KubernetesSource source = new KubernetesSource(client, pipeline);
+    metrics.bindSource(source);
+    return source;
+  }
+
+  /**
+   * The status writer, woken after every pipeline pass; it writes only while this replica leads
+   * ({@link #leaderElection}).
+   */
+  @Singleton
+  @Bean(preDestroy = "close")
+  @Requires(property = KUBERNETES, value = "true")
+  KubernetesStatusWriter statusWriter(KubernetesClient client, ShardPipeline pipeline, ShardSnapshotCache cache) {
+    KubernetesStatusWriter writer = new KubernetesStatusWriter(client, pipeline::latest,
+        t -> EnvoyRejections.of(t, cache), KubernetesStatusWriter.DEFAULT_MIN_INTERVAL);
+    pipeline.addPassListener(writer::wake);
+    return writer;
+  }
+
+  /**
+   * The Lease election that makes one replica the status writer; started with the source ({@link SourceStarter}).
+   * Empty properties take {@link LeaderElection.Options#defaults()}.
+   */
+  @Singleton
+  @Bean(preDestroy = "close")
+  @Requires(property = KUBERNETES, value = "true")
+  LeaderElection leaderElection(KubernetesClient client, KubernetesStatusWriter writer,
+      @Value("${shardgate.leader-election.namespace:}") String namespace,
+      @Value("${shardgate.leader-election.id:}") String id,
+      @Value("${shardgate.leader-election.identity:}") String identity,
+      @Value("${shardgate.leader-election.lease-ms:0}") long leaseMs,
+      @Value("${shardgate.leader-election.renew-ms:0}") long renewMs,
+      @Value("${shardgate.leader-election.retry-ms:0}") long retryMs) {
+    LeaderElection.Options d = LeaderElection.Options.defaults();
+    LeaderElection.Options options = new LeaderElection.Options(
+        namespace.isEmpty() ? d.namespace() : namespace, id.isEmpty() ? d.name() : id,
+        identity.isEmpty() ? d.identity() : identity,
+        leaseMs > 0 ? Duration.ofMillis(leaseMs) : d.leaseDuration(),
+        renewMs > 0 ? Duration.ofMillis(renewMs) : d.renewDeadline(),
+        retryMs > 0 ? Duration.ofMillis(retryMs) : d.retryPeriod(), true);
+    return new LeaderElection(client, options, writer::setActive);
   }
 }

@@ -8,9 +8,11 @@ import io.micronaut.http.annotation.Produces;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.controlplane.render.Trees;
+import io.shardgate.controlplane.xds.EndpointTranslator;
 import io.shardgate.sharding.plan.EdgePlan;
 import io.shardgate.sharding.plan.ShardPlan;
 import io.shardgate.snapshot.ShardDiscoveryServer;
+import io.shardgate.snapshot.ShardResources;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import io.shardgate.snapshot.ShardStreamStats;
 import java.util.LinkedHashMap;
@@ -107,6 +109,15 @@ public class ShardsController {
     into.put("connectedEnvoys", s.connectedStreams());
     into.put("nacks", s.nacks());
     into.put("translations", pipeline.translations(role));
+    into.put("endpointUpdates", pipeline.endpointUpdates(role));
     into.put("pushes", pipeline.pushes(role));
+    // Per EDS cluster, how many endpoints its load assignment gives the shard's Envoys.
+    Translation t = pipeline.latest();
+    ShardResources resources = t == null ? null : t.xds().get(role);
+    if (resources != null && !resources.endpoints().isEmpty()) {
+      Map<String, Object> eds = new TreeMap<>();
+      resources.endpoints().forEach(cla -> eds.put(cla.getClusterName(), EndpointTranslator.endpointCount(cla)));
+      into.put("edsClusters", eds);
+    }
   }
 }

@@ -8,6 +8,7 @@ import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.security.ServeSecurity;
 import io.shardgate.controlplane.security.TlsMaterialException;
 import io.shardgate.controlplane.security.XdsTlsCredentials;
+import io.shardgate.controlplane.status.LeaderElection;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -40,6 +41,8 @@ public final class ServeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Mixin ServeSecurityOptions security;
+
+  @Mixin LeaderElectionOptions leaderElection;
 
   @Option(
       names = "--config-dir",
@@ -117,7 +120,9 @@ public final class ServeCommand implements Callable<Integer> {
       return 2;
     }
     ServeSecurity checked;
+    LeaderElection.Options election;
     try {
+      election = leaderElection.toOptions();
       checked = security.toSecurity();
       if (checked.xdsTls() != null) {
         XdsTlsCredentials.check(checked.xdsTls());
@@ -129,7 +134,7 @@ public final class ServeCommand implements Callable<Integer> {
       return 2;
     }
     context = kubernetes
-        ? startKubernetes(kubeconfig, stateDir, xdsPort, adminPort, adminAddress, checked)
+        ? startKubernetes(kubeconfig, stateDir, xdsPort, adminPort, adminAddress, checked, election)
         : start(configDir, stateDir, xdsPort, adminPort, adminAddress, checked);
     serving = true;
     ApplicationContext running = context;
@@ -232,7 +237,14 @@ public final class ServeCommand implements Callable<Integer> {
    */
   public static ApplicationContext startKubernetes(
       Path kubeconfig, Path stateDir, int xdsPort, int adminPort, String adminAddress, ServeSecurity security) {
-    Map<String, Object> source = new LinkedHashMap<>();
+    return startKubernetes(kubeconfig, stateDir, xdsPort, adminPort, adminAddress, security,
+        LeaderElection.Options.defaults());
+  }
+
+  /** As above, electing the status writer with {@code election}. */
+  public static ApplicationContext startKubernetes(Path kubeconfig, Path stateDir, int xdsPort, int adminPort,
+      String adminAddress, ServeSecurity security, LeaderElection.Options election) {
+    Map<String, Object> source = new LinkedHashMap<>(LeaderElectionOptions.properties(election));
     source.put(ServeFactory.KUBERNETES, "true");
     if (kubeconfig != null) {
       source.put("shardgate.kubeconfig", kubeconfig.toAbsolutePath().normalize().toString());

@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.shardgate.controlplane.pipeline.PipelineObserver;
 import io.shardgate.controlplane.source.DirectorySource;
+import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.snapshot.NodeRoles;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import io.shardgate.snapshot.ShardStreamListener;
@@ -78,11 +79,13 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
 
   private final Counter passes;
   private final Counter translationFailures;
+  private final Counter endpointPasses;
   private final Timer translation;
   private final Timer passCpu;
 
   private final ConcurrentMap<String, Counter> shardTranslations = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Counter> snapshotUpdates = new ConcurrentHashMap<>();
+  private final ConcurrentMap<String, Counter> shardEndpointUpdates = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Counter> publishFailures = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Timer> publish = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, Timer> shardTranslation = new ConcurrentHashMap<>();
@@ -104,6 +107,9 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
     this.cache = Objects.requireNonNull(cache, "cache");
     this.passes = Counter.builder("shardgate.translation.passes")
         .description("Translation passes: each translates the whole input into every shard's xDS resources")
+        .register(registry);
+    this.endpointPasses = Counter.builder("shardgate.translation.endpoint.passes")
+        .description("Passes in which only Service endpoints changed: only load assignments were rebuilt")
         .register(registry);
     this.translationFailures = Counter.builder("shardgate.translation.failures")
         .description("Translation passes that threw (a bug); every shard kept its snapshot")
@@ -129,6 +135,32 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
         "Reads of the config directory: initial, one per batch, and periodic re-scans");
     functionCounter("shardgate.source.deliveries", source, DirectorySource::reloads,
         "Reads whose content changed and were handed to the pipeline (each starts a translation pass)");
+  }
+
+  /**
+   * Exposes the Kubernetes source's counters and gauges; call once per source. Deliveries share the directory
+   * source's name (one source runs per process); the rest is tagged by {@code kind}, a fixed set of nine.
+   */
+  public void bindSource(KubernetesSource source) {
+    functionCounter("shardgate.source.deliveries", source, KubernetesSource::deliveries,
+        "Inputs whose documents or endpoints changed and were handed to the pipeline (each starts a pass)");
+    functionCounter("shardgate.source.kubernetes.changes", source, KubernetesSource::changes,
+        "Object adds, updates and deletes that changed a document or a Service's endpoints");
+    functionCounter("shardgate.source.kubernetes.unchanged", source, KubernetesSource::unchangedUpdates,
+        "Object events that changed nothing (resyncs, relists, status-only updates): no pass");
+    functionCounter("shardgate.source.kubernetes.endpoint.recomputations", source,
+        KubernetesSource::endpointRecomputations, "Computations of one Service's endpoints from its slices");
+    Gauge.builder("shardgate.source.kubernetes.connected", source, s -> s.connected() ? 1 : 0)
+        .description("1 while every informer has a watch open on the API server, else 0").register(registry);
+    for (String kind : KubernetesSource.kindNames()) {
+      Gauge.builder("shardgate.source.kubernetes.objects", source,
+              s -> s.objectCounts().getOrDefault(kind, 0))
+          .tag("kind", kind).description("Objects of this kind the source holds now").register(registry);
+      FunctionCounter.builder("shardgate.source.kubernetes.watch.errors", source, s -> s.watchErrors(kind))
+          .tag("kind", kind)
+          .description("List and watch failures of this kind's informers (unreachable, 410 Gone, forbidden, missing)")
+          .register(registry);
+    }
   }
 
   /** Binds Micrometer's standard JVM and process metrics (memory, GC, threads, CPU, uptime). */
@@ -177,6 +209,17 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
           .register(registry)).increment();
       ensureVersionGauges(shard);
       ensureConnectedGauge(shard);
+    }
+  }
+
+  @Override
+  public void endpointsTranslated(SortedSet<String> updatedShards, long translationNanos) {
+    endpointPasses.increment();
+    for (String shard : updatedShards) {
+      perShard(shardEndpointUpdates, shard, s -> Counter.builder("shardgate.shard.endpoint.updates")
+          .description("Endpoint-only passes that rebuilt this shard's load assignments (nothing else translated)")
+          .tag(SHARD, s)
+          .register(registry)).increment();
     }
   }
 

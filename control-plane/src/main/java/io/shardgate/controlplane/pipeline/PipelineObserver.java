@@ -27,6 +27,16 @@ public interface PipelineObserver {
   }
 
   /**
+   * One pass in which only Service endpoints changed finished and was published: only load assignments were rebuilt
+   * (gateway and xDS translation did not run; {@link #translated} is not called for it).
+   *
+   * @param updatedShards the node role of every shard whose load assignments changed
+   * @param translationNanos time spent rebuilding them, publishing excluded
+   */
+  default void endpointsTranslated(SortedSet<String> updatedShards, long translationNanos) {
+  }
+
+  /**
    * One shard was translated to xDS in this pass (shards whose inputs did not change are not).
    *
    * @param translationNanos time of that shard's xDS translation alone

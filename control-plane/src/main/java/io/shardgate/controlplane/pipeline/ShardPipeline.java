@@ -19,6 +19,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -51,6 +52,8 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
   /** Per role: xDS translations run, and pushes (snapshots that changed), since this pipeline started. */
   private final ConcurrentMap<String, AtomicLong> translations = new ConcurrentHashMap<>();
   private final ConcurrentMap<String, AtomicLong> pushes = new ConcurrentHashMap<>();
+  private final List<Runnable> passListeners = new CopyOnWriteArrayList<>();
+  private final ConcurrentMap<String, AtomicLong> endpointUpdates = new ConcurrentHashMap<>();
   private LastGood lastGood;
 
   /** A pipeline whose last good state lives in memory only (tools and tests). */
@@ -88,6 +91,21 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     } finally {
       observer.passed(THREADS.getCurrentThreadCpuTime() - cpuStarted);
     }
+    for (Runnable listener : passListeners) {
+      try {
+        listener.run();
+      } catch (RuntimeException e) {
+        LOG.error("A pass listener failed; the pipeline goes on", e);
+      }
+    }
+  }
+
+  /**
+   * Calls {@code listener} on the pipeline's thread after every pass, once {@link #latest()} is the new translation
+   * (the status writer is woken so). It must return at once and not throw.
+   */
+  public void addPassListener(Runnable listener) {
+    passListeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
   private void pass(ConfigInput input) {
@@ -115,7 +133,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
       if (!t.translated().contains(role)) {
         continue; // its configuration did not change: neither translated nor pushed
       }
-      count(translations, role);
+      count(t.endpointsOnly() ? endpointUpdates : translations, role);
       try {
         long publishStarted = System.nanoTime();
         boolean shardChanged = cache.setShard(role, shard.getValue());
@@ -123,10 +141,15 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
         if (shardChanged) {
           changed++;
           count(pushes, role);
-          LOG.info(
-              "Shard {} updated: {} listeners, {} route configurations, {} clusters",
-              role, shard.getValue().listeners().size(), shard.getValue().routes().size(),
-              shard.getValue().clusters().size());
+          if (t.endpointsOnly()) {
+            LOG.info("Shard {} updated (endpoints only): {} load assignments", role,
+                shard.getValue().endpoints().size());
+          } else {
+            LOG.info(
+                "Shard {} updated: {} listeners, {} route configurations, {} clusters, {} load assignments",
+                role, shard.getValue().listeners().size(), shard.getValue().routes().size(),
+                shard.getValue().clusters().size(), shard.getValue().endpoints().size());
+          }
         }
       } catch (RuntimeException e) {
         failed.put(role, Failures.describe("publishing shard " + role, e) + "; it keeps serving its last snapshot");
@@ -138,7 +161,9 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
       LOG.warn("Shard {} no longer has any Gateway; its Envoys now get an empty snapshot", emptied);
     }
     lastGood = t.gateway().lastGood();
-    if (lastGoodStore != null) {
+    // Endpoints are not persisted (the API server gives them back after a restart), and an endpoint-only pass has
+    // the same last good state as the pass before: nothing to write.
+    if (lastGoodStore != null && !t.endpointsOnly()) {
       lastGoodStore.save(lastGood);
     }
     SortedMap<String, String> failedBefore = failures.getAndSet(Collections.unmodifiableSortedMap(failed));
@@ -148,6 +173,13 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
       }
     }
     Translation previous = latest.getAndSet(t);
+    if (t.endpointsOnly()) {
+      observer.endpointsTranslated(t.translated(), translationNanos);
+      LOG.info(
+          "Translated {} (endpoints only): {} shards with changed load assignments, {} changed, in {} ms",
+          input.description(), t.translated().size(), changed, (System.nanoTime() - started) / 1_000_000);
+      return;
+    }
     observer.translated(t.translated(), translationNanos);
     logProblems(t, previous);
     LOG.info(
@@ -175,10 +207,20 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
 
   /**
    * How many times this pipeline xDS-translated the shard with this role (edge included). A shard whose configuration
-   * did not change since the previous input is not translated, so a metadata-only edit adds nothing here.
+   * did not change since the previous input is not translated, so a metadata-only edit adds nothing here; neither
+   * does an endpoint-only pass ({@link #endpointUpdates}).
    */
   public long translations(String role) {
     AtomicLong n = translations.get(role);
+    return n == null ? 0 : n.get();
+  }
+
+  /**
+   * How many endpoint-only passes rebuilt the load assignments of the shard with this role (only endpoints of
+   * Services its EDS clusters target changed; nothing else was translated).
+   */
+  public long endpointUpdates(String role) {
+    AtomicLong n = endpointUpdates.get(role);
     return n == null ? 0 : n.get();
   }
 

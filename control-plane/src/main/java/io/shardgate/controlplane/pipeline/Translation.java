@@ -1,5 +1,6 @@
 package io.shardgate.controlplane.pipeline;
 
+import io.shardgate.sharding.model.Settings;
 import io.shardgate.sharding.plan.ShardPlan;
 import io.shardgate.sharding.translate.GatewayTranslation;
 import io.shardgate.sharding.translate.LastGood;
@@ -24,6 +25,11 @@ import java.util.TreeSet;
  *     the translation before (their configuration did not change), so there is nothing to push for them
  * @param failures per role, an internal error that kept the shard from being translated (a bug, never bad input):
  *     such a shard keeps the resources it had (in {@code xds}), and the others are translated as usual
+ * @param settings the Settings in force (the defaults when there is none), for the stages after translation (the
+ *     Kubernetes Proxy writer reads {@code gateway.persistProxySpec})
+ * @param endpointsOnly whether only Service endpoints changed since the translation before (its documents were the
+ *     very same objects): then gateway translation, plan and xDS translation did not run, {@code gateway} and
+ *     {@code plan} are the previous ones, and {@code translated} holds the shards whose load assignments changed
  */
 public record Translation(
     ConfigInput input,
@@ -31,12 +37,21 @@ public record Translation(
     ShardPlan plan,
     SortedMap<String, ShardResources> xds,
     SortedSet<String> translated,
-    SortedMap<String, String> failures) {
+    SortedMap<String, String> failures,
+    Settings settings,
+    boolean endpointsOnly) {
 
   public Translation {
+    settings = settings == null ? Settings.DEFAULTS : settings;
     xds = Collections.unmodifiableSortedMap(new TreeMap<>(xds));
     translated = Collections.unmodifiableSortedSet(new TreeSet<>(translated));
     failures = Collections.unmodifiableSortedMap(new TreeMap<>(failures));
+  }
+
+  /** A full translation under the default Settings. */
+  public Translation(ConfigInput input, GatewayTranslation gateway, ShardPlan plan,
+      SortedMap<String, ShardResources> xds, SortedSet<String> translated, SortedMap<String, String> failures) {
+    this(input, gateway, plan, xds, translated, failures, Settings.DEFAULTS, false);
   }
 
   /** Translates {@code input} alone, with nothing to fall back on for rejected resources. */

@@ -1,10 +1,17 @@
 package io.shardgate.controlplane.pipeline;
 
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.shardgate.controlplane.xds.EdgeXdsTranslator;
+import io.shardgate.controlplane.xds.EndpointTranslator;
+import io.shardgate.controlplane.xds.XdsNames;
 import io.shardgate.controlplane.xds.XdsTranslationCache;
 import io.shardgate.sharding.decode.DecodedResources;
 import io.shardgate.sharding.decode.DecodedResourcesCache;
+import io.shardgate.sharding.decode.SourceDocument;
+import io.shardgate.sharding.discovery.EndpointState;
+import io.shardgate.sharding.discovery.ServiceEndpoints;
 import io.shardgate.sharding.ir.ShardConfig;
+import io.shardgate.sharding.ir.UpstreamCluster;
 import io.shardgate.sharding.plan.PlanSettings;
 import io.shardgate.sharding.plan.ShardPlan;
 import io.shardgate.sharding.plan.PlanInput;
@@ -17,9 +24,12 @@ import io.shardgate.sharding.translate.InvalidRoutePolicy;
 import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.snapshot.ShardResources;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
@@ -32,9 +42,12 @@ import java.util.function.Supplier;
  * Runs the whole translation of each input (decode, gateway translation, shard plan, xDS translation per shard),
  * reusing what unchanged inputs produced the time before: documents that did not change are not decoded again, a
  * proxy whose inputs did not change is not translated again, a VirtualService whose lookups answer the same is not
- * flattened again, and a shard whose configuration did not change is not xDS-translated again. Every result equals
- * what a fresh engine gives for the same arguments ({@link Translation#of}); a randomized test holds the two to
- * byte equality.
+ * flattened again, and a shard whose configuration did not change is not xDS-translated again. Each shard's EDS
+ * clusters get their load assignments from the input's Service endpoints ({@link EndpointTranslator}), rebuilt only
+ * for the Services whose endpoints object changed. An input whose documents are the very objects of the last one's
+ * changed only endpoints: then nothing but the load assignments of the Services that changed is rebuilt, in the
+ * shards whose EDS clusters target them ({@link Translation#endpointsOnly}). Every result equals what a fresh engine
+ * gives for the same arguments ({@link Translation#of}); a randomized test holds the two to byte equality.
  *
  * <p>Stateful: its caches are its only state. Not thread-safe: the pipeline calls it from its one translation
  * thread, one input at a time.
@@ -86,14 +99,83 @@ public final class TranslationEngine {
    */
   public Translation translate(ConfigInput input, LastGood previous) {
     try {
-      return translateIncrementally(input, previous);
+      Translation t = onlyEndpointsChanged(input, previous)
+          ? translateEndpoints(input)
+          : translateIncrementally(input, previous);
+      last = t;
+      lastEndpoints = input.endpoints();
+      return t;
     } catch (RuntimeException | StackOverflowError e) {
       decodeCache = new DecodedResourcesCache();
       gatewayCache = new GatewayTranslationCache();
       planCache = new ShardPlanCache();
       reached.clear();
+      endpoints.clear();
+      rolesByService.clear();
+      last = null;
+      lastEndpoints = EndpointState.EMPTY;
       throw e;
     }
+  }
+
+  /**
+   * Whether {@code input} differs from the last translated one only in its endpoints: its documents are the very
+   * same objects in the same order (sources reuse unchanged ones), its problems are equal, and {@code previous} is
+   * the last good state that translation produced. Nothing but load assignments can then differ.
+   */
+  private boolean onlyEndpointsChanged(ConfigInput input, LastGood previous) {
+    if (last == null || previous != last.gateway().lastGood() || !last.failures().isEmpty()) {
+      return false;
+    }
+    List<SourceDocument> before = last.input().documents();
+    List<SourceDocument> now = input.documents();
+    if (before.size() != now.size() || !last.input().problems().equals(input.problems())) {
+      return false;
+    }
+    for (int i = 0; i < now.size(); i++) {
+      if (before.get(i) != now.get(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Only endpoints changed: rebuilds the load assignments of the Services that changed, in the shards whose EDS
+   * clusters target them, and reuses everything else of the last translation as it is. Work follows the changed
+   * Services, not the configuration.
+   */
+  private Translation translateEndpoints(ConfigInput input) {
+    EndpointState state = input.endpoints();
+    SortedSet<String> changed = state.changedSince(lastEndpoints);
+    SortedMap<String, Set<String>> affected = new TreeMap<>();
+    for (String service : changed) {
+      for (String role : rolesByService.getOrDefault(service, Collections.emptySortedSet())) {
+        affected.computeIfAbsent(role, r -> new HashSet<>()).add(service);
+      }
+    }
+    SortedMap<String, ShardResources> xds = new TreeMap<>(last.xds());
+    SortedSet<String> done = new TreeSet<>();
+    affected.forEach((role, services) -> {
+      RoleEndpoints re = endpoints.get(role);
+      ShardResources merged = re.update(services, state);
+      if (merged != xds.get(role)) {
+        xds.put(role, merged);
+        done.add(role);
+      }
+    });
+    endpointPasses++;
+    return new Translation(input, last.gateway(), last.plan(), xds, done, last.failures(), last.settings(), true);
+  }
+
+  /** How many inputs were translated in full (decode, gateway translation, plan, xDS), for tests and metrics. */
+  public long fullPasses() {
+    return fullPasses;
+  }
+
+  /** How many inputs changed only endpoints and were translated by rebuilding load assignments alone. */
+  public long endpointPasses() {
+    return endpointPasses;
   }
 
   private Translation translateIncrementally(ConfigInput input, LastGood previous) {
@@ -122,19 +204,134 @@ public final class TranslationEngine {
     SortedMap<String, String> failures = new TreeMap<>();
     pass.failures().forEach((proxy, message) -> failures.put(pass.writeNamespace() + "~" + proxy, message));
     Map<String, Object> inputs = new HashMap<>();
+    SortedMap<String, ShardResources> served = new TreeMap<>();
+    Map<String, RoleEndpoints> nextEndpoints = new HashMap<>();
     for (ShardConfig shard : shards.values()) {
       String role = shard.proxy().role();
-      translate(role, shard, () -> xdsTranslator.apply(shard), inputs, xds, done, failures);
+      boolean ok = translate(role, shard, () -> xdsTranslator.apply(shard), inputs, xds, done, failures);
+      RoleEndpoints before = endpoints.get(role);
+      if (!ok) {
+        // It keeps what it served, load assignments included.
+        served.put(role, before != null ? before.merged : xds.get(role));
+        if (before != null) {
+          nextEndpoints.put(role, before);
+        }
+        continue;
+      }
+      RoleEndpoints re = RoleEndpoints.of(before, xds.get(role), shard.clusters(), input.endpoints());
+      served.put(role, re.merged);
+      nextEndpoints.put(role, re);
+      if (before == null || re.merged != before.merged) {
+        done.add(role);
+      }
     }
     if (plan.edge() != null) {
       String role = plan.edge().role();
       translate(role, plan.edge(), () -> EdgeXdsTranslator.translate(plan.edge()), inputs, xds, done, failures);
+      served.put(role, xds.get(role));
     }
     lastInputs = inputs;
     lastXds = xds;
     xdsCaches.keySet().retainAll(xds.keySet());
-    return new Translation(input, gateway, plan, xds, done, failures);
+    endpoints.clear();
+    endpoints.putAll(nextEndpoints);
+    rolesByService.clear();
+    endpoints.forEach((role, re) -> re.byService.keySet()
+        .forEach(service -> rolesByService.computeIfAbsent(service, k -> new TreeSet<>()).add(role)));
+    fullPasses++;
+    return new Translation(input, gateway, plan, served, done, failures, settings, false);
   }
+
+  /** One load assignment, with what it was built from (its source compared by identity). */
+  private record Assignment(UpstreamCluster cluster, ServiceEndpoints source, ClusterLoadAssignment proto) {}
+
+  /**
+   * One shard's load assignments: its xDS resources as translated ({@code base}), the same with the load
+   * assignments of its EDS clusters ({@code merged}, what is served), and which clusters target which Service.
+   * A memo of the engine's thread: a full translation makes a new one, reusing every assignment whose cluster and
+   * Service endpoints are the same objects; an endpoint change updates the assignments it touches in place.
+   */
+  private static final class RoleEndpoints {
+    final ShardResources base;
+    /** By cluster name. */
+    final SortedMap<String, Assignment> assignments;
+    /** Service key ({@code ns/name}) to the EDS clusters that target it. */
+    final Map<String, List<UpstreamCluster>> byService;
+    ShardResources merged;
+
+    private RoleEndpoints(ShardResources base, SortedMap<String, Assignment> assignments,
+        Map<String, List<UpstreamCluster>> byService, ShardResources merged) {
+      this.base = base;
+      this.assignments = assignments;
+      this.byService = byService;
+      this.merged = merged;
+    }
+
+    /** From a full translation: every EDS cluster of {@code clusters}, reusing what {@code before} built. */
+    static RoleEndpoints of(RoleEndpoints before, ShardResources base, List<UpstreamCluster> clusters,
+        EndpointState state) {
+      SortedMap<String, Assignment> assignments = new TreeMap<>();
+      Map<String, List<UpstreamCluster>> byService = new HashMap<>();
+      boolean same = before != null && before.base == base;
+      for (UpstreamCluster c : clusters) {
+        if (!c.eds()) {
+          continue;
+        }
+        String name = XdsNames.cluster(c.upstream());
+        ServiceEndpoints source = state.of(c.service().serviceNamespace(), c.service().serviceName());
+        Assignment a = before == null ? null : before.assignments.get(name);
+        if (a == null || a.source() != source || !a.cluster().equals(c)) {
+          a = new Assignment(c, source, EndpointTranslator.loadAssignment(c, source));
+          same = false;
+        }
+        assignments.put(name, a);
+        byService.computeIfAbsent(c.service().serviceKey(), k -> new ArrayList<>()).add(c);
+      }
+      if (same && before.assignments.size() == assignments.size()) {
+        return before;
+      }
+      return new RoleEndpoints(base, assignments, byService, merge(base, assignments));
+    }
+
+    /** After an endpoint change of {@code services} only: rebuilds the assignments of the clusters targeting them. */
+    ShardResources update(Set<String> services, EndpointState state) {
+      boolean changed = false;
+      for (String service : services) {
+        for (UpstreamCluster c : byService.getOrDefault(service, List.of())) {
+          String name = XdsNames.cluster(c.upstream());
+          ServiceEndpoints source = state.of(c.service().serviceNamespace(), c.service().serviceName());
+          Assignment a = assignments.get(name);
+          if (a.source() != source) {
+            ClusterLoadAssignment proto = EndpointTranslator.loadAssignment(c, source);
+            // Equal content keeps the old object, so the cache finds nothing new to hash or send.
+            assignments.put(name, new Assignment(c, source, proto.equals(a.proto()) ? a.proto() : proto));
+            changed |= !proto.equals(a.proto());
+          }
+        }
+      }
+      if (changed) {
+        merged = merge(base, assignments);
+      }
+      return merged;
+    }
+
+    private static ShardResources merge(ShardResources base, SortedMap<String, Assignment> assignments) {
+      if (assignments.isEmpty()) {
+        return base;
+      }
+      List<ClusterLoadAssignment> clas = new ArrayList<>(assignments.size());
+      assignments.values().forEach(a -> clas.add(a.proto()));
+      return new ShardResources(base.clusters(), clas, base.listeners(), base.routes(), base.secrets());
+    }
+  }
+
+  private final Map<String, RoleEndpoints> endpoints = new HashMap<>();
+  /** Service key to the roles whose EDS clusters target it, as of the last full translation. */
+  private final Map<String, SortedSet<String>> rolesByService = new HashMap<>();
+  private Translation last;
+  private EndpointState lastEndpoints = EndpointState.EMPTY;
+  private long fullPasses;
+  private long endpointPasses;
 
   /** {@code shard} with only the clusters its routes reach, reused while the shard and its plan are the same. */
   private ShardConfig reachedClusters(ShardPlan plan, ShardConfig shard) {
@@ -177,13 +374,13 @@ public final class TranslationEngine {
    * The shard's xDS resources: reused when its input equals last time's; else translated, and on an internal error
    * (a bug) the shard keeps what it had, with the error in {@code failures}, and the others go on.
    */
-  private void translate(String role, Object input, Supplier<ShardResources> translator, Map<String, Object> inputs,
+  private boolean translate(String role, Object input, Supplier<ShardResources> translator, Map<String, Object> inputs,
       SortedMap<String, ShardResources> xds, SortedSet<String> done, SortedMap<String, String> failures) {
     Object then = lastInputs.get(role);
     if (then != null && (then == input || then.equals(input))) {
       inputs.put(role, then);
       xds.put(role, lastXds.get(role));
-      return;
+      return true;
     }
     long started = timing == null ? 0 : System.nanoTime();
     try {
@@ -194,6 +391,7 @@ public final class TranslationEngine {
       inputs.put(role, input);
       xds.put(role, out);
       done.add(role);
+      return true;
     } catch (RuntimeException | StackOverflowError e) {
       failures.put(role, Failures.describe("translating shard " + role + " to xDS", e)
           + "; it keeps serving what it served before this change");
@@ -203,6 +401,7 @@ public final class TranslationEngine {
       if (then != null) {
         inputs.put(role, then);
       }
+      return false;
     }
   }
 

@@ -31,6 +31,14 @@ public final class TranslationOutput {
 
   /** Everything: statuses, document problems, and per shard the Proxy and its xDS resources. */
   public static Map<String, Object> full(GatewayTranslation t) {
+    return full(t, Map.of());
+  }
+
+  /**
+   * As {@link #full(GatewayTranslation)}, with each shard's xDS resources taken from {@code xds} (by role) where it
+   * has them: what the pipeline serves, load assignments included.
+   */
+  public static Map<String, Object> full(GatewayTranslation t, Map<String, ShardResources> xds) {
     Map<String, Object> out = new LinkedHashMap<>();
     out.put("statuses", Trees.statuses(t.statuses().values()));
     if (!t.documentProblems().isEmpty()) {
@@ -41,7 +49,8 @@ public final class TranslationOutput {
       Map<String, Object> shard = new LinkedHashMap<>();
       shard.put("role", e.getValue().proxy().role());
       shard.put("proxy", Trees.tree(e.getValue().proxy()));
-      shard.put("xds", xds(XdsTranslator.translate(e.getValue())));
+      ShardResources served = xds.get(e.getValue().proxy().role());
+      shard.put("xds", xds(served != null ? served : XdsTranslator.translate(e.getValue())));
       shards.put(e.getKey(), shard);
     }
     out.put("shards", shards);

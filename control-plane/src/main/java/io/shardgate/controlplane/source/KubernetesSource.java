@@ -1,60 +1,113 @@
 package io.shardgate.controlplane.source;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.Informable;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.shardgate.controlplane.pipeline.ConfigInput;
+import io.shardgate.controlplane.source.ServiceDiscovery.EndpointView;
+import io.shardgate.controlplane.source.ServiceDiscovery.ServiceView;
+import io.shardgate.controlplane.source.ServiceDiscovery.SliceView;
+import io.shardgate.sharding.decode.DecodedDocument;
+import io.shardgate.sharding.decode.ResourceDecoder;
 import io.shardgate.sharding.decode.SourceDocument;
+import io.shardgate.sharding.discovery.EndpointState;
+import io.shardgate.sharding.discovery.ServiceEndpoints;
+import io.shardgate.sharding.model.ResourceKey;
+import io.shardgate.sharding.model.Settings;
+import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
-import java.util.concurrent.CompletableFuture;
+import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads the Gloo Edge resources from the Kubernetes API server with one informer per kind (all namespaces) and
- * hands each new set of documents to a listener as an immutable {@link ConfigInput}.
+ * Reads the Gloo Edge resources, Services, EndpointSlices and Pods from the Kubernetes API server with informers and
+ * hands each new set of documents, with the Services' endpoints, to a listener as an immutable {@link ConfigInput}.
  *
  * <p>Stage: source (the edge that talks to the API server). Stateful; thread-safe: {@link #start()},
  * {@link #close()} and the accessors may be called from any thread. The informers' threads only record changes;
  * the listener is called on the daemon thread {@value #THREAD_NAME}, one call at a time.
  *
  * <ul>
- *   <li>Each object becomes a {@link SourceDocument} in Kubernetes form holding {@code apiVersion}, {@code kind},
- *       {@code metadata} (name, namespace, labels and annotations only: server-set fields such as
+ *   <li>Each Gloo object becomes a {@link SourceDocument} in Kubernetes form holding {@code apiVersion},
+ *       {@code kind}, {@code metadata} (name, namespace, labels and annotations only: server-set fields such as
  *       {@code managedFields}, {@code uid} or {@code resourceVersion} never reach the decoder) and {@code spec}
  *       ({@code status} is dropped). Its origin is {@code Kind namespace/name@resourceVersion}, line 0, which error
  *       messages show where a file source shows {@code file:line}.
+ *   <li>Each TCP port of each Service becomes a discovered Upstream document, as Gloo's discovery writes it (see
+ *       {@link ServiceDiscovery}), in the effective Settings' {@code discoveryNamespace}, with the origin
+ *       {@code Service namespace/name@resourceVersion}. They live in memory only. A user's Upstream with the same
+ *       namespace and name wins over a discovered one.
+ *   <li>Each Service's endpoints come from its EndpointSlices and the labels of their Pods, in
+ *       {@link ConfigInput#endpoints()}; only the Services whose Service, slices or referenced Pods changed are
+ *       recomputed, and a recomputed {@link ServiceEndpoints} equal to the last one is that very object.
  *   <li>An object whose resourceVersion, or failing that whose document, did not change keeps its very
- *       {@link SourceDocument} object, and a set of documents identical to the last delivered one is not delivered:
- *       a resync, a relist or a status-only update costs no pipeline pass, and the decode cache and the incremental
- *       engine, which reuse by identity, see unchanged objects as unchanged.
- *   <li>Nothing is delivered before every informer has listed its kind once; the first delivery is the whole initial
- *       list. Changes are debounced as the directory source debounces its events
+ *       {@link SourceDocument} object, and an input identical to the last delivered one (same document objects, same
+ *       endpoint objects) is not delivered: a resync, a relist after a watch error or a 410 Gone, an API server
+ *       restart or a status-only update costs no pipeline pass.
+ *   <li>Settings are read in all namespaces first (the Settings say which namespaces the rest is read from, so they
+ *       cannot be scoped by themselves; Gloo too reads its Settings from outside {@code watchNamespaces}). Then every
+ *       other kind is read in the effective Settings' {@code watchNamespaces} plus its {@code discoveryNamespace} (one
+ *       informer per kind and namespace), or in all namespaces when {@code watchNamespaces} is empty. A change of that
+ *       scope at run time stops the informers of namespaces no longer read, drops their objects and starts the new
+ *       ones; objects of namespaces still read keep their documents.
+ *   <li>Nothing is delivered before every informer has listed its kind once (nor while a change of scope has
+ *       informers that have not listed yet); the first delivery is the whole initial list. Changes of documents and
+ *       of endpoints are debounced as the directory source debounces its events
  *       ({@link DirectorySource#DEFAULT_DEBOUNCE} after the last change, at most
  *       {@link DirectorySource#DEFAULT_MAX_DELAY} after the first).
- *   <li>A kind that cannot be listed or watched (its CRD is not installed, or access is forbidden) is logged at ERROR
- *       naming the kind and the verb, and retried by the informer with back-off; meanwhile the pipeline keeps serving
- *       what it was last given (before the first sync, nothing: no delivery happens until every kind has synced).
+ *   <li>A kind that cannot be listed or watched (its CRD is not installed, access is forbidden, the API server is
+ *       unreachable) is logged at ERROR naming the kind and the verb, and retried by the informer with back-off;
+ *       meanwhile the pipeline keeps serving what it was last given, and {@link #health()} says since when the API
+ *       server is unreachable.
  * </ul>
  *
  * <p>Documents are delivered ordered by kind, namespace and name, so the input never depends on event order.
+ *
+ * <p>Memory: the informers' caches keep only names and resourceVersions ({@link MetadataOnlyItemStore}); the source
+ * keeps the documents, the reduced views of Services and slices ({@link ServiceDiscovery}) and only the labels of
+ * Pods, so a Pod costs about its labels.
  */
-public final class KubernetesSource implements ConfigSource {
+public final class KubernetesSource implements ConfigSource, SourceHealth {
 
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesSource.class);
 
@@ -66,6 +119,12 @@ public final class KubernetesSource implements ConfigSource {
 
   private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
+  /**
+   * How often the API server is asked for {@code /version} to tell whether it is reachable: the informers retry a
+   * lost watch by themselves and say nothing meanwhile, so they cannot tell.
+   */
+  public static final Duration PROBE_INTERVAL = Duration.ofSeconds(5);
+
   /** One Gloo kind the source reads. */
   public record Kind(String group, String kind, String plural) {
 
@@ -76,7 +135,7 @@ public final class KubernetesSource implements ConfigSource {
     }
   }
 
-  /** The kinds read, in delivery order. */
+  /** The Gloo kinds read, in delivery order. */
   public static final List<Kind> KINDS = List.of(
       new Kind("gateway.solo.io", "Gateway", "gateways"),
       new Kind("gateway.solo.io", "VirtualService", "virtualservices"),
@@ -85,7 +144,66 @@ public final class KubernetesSource implements ConfigSource {
       new Kind("gloo.solo.io", "UpstreamGroup", "upstreamgroups"),
       new Kind("gloo.solo.io", "Settings", "settings"));
 
+  /** The Kubernetes kinds read beside the Gloo ones: core Services and Pods, and discovery.k8s.io EndpointSlices. */
+  public static final List<Kind> DISCOVERY_KINDS = List.of(
+      new Kind("", "Service", "services"),
+      new Kind("discovery.k8s.io", "EndpointSlice", "endpointslices"),
+      new Kind("", "Pod", "pods"));
+
+  private static final int UPSTREAM = 3;
+  private static final int SETTINGS = 5;
+  private static final String UPSTREAM_PREFIX = UPSTREAM + "/";
+
   private record Entry(String resourceVersion, SourceDocument document) {}
+
+  private record ServiceEntry(ServiceView view, List<SourceDocument> documents) {}
+
+  private record PodEntry(String resourceVersion, SortedMap<String, String> labels) {}
+
+  /**
+   * What one kind's informers do with their objects: keyed by {@code namespace/name}. Called with the lock held.
+   */
+  private interface Store<T extends HasMetadata> {
+    void put(T obj);
+
+    void forget(String key);
+
+    /** The {@code namespace/name} keys held now. */
+    Collection<String> keys();
+  }
+
+  /**
+   * One kind as the source reads it.
+   *
+   * @param empty an object of the kind holding only the given metadata: what its informer's cache keeps
+   */
+  private record Watched<T extends HasMetadata>(Kind kind, boolean scoped, Function<String, Informable<T>> informable,
+      Store<T> store, Function<ObjectMeta, T> empty) {
+
+    /** {@code plural.group}, or {@code plural} for the core group, as RBAC names the resource. */
+    String resource() {
+      return kind.group().isEmpty() ? kind.plural() : kind.plural() + "." + kind.group();
+    }
+  }
+
+  /** One running informer: a kind in one namespace, or in all ({@code namespace} null). */
+  private static final class Watch {
+    final Watched<?> watched;
+    final String namespace;
+    final SharedIndexInformer<? extends HasMetadata> informer;
+    boolean active = true; // guarded by lock
+    boolean synced; // guarded by lock
+
+    Watch(Watched<?> watched, String namespace, SharedIndexInformer<? extends HasMetadata> informer) {
+      this.watched = watched;
+      this.namespace = namespace;
+      this.informer = informer;
+    }
+
+    String scope() {
+      return namespace == null ? "all namespaces" : "namespace " + namespace;
+    }
+  }
 
   private final KubernetesClient client;
   private final Consumer<ConfigInput> listener;
@@ -95,20 +213,54 @@ public final class KubernetesSource implements ConfigSource {
   private final AtomicLong deliveries = new AtomicLong();
   private final AtomicLong changes = new AtomicLong();
   private final AtomicLong unchangedUpdates = new AtomicLong();
+  private final AtomicLong endpointRecomputations = new AtomicLong();
+  private final Map<String, AtomicLong> watchErrors = new TreeMap<>();
+  private final ExecutorService scoper = Executors.newSingleThreadExecutor(r -> {
+    Thread t = new Thread(r, THREAD_NAME + "-scope");
+    t.setDaemon(true);
+    return t;
+  });
+  private final ScheduledExecutorService prober = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, THREAD_NAME + "-probe");
+    t.setDaemon(true);
+    return t;
+  });
+  /** A client of its own that fails at once: the main one retries a failed request for many seconds. */
+  private final KubernetesClient probeClient;
 
   private final Object lock = new Object();
-  /** Current objects, keyed by kind index, namespace and name so that iteration is delivery order. */
+  /** Current Gloo objects, keyed by kind index, namespace and name so that iteration is delivery order. */
   private final TreeMap<String, Entry> objects = new TreeMap<>(); // guarded by lock
-  private final List<SharedIndexInformer<GenericKubernetesResource>> informers = new ArrayList<>(); // by lock
+  private final TreeMap<String, ServiceEntry> services = new TreeMap<>(); // guarded by lock
+  private final Map<String, SliceView> slices = new HashMap<>(); // guarded by lock
+  private final Map<String, SortedSet<String>> slicesByService = new HashMap<>(); // guarded by lock
+  private final Map<String, PodEntry> pods = new HashMap<>(); // guarded by lock
+  /** Per Pod, the Services whose slices name it, with how many endpoints do. */
+  private final Map<String, Map<String, Integer>> servicesByPod = new HashMap<>(); // guarded by lock
+  private final TreeMap<String, ServiceEndpoints> endpoints = new TreeMap<>(); // guarded by lock
+  private final Set<String> dirtyServices = new TreeSet<>(); // guarded by lock
+  private final TreeMap<ResourceKey, Settings> acceptedSettings = new TreeMap<>(); // guarded by lock
+  private final List<Watched<?>> scopedKinds = new ArrayList<>();
+  private final Watched<GenericKubernetesResource> settingsKind;
+  private final List<Watch> watches = new ArrayList<>(); // guarded by lock
   private final Map<String, String> lastProblem = new LinkedHashMap<>(); // guarded by lock
+  private String discoveryNamespace = Settings.DEFAULT_WRITE_NAMESPACE; // guarded by lock
+  /** The namespaces the scoped kinds are to be read in; null: all. */
+  private SortedSet<String> scope; // guarded by lock
+  /** The scope the running informers read; differs from scope while a change is being applied. */
+  private SortedSet<String> appliedScope; // guarded by lock
+  private boolean scopedStarted; // guarded by lock
+  private boolean scopeApplied; // guarded by lock
   private boolean synced; // guarded by lock
   private boolean pending; // guarded by lock
   private long burstStart; // guarded by lock
   private long lastChange; // guarded by lock
   private boolean started; // guarded by lock
+  private Instant unreachableSince; // guarded by lock
   private volatile boolean closed;
   private volatile Thread thread;
   private List<SourceDocument> lastDelivered; // touched by the delivering thread only
+  private EndpointState lastEndpoints = EndpointState.EMPTY; // touched by the delivering thread only
 
   /** A source with the default resync period; nothing is read until {@link #start()}. */
   public KubernetesSource(KubernetesClient client, Consumer<ConfigInput> listener) {
@@ -126,17 +278,51 @@ public final class KubernetesSource implements ConfigSource {
     this.client = Objects.requireNonNull(client, "client");
     this.resync = Objects.requireNonNull(resync, "resync");
     this.listener = Objects.requireNonNull(listener, "listener");
+    this.probeClient = new KubernetesClientBuilder().withConfig(new ConfigBuilder(client.getConfiguration())
+        .withRequestRetryBackoffLimit(0).withRequestTimeout((int) PROBE_INTERVAL.toMillis())
+        .withConnectionTimeout((int) PROBE_INTERVAL.toMillis()).build()).build();
+    Watched<GenericKubernetesResource> settings = null;
+    for (int i = 0; i < KINDS.size(); i++) {
+      Kind kind = KINDS.get(i);
+      Watched<GenericKubernetesResource> w = new Watched<>(kind, i != SETTINGS,
+          ns -> ns == null ? client.genericKubernetesResources(kind.context()).inAnyNamespace()
+              : client.genericKubernetesResources(kind.context()).inNamespace(ns),
+          new GlooStore(i), meta -> {
+            GenericKubernetesResource r = new GenericKubernetesResource();
+            r.setApiVersion(kind.group() + "/v1");
+            r.setKind(kind.kind());
+            r.setMetadata(meta);
+            return r;
+          });
+      if (i == SETTINGS) {
+        settings = w;
+      } else {
+        scopedKinds.add(w);
+      }
+    }
+    settingsKind = settings;
+    scopedKinds.add(new Watched<>(DISCOVERY_KINDS.get(0), true,
+        ns -> ns == null ? client.services().inAnyNamespace() : client.services().inNamespace(ns),
+        new ServiceStore(), meta -> new ServiceBuilder().withMetadata(meta).build()));
+    scopedKinds.add(new Watched<>(DISCOVERY_KINDS.get(1), true,
+        ns -> ns == null ? client.discovery().v1().endpointSlices().inAnyNamespace()
+            : client.discovery().v1().endpointSlices().inNamespace(ns),
+        new SliceStore(), meta -> new EndpointSliceBuilder().withMetadata(meta).build()));
+    scopedKinds.add(new Watched<>(DISCOVERY_KINDS.get(2), true,
+        ns -> ns == null ? client.pods().inAnyNamespace() : client.pods().inNamespace(ns),
+        new PodStore(), meta -> new PodBuilder().withMetadata(meta).build()));
   }
 
   /**
-   * Starts one informer per kind and the delivering thread; returns at once. The first delivery follows the first
-   * sync of every informer.
+   * Starts the Settings informer and the delivering thread; returns at once. Once the Settings are listed, the
+   * informers of the other kinds start in the namespaces the Settings name; the first delivery follows their first
+   * sync.
    *
    * @throws IllegalStateException when called twice or after {@link #close()}
    */
   @Override
   public void start() {
-    List<CompletableFuture<Void>> syncs = new ArrayList<>();
+    Watch settingsWatch;
     synchronized (lock) {
       if (closed) {
         throw new IllegalStateException("closed");
@@ -145,53 +331,61 @@ public final class KubernetesSource implements ConfigSource {
         throw new IllegalStateException("already started");
       }
       started = true;
-      for (int i = 0; i < KINDS.size(); i++) {
-        Kind kind = KINDS.get(i);
-        String prefix = i + "/";
-        SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(kind.context())
-            .inAnyNamespace().runnableInformer(resync.toMillis());
-        informer.exceptionHandler((isStarted, error) -> {
-          problem(kind, isStarted ? "watch" : "list", error);
-          return true; // keep retrying: installing the CRD or granting access must not need a restart
-        });
-        informer.addEventHandler(new ResourceEventHandler<>() {
-          @Override
-          public void onAdd(GenericKubernetesResource obj) {
-            put(kind, prefix, obj);
-          }
-
-          @Override
-          public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
-            put(kind, prefix, newObj);
-          }
-
-          @Override
-          public void onDelete(GenericKubernetesResource obj, boolean deletedFinalStateUnknown) {
-            remove(prefix, obj);
-          }
-        });
-        informers.add(informer);
-        syncs.add(informer.start().toCompletableFuture());
-      }
+      settingsWatch = newWatch(settingsKind, null);
       Thread t = new Thread(this::run, THREAD_NAME);
       t.setDaemon(true);
       thread = t;
       t.start();
     }
-    CompletableFuture.allOf(syncs.toArray(CompletableFuture[]::new)).whenComplete((ok, error) -> {
-      if (error != null) {
-        if (!closed) {
-          LOG.error("Kubernetes: the informers did not start: {}", error.toString());
+    startWatch(settingsWatch, () -> {
+      synchronized (lock) {
+        scopedStarted = true;
+      }
+      rescope();
+    });
+    prober.scheduleWithFixedDelay(this::probe, PROBE_INTERVAL.toMillis(), PROBE_INTERVAL.toMillis(),
+        TimeUnit.MILLISECONDS);
+  }
+
+  /** Asks the API server for its version: the one sure sign that it answers. */
+  private void probe() {
+    try {
+      probeClient.getKubernetesVersion();
+      synchronized (lock) {
+        if (unreachableSince != null) {
+          LOG.info("Kubernetes: the API server {} answers again (unreachable since {})", client.getMasterUrl(),
+              unreachableSince);
+          unreachableSince = null;
         }
+      }
+    } catch (RuntimeException e) {
+      if (closed) {
         return;
       }
+      Instant since;
       synchronized (lock) {
-        synced = true;
-        KINDS.forEach(this::clearProblem);
-        LOG.info("Kubernetes: every kind listed once ({} objects)", objects.size());
-        markChanged();
+        if (unreachableSince != null) {
+          return;
+        }
+        unreachableSince = Instant.now();
+        since = unreachableSince;
       }
-    });
+      Throwable root = e;
+      while (root.getCause() != null) {
+        root = root.getCause();
+      }
+      LOG.error("Kubernetes: the API server {} is unreachable since {} ({}); serving the last config, retrying",
+          client.getMasterUrl(), since, root.toString());
+    }
+  }
+
+  /** Has the scope thread bring the informers to the current scope. */
+  private void rescope() {
+    try {
+      scoper.execute(this::applyScope);
+    } catch (RejectedExecutionException closing) {
+      // close() has stopped the scope thread: nothing is to be read any more
+    }
   }
 
   @Override
@@ -212,25 +406,87 @@ public final class KubernetesSource implements ConfigSource {
     return unchangedUpdates.get();
   }
 
-  /** How many object changes were recorded (adds, updates and deletes that changed a document). */
+  /** How many object changes were recorded (adds, updates and deletes that changed a document or an endpoint). */
   public long changes() {
     return changes.get();
+  }
+
+  /** How many times one Service's endpoints were computed (the work endpoint churn costs). */
+  public long endpointRecomputations() {
+    return endpointRecomputations.get();
+  }
+
+  /** The objects held now per kind (Gloo kinds, Service, EndpointSlice, Pod), for metrics. */
+  public SortedMap<String, Integer> objectCounts() {
+    SortedMap<String, Integer> out = new TreeMap<>();
+    synchronized (lock) {
+      for (int i = 0; i < KINDS.size(); i++) {
+        out.put(KINDS.get(i).kind(), objects.subMap(i + "/", i + "0").size());
+      }
+      out.put("Service", services.size());
+      out.put("EndpointSlice", slices.size());
+      out.put("Pod", pods.size());
+    }
+    return out;
+  }
+
+  /** List and watch errors per kind since the start (connection failures, 410 Gone, forbidden, not found). */
+  public long watchErrors(String kind) {
+    synchronized (watchErrors) {
+      AtomicLong n = watchErrors.get(kind);
+      return n == null ? 0 : n.get();
+    }
+  }
+
+  /** The kinds {@link #watchErrors(String)} and {@link #objectCounts()} know. */
+  public static List<String> kindNames() {
+    List<String> out = new ArrayList<>();
+    KINDS.forEach(k -> out.add(k.kind()));
+    DISCOVERY_KINDS.forEach(k -> out.add(k.kind()));
+    return out;
+  }
+
+  /** Whether the API server answers and every running informer has listed and watches. */
+  public boolean connected() {
+    synchronized (lock) {
+      return started && unreachableSince == null && !watches.isEmpty()
+          && watches.stream().allMatch(w -> w.synced && w.informer.isWatching());
+    }
+  }
+
+  /**
+   * Empty while the API server answers; otherwise a line for {@code /ready} saying since when it is unreachable and
+   * that the last config is served.
+   */
+  @Override
+  public Optional<String> health() {
+    synchronized (lock) {
+      if (unreachableSince == null) {
+        return Optional.empty();
+      }
+      return Optional.of("kubernetes source: API server " + client.getMasterUrl() + " unreachable since "
+          + unreachableSince + ", serving the last config");
+    }
   }
 
   /** Stops the informers and the delivering thread; no more deliveries happen. Idempotent. */
   @Override
   public void close() {
-    List<SharedIndexInformer<GenericKubernetesResource>> toStop;
+    List<Watch> toStop;
     synchronized (lock) {
       if (closed) {
         return;
       }
       closed = true;
-      toStop = List.copyOf(informers);
+      toStop = List.copyOf(watches);
+      watches.forEach(w -> w.active = false);
       lock.notifyAll();
     }
-    for (SharedIndexInformer<GenericKubernetesResource> informer : toStop) {
-      informer.stop();
+    scoper.shutdownNow();
+    prober.shutdownNow();
+    probeClient.close();
+    for (Watch w : toStop) {
+      w.informer.stop();
     }
     Thread t = thread;
     if (t == null || t == Thread.currentThread()) {
@@ -243,13 +499,179 @@ public final class KubernetesSource implements ConfigSource {
     }
   }
 
-  // ---- informer threads ----
+  // ---- informers ----
 
-  private void put(Kind kind, String prefix, GenericKubernetesResource obj) {
-    ObjectMeta meta = obj.getMetadata();
-    String key = prefix + meta.getNamespace() + "/" + meta.getName();
-    String rv = meta.getResourceVersion();
+  /** A new informer for one kind in one namespace (null: all); not started. Caller holds lock. */
+  private <T extends HasMetadata> Watch newWatch(Watched<T> watched, String namespace) {
+    SharedIndexInformer<T> informer = watched.informable().apply(namespace).runnableInformer(resync.toMillis());
+    informer.removeNamespaceIndex(); // nothing looks objects up by namespace: save the index's memory
+    // The stores below keep what the source reads; the informer's cache needs only names and resourceVersions.
+    informer.itemStore(new MetadataOnlyItemStore<>(watched.empty()));
+    Watch watch = new Watch(watched, namespace, informer);
+    informer.exceptionHandler((isStarted, error) -> {
+      problem(watch, isStarted ? "watch" : "list", error);
+      return true; // keep retrying: installing the CRD, granting access or a restarted API server needs no restart
+    });
+    informer.addEventHandler(new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(T obj) {
+        synchronized (lock) {
+          if (watch.active) {
+            watched.store().put(obj);
+          }
+        }
+      }
+
+      @Override
+      public void onUpdate(T oldObj, T newObj) {
+        onAdd(newObj);
+      }
+
+      @Override
+      public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+        synchronized (lock) {
+          if (watch.active) {
+            watched.store().forget(key(obj.getMetadata()));
+          }
+        }
+      }
+    });
+    watches.add(watch);
+    return watch;
+  }
+
+  /**
+   * Starts an informer; once it has listed, objects of its kind and namespace that it does not hold (deleted while
+   * another informer read them, during a change of scope) are dropped, and {@code then} runs.
+   */
+  private void startWatch(Watch watch, Runnable then) {
+    watch.informer.start().toCompletableFuture().whenComplete((ok, error) -> {
+      if (error != null) {
+        if (!closed) {
+          LOG.error("Kubernetes: the {} informer ({}) did not start: {}", watch.watched.kind().kind(), watch.scope(),
+              error.toString());
+        }
+        return;
+      }
+      synchronized (lock) {
+        if (!watch.active) {
+          return;
+        }
+        Set<String> held = new HashSet<>(watch.informer.getStore().listKeys());
+        for (String key : List.copyOf(watch.watched.store().keys())) {
+          if ((watch.namespace == null || namespaceOf(key).equals(watch.namespace)) && !held.contains(key)) {
+            watch.watched.store().forget(key);
+          }
+        }
+        watch.synced = true;
+        clearProblem(watch);
+        updateSynced();
+      }
+      if (then != null) {
+        then.run();
+      }
+    });
+  }
+
+  /** Whether every running informer has listed; logs the first time. Caller holds lock. */
+  private void updateSynced() {
+    boolean now = scopeApplied && Objects.equals(scope, appliedScope)
+        && watches.stream().allMatch(w -> w.synced);
+    if (now && !synced) {
+      LOG.info("Kubernetes: every kind listed ({} Gloo objects, {} Services, {} EndpointSlices, {} Pods; {})",
+          objects.size(), services.size(), slices.size(), pods.size(),
+          appliedScope == null ? "all namespaces" : "namespaces " + appliedScope);
+    }
+    synced = now;
+    if (synced) {
+      markChanged();
+    }
+  }
+
+  /**
+   * Brings the informers of the scoped kinds to the scope the Settings ask for: stops those of namespaces no longer
+   * read and drops their objects, starts those of new namespaces. Runs on the scope thread, one change at a time.
+   */
+  private void applyScope() {
+    List<Watch> toStop = new ArrayList<>();
+    List<Watch> toStart = new ArrayList<>();
     synchronized (lock) {
+      if (closed || scopeApplied && Objects.equals(scope, appliedScope)) {
+        return;
+      }
+      SortedSet<String> target = scope;
+      for (Watch w : List.copyOf(watches)) {
+        if (w.watched.scoped() && !covers(target, w.namespace)) {
+          w.active = false;
+          watches.remove(w);
+          toStop.add(w);
+        }
+      }
+      if (target != null) {
+        for (Watched<?> kind : scopedKinds) {
+          for (String key : List.copyOf(kind.store().keys())) {
+            if (!target.contains(namespaceOf(key))) {
+              kind.store().forget(key);
+            }
+          }
+        }
+      }
+      List<String> namespaces = target == null ? Collections.singletonList(null) : List.copyOf(target);
+      for (Watched<?> kind : scopedKinds) {
+        for (String ns : namespaces) {
+          boolean running = watches.stream().anyMatch(w -> w.watched == kind && Objects.equals(w.namespace, ns));
+          if (!running) {
+            toStart.add(newWatch(kind, ns));
+          }
+        }
+      }
+      if (scopeApplied || target != null) {
+        LOG.info("Kubernetes: reading {} (Settings watchNamespaces and discoveryNamespace)",
+            target == null ? "all namespaces" : "namespaces " + target);
+      }
+      appliedScope = target;
+      scopeApplied = true;
+      updateSynced();
+    }
+    for (Watch w : toStop) {
+      w.informer.stop();
+    }
+    for (Watch w : toStart) {
+      startWatch(w, null);
+    }
+  }
+
+  private static boolean covers(SortedSet<String> target, String namespace) {
+    return target == null ? namespace == null : namespace != null && target.contains(namespace);
+  }
+
+  private static String key(ObjectMeta meta) {
+    return meta.getNamespace() + "/" + meta.getName();
+  }
+
+  private static String namespaceOf(String key) {
+    return key.substring(0, key.indexOf('/'));
+  }
+
+  // ---- what the informers record (caller holds lock) ----
+
+  /** The Gloo objects of one kind, as documents. */
+  private final class GlooStore implements Store<GenericKubernetesResource> {
+    private final int index;
+    private final Kind kind;
+    private final String prefix;
+
+    GlooStore(int index) {
+      this.index = index;
+      this.kind = KINDS.get(index);
+      this.prefix = index + "/";
+    }
+
+    @Override
+    public void put(GenericKubernetesResource obj) {
+      ObjectMeta meta = obj.getMetadata();
+      String key = prefix + key(meta);
+      String rv = meta.getResourceVersion();
       Entry before = objects.get(key);
       if (before != null && Objects.equals(before.resourceVersion(), rv)) {
         unchangedUpdates.incrementAndGet();
@@ -263,36 +685,271 @@ public final class KubernetesSource implements ConfigSource {
         return;
       }
       objects.put(key, new Entry(rv, doc));
-      clearProblem(kind);
+      if (index == SETTINGS) {
+        settingsChanged(settingsKey(meta.getNamespace(), meta.getName()), doc);
+      }
       markChanged();
+    }
+
+    @Override
+    public void forget(String nsName) {
+      if (objects.remove(prefix + nsName) != null) {
+        if (index == SETTINGS) {
+          int slash = nsName.indexOf('/');
+          settingsChanged(settingsKey(nsName.substring(0, slash), nsName.substring(slash + 1)), null);
+        }
+        markChanged();
+      }
+    }
+
+    @Override
+    public Collection<String> keys() {
+      List<String> out = new ArrayList<>();
+      for (String k : objects.subMap(prefix, index + "0").keySet()) {
+        out.add(k.substring(prefix.length()));
+      }
+      return out;
     }
   }
 
-  private void remove(String prefix, GenericKubernetesResource obj) {
-    String key = prefix + obj.getMetadata().getNamespace() + "/" + obj.getMetadata().getName();
-    synchronized (lock) {
-      if (objects.remove(key) != null) {
+  /** Services: their discovered Upstream documents, and the Services whose endpoints are computed. */
+  private final class ServiceStore implements Store<Service> {
+    @Override
+    public void put(Service obj) {
+      String key = key(obj.getMetadata());
+      ServiceEntry before = services.get(key);
+      if (before != null && Objects.equals(before.view().resourceVersion(), obj.getMetadata().getResourceVersion())) {
+        unchangedUpdates.incrementAndGet();
+        return;
+      }
+      ServiceView view = ServiceView.of(obj);
+      List<SourceDocument> previous = before == null ? List.of() : before.documents();
+      List<SourceDocument> docs = ServiceDiscovery.upstreamDocuments(view, discoveryNamespace, previous);
+      services.put(key, new ServiceEntry(view, docs));
+      boolean sameDocs = sameDocuments(docs, previous);
+      boolean samePorts = before != null && before.view().ports().equals(view.ports());
+      if (sameDocs && samePorts) {
+        unchangedUpdates.incrementAndGet();
+        return;
+      }
+      if (!samePorts) {
+        dirtyServices.add(key);
+      }
+      markChanged();
+    }
+
+    @Override
+    public void forget(String key) {
+      if (services.remove(key) != null) {
+        dirtyServices.add(key);
+        markChanged();
+      }
+    }
+
+    @Override
+    public Collection<String> keys() {
+      return services.keySet();
+    }
+  }
+
+  /** EndpointSlices, reduced to their views, indexed by Service; a change marks its Service's endpoints dirty. */
+  private final class SliceStore implements Store<EndpointSlice> {
+    @Override
+    public void put(EndpointSlice obj) {
+      String key = key(obj.getMetadata());
+      SliceView before = slices.get(key);
+      if (before != null && Objects.equals(before.resourceVersion(), obj.getMetadata().getResourceVersion())) {
+        unchangedUpdates.incrementAndGet();
+        return;
+      }
+      SliceView view = SliceView.of(obj);
+      slices.put(key, view);
+      if (ServiceDiscovery.sameEndpoints(before, view)) {
+        unchangedUpdates.incrementAndGet();
+        return;
+      }
+      unindex(key, before);
+      index(key, view);
+      markChanged();
+    }
+
+    @Override
+    public void forget(String key) {
+      SliceView before = slices.remove(key);
+      if (before != null) {
+        unindex(key, before);
+        markChanged();
+      }
+    }
+
+    @Override
+    public Collection<String> keys() {
+      return slices.keySet();
+    }
+
+    private void index(String key, SliceView view) {
+      if (view.service() == null) {
+        return;
+      }
+      slicesByService.computeIfAbsent(view.service(), s -> new TreeSet<>()).add(key);
+      dirtyServices.add(view.service());
+      for (EndpointView e : view.endpoints()) {
+        if (e.pod() != null) {
+          servicesByPod.computeIfAbsent(e.pod(), p -> new HashMap<>()).merge(view.service(), 1, Integer::sum);
+        }
+      }
+    }
+
+    private void unindex(String key, SliceView view) {
+      if (view == null || view.service() == null) {
+        return;
+      }
+      SortedSet<String> of = slicesByService.get(view.service());
+      if (of != null && of.remove(key) && of.isEmpty()) {
+        slicesByService.remove(view.service());
+      }
+      dirtyServices.add(view.service());
+      for (EndpointView e : view.endpoints()) {
+        Map<String, Integer> users = e.pod() == null ? null : servicesByPod.get(e.pod());
+        if (users != null && users.merge(view.service(), -1, Integer::sum) <= 0) {
+          users.remove(view.service());
+          if (users.isEmpty()) {
+            servicesByPod.remove(e.pod());
+          }
+        }
+      }
+    }
+  }
+
+  /** Pods: only their labels are kept; a change marks dirty the Services whose slices name the Pod. */
+  private final class PodStore implements Store<Pod> {
+    @Override
+    public void put(Pod obj) {
+      String key = key(obj.getMetadata());
+      PodEntry before = pods.get(key);
+      String rv = obj.getMetadata().getResourceVersion();
+      if (before != null && Objects.equals(before.resourceVersion(), rv)) {
+        unchangedUpdates.incrementAndGet();
+        return;
+      }
+      Map<String, String> labels = obj.getMetadata().getLabels();
+      SortedMap<String, String> sorted = labels == null || labels.isEmpty() ? Collections.emptySortedMap()
+          : Collections.unmodifiableSortedMap(new TreeMap<>(labels));
+      pods.put(key, new PodEntry(rv, before != null && before.labels().equals(sorted) ? before.labels() : sorted));
+      if (before != null && before.labels().equals(sorted)) {
+        unchangedUpdates.incrementAndGet(); // a status change (the Pod got an IP, became ready): not our business
+        return;
+      }
+      podChanged(key);
+    }
+
+    @Override
+    public void forget(String key) {
+      if (pods.remove(key) != null) {
+        podChanged(key);
+      }
+    }
+
+    @Override
+    public Collection<String> keys() {
+      return pods.keySet();
+    }
+
+    private void podChanged(String key) {
+      Map<String, Integer> users = servicesByPod.get(key);
+      if (users != null && !users.isEmpty()) {
+        dirtyServices.addAll(users.keySet());
         markChanged();
       }
     }
   }
 
-  private void problem(Kind kind, String verb, Throwable error) {
-    int code = 0;
-    for (Throwable t = error; t != null && code == 0; t = t.getCause()) {
-      if (t instanceof KubernetesClientException k) {
-        code = k.getCode(); // the informer may wrap it
+  /** A Settings document changed (null: deleted): the effective Settings, the discovery namespace, the scope. */
+  private void settingsChanged(ResourceKey key, SourceDocument doc) {
+    if (doc == null) {
+      acceptedSettings.remove(key);
+    } else {
+      DecodedDocument decoded = ResourceDecoder.decodeDocument(doc);
+      if (decoded.resource() instanceof Settings s && decoded.errors().isEmpty()) {
+        acceptedSettings.put(key, s);
+      } // a rejected Settings keeps its last accepted version, as the decoder's cache does
+    }
+    Settings effective = effectiveSettings(acceptedSettings.values());
+    if (!effective.discoveryNamespace().equals(discoveryNamespace)) {
+      LOG.info("Kubernetes: discovered Upstreams go to namespace {} (Settings discoveryNamespace)",
+          effective.discoveryNamespace());
+      discoveryNamespace = effective.discoveryNamespace();
+      for (Map.Entry<String, ServiceEntry> e : services.entrySet()) {
+        ServiceView view = e.getValue().view();
+        e.setValue(new ServiceEntry(view, ServiceDiscovery.upstreamDocuments(view, discoveryNamespace, List.of())));
       }
     }
+    SortedSet<String> wanted = scopeOf(effective);
+    if (!Objects.equals(wanted, scope)) {
+      scope = wanted;
+      synced = false; // nothing is delivered until the informers of the new scope have listed
+      if (scopedStarted) {
+        rescope();
+      }
+    }
+  }
+
+  private static ResourceKey settingsKey(String namespace, String name) {
+    return new ResourceKey(Settings.DEFAULTS.kind(), namespace, name);
+  }
+
+  /**
+   * The Settings in force, as the decoder picks them: the one named {@code default}, else the first by namespace and
+   * name; the defaults when there is none.
+   */
+  static Settings effectiveSettings(Collection<Settings> candidates) {
+    Settings chosen = null;
+    for (Settings s : candidates) {
+      if (chosen == null || (s.meta().name().equals("default") && !chosen.meta().name().equals("default"))) {
+        chosen = s;
+      }
+    }
+    return chosen == null ? Settings.DEFAULTS : chosen;
+  }
+
+  /** The namespaces read: {@code watchNamespaces} plus the discovery namespace; null (all) when it is empty. */
+  static SortedSet<String> scopeOf(Settings settings) {
+    if (settings.watchNamespaces().isEmpty()) {
+      return null;
+    }
+    SortedSet<String> out = new TreeSet<>(settings.watchNamespaces());
+    out.add(settings.discoveryNamespace());
+    return Collections.unmodifiableSortedSet(out);
+  }
+
+  private void problem(Watch watch, String verb, Throwable error) {
+    Kind kind = watch.watched.kind();
+    synchronized (watchErrors) {
+      watchErrors.computeIfAbsent(kind.kind(), k -> new AtomicLong()).incrementAndGet();
+    }
+    int code = 0;
+    boolean unreachable = false;
+    for (Throwable t = error; t != null; t = t.getCause()) {
+      if (t instanceof KubernetesClientException k && code == 0) {
+        code = k.getCode(); // the informer may wrap it
+      }
+      unreachable |= t instanceof IOException;
+    }
+    String resource = watch.watched.resource();
     String why = code == 404
         ? "not found (is its CRD installed? see docs/kubernetes.md)"
         : code == 403
-            ? "forbidden (grant list and watch on " + kind.plural() + "." + kind.group() + ")"
-            : String.valueOf(error.getMessage());
-    String message = "Kubernetes: cannot " + verb + " " + kind.kind() + " (" + kind.plural() + "." + kind.group()
-        + ", all namespaces): " + why + "; retrying, and serving what was read last";
+            ? "forbidden (grant list and watch on " + resource + ")"
+            : code == 410
+                ? "gone (the API server compacted past the informer's version; listing again)"
+                : String.valueOf(error.getMessage());
+    String message = "Kubernetes: cannot " + verb + " " + kind.kind() + " (" + resource + ", " + watch.scope()
+        + "): " + why + "; retrying, and serving what was read last";
     synchronized (lock) {
-      if (message.equals(lastProblem.put(kind.kind(), message))) {
+      if ((unreachable || code >= 500) && code != 403 && code != 404 && unreachableSince == null) {
+        unreachableSince = Instant.now();
+      }
+      if (message.equals(lastProblem.put(kind.kind() + " " + watch.scope(), message))) {
         LOG.debug("{}", message);
         return;
       }
@@ -300,9 +957,9 @@ public final class KubernetesSource implements ConfigSource {
     LOG.error("{}", message);
   }
 
-  private void clearProblem(Kind kind) {
-    if (lastProblem.remove(kind.kind()) != null) {
-      LOG.info("Kubernetes: {} is readable again", kind.kind());
+  private void clearProblem(Watch watch) { // caller holds lock
+    if (lastProblem.remove(watch.watched.kind().kind() + " " + watch.scope()) != null) {
+      LOG.info("Kubernetes: {} ({}) is readable again", watch.watched.kind().kind(), watch.scope());
     }
   }
 
@@ -322,6 +979,7 @@ public final class KubernetesSource implements ConfigSource {
   private void run() {
     while (!closed) {
       List<SourceDocument> documents;
+      EndpointState state;
       try {
         synchronized (lock) {
           while (!closed) {
@@ -340,28 +998,108 @@ public final class KubernetesSource implements ConfigSource {
             return;
           }
           pending = false;
-          documents = new ArrayList<>(objects.size());
-          for (Entry e : objects.values()) {
-            documents.add(e.document());
-          }
+          documents = documents();
+          state = endpointState();
         }
       } catch (InterruptedException e) {
         continue; // only close() ends this thread
       }
-      deliver(documents);
+      deliver(documents, state);
     }
   }
 
-  private void deliver(List<SourceDocument> documents) {
-    if (sameDocuments(documents, lastDelivered)) {
+  /**
+   * The documents in delivery order: the Gloo objects, with the discovered Upstreams among the Upstreams. A user's
+   * Upstream wins over a discovered one of the same namespace and name; of two Services whose discovered names
+   * collide (sanitizing can make {@code a-b/c} and {@code a/b-c} alike), the first by namespace and name wins.
+   * Caller holds lock.
+   */
+  private List<SourceDocument> documents() {
+    TreeMap<String, SourceDocument> discovered = new TreeMap<>();
+    for (Map.Entry<String, ServiceEntry> e : services.entrySet()) {
+      for (SourceDocument d : e.getValue().documents()) {
+        String key = UPSTREAM_PREFIX + discoveryNamespace + "/" + nameOf(d);
+        if (objects.containsKey(key)) {
+          LOG.debug("Kubernetes: Upstream {}/{} is the user's; not the one discovered from Service {}",
+              discoveryNamespace, nameOf(d), e.getKey());
+          continue;
+        }
+        SourceDocument first = discovered.putIfAbsent(key, d);
+        if (first != null) {
+          LOG.debug("Kubernetes: Service {} gives the Upstream name {} that {} took first; not discovered twice",
+              e.getKey(), nameOf(d), first.origin());
+        }
+      }
+    }
+    List<SourceDocument> out = new ArrayList<>(objects.size() + discovered.size());
+    var theirs = discovered.entrySet().iterator();
+    Map.Entry<String, SourceDocument> next = theirs.hasNext() ? theirs.next() : null;
+    for (Map.Entry<String, Entry> e : objects.entrySet()) {
+      while (next != null && next.getKey().compareTo(e.getKey()) < 0) {
+        out.add(next.getValue());
+        next = theirs.hasNext() ? theirs.next() : null;
+      }
+      out.add(e.getValue().document());
+    }
+    while (next != null) {
+      out.add(next.getValue());
+      next = theirs.hasNext() ? theirs.next() : null;
+    }
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static String nameOf(SourceDocument d) {
+    return String.valueOf(((Map<String, Object>) d.content().get("metadata")).get("name"));
+  }
+
+  /** Recomputes the endpoints of the Services marked dirty; all others keep their objects. Caller holds lock. */
+  private EndpointState endpointState() {
+    for (String key : dirtyServices) {
+      ServiceEntry service = services.get(key);
+      if (service == null) {
+        endpoints.remove(key);
+        continue;
+      }
+      List<SliceView> of = new ArrayList<>();
+      for (String slice : slicesByService.getOrDefault(key, Collections.emptySortedSet())) {
+        of.add(slices.get(slice));
+      }
+      endpointRecomputations.incrementAndGet();
+      ServiceEndpoints now = ServiceDiscovery.endpoints(service.view(), of, this::podLabels);
+      ServiceEndpoints before = endpoints.get(key);
+      if (!now.equals(before)) {
+        endpoints.put(key, now);
+      }
+    }
+    dirtyServices.clear();
+    // A Service's endpoints exist from its first event on, also before any slice names it.
+    for (Map.Entry<String, ServiceEntry> e : services.entrySet()) {
+      if (!endpoints.containsKey(e.getKey())) {
+        endpointRecomputations.incrementAndGet();
+        endpoints.put(e.getKey(), ServiceDiscovery.endpoints(e.getValue().view(), List.of(), this::podLabels));
+      }
+    }
+    return new EndpointState(endpoints);
+  }
+
+  private SortedMap<String, String> podLabels(String pod) {
+    PodEntry p = pods.get(pod);
+    return p == null ? null : p.labels();
+  }
+
+  private void deliver(List<SourceDocument> documents, EndpointState state) {
+    if (sameDocuments(documents, lastDelivered) && state.changedSince(lastEndpoints).isEmpty()) {
       LOG.debug("Kubernetes: changes cancelled out; nothing to deliver");
       return;
     }
     lastDelivered = documents;
+    lastEndpoints = state;
     long n = deliveries.incrementAndGet();
-    LOG.info("Kubernetes: {} documents [delivery {}]", documents.size(), n);
+    LOG.info("Kubernetes: {} documents, {} Services' endpoints [delivery {}]", documents.size(),
+        state.services().size(), n);
     try {
-      listener.accept(new ConfigInput(describe(), documents, List.of()));
+      listener.accept(new ConfigInput(describe(), documents, List.of(), state));
     } catch (VirtualMachineError e) {
       throw e;
     } catch (Throwable e) { // NOPMD: whatever the listener does must not stop config from being read

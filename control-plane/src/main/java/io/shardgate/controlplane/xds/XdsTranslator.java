@@ -279,6 +279,16 @@ public final class XdsTranslator {
 
   static Cluster cluster(UpstreamCluster u) {
     String name = XdsNames.cluster(u.upstream());
+    if (u.eds()) {
+      // The endpoints come over ADS as the load assignment named like the cluster (EndpointTranslator).
+      return Cluster.newBuilder()
+          .setName(name)
+          .setType(Cluster.DiscoveryType.EDS)
+          .setEdsClusterConfig(
+              Cluster.EdsClusterConfig.newBuilder().setEdsConfig(adsConfigSource()).setServiceName(name))
+          .setConnectTimeout(duration(u.connectTimeout()))
+          .build();
+    }
     boolean allIps = u.hosts().stream().allMatch(h -> IpLiterals.isIp(h.addr()));
     LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
     for (Upstream.StaticHost h : u.hosts()) {

@@ -85,9 +85,15 @@ class TranslationGoldenTest {
     }
   }
 
+  /**
+   * Translates the case's documents with the Service endpoints its test-only {@code ServiceEndpoints} documents
+   * describe (what the Kubernetes source reads from EndpointSlices; see {@link GoldenEndpoints}), and renders what
+   * the shards serve, load assignments included.
+   */
   static String render(List<SourceDocument> docs) {
-    Translation t = Translation.of(new ConfigInput("golden", docs, List.of()));
-    return Trees.yaml(TranslationOutput.full(t.gateway()));
+    GoldenEndpoints.Split split = GoldenEndpoints.split(docs);
+    Translation t = Translation.of(new ConfigInput("golden", split.documents(), List.of(), split.endpoints()));
+    return Trees.yaml(TranslationOutput.full(t.gateway(), t.xds()));
   }
 
   private static Path sourceDir() {

@@ -35,6 +35,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
@@ -75,8 +77,15 @@ public final class KubeApiServer implements AutoCloseable {
   /** Every process started, in order (a server started again on other ports too), so that all are stopped. */
   private final List<ServerProcess> started = new ArrayList<>();
   private Path work;
+  private final List<String> extraApiServerArgs;
   private ServerProcess etcd;
   private ServerProcess apiServer;
+  private Function<int[], List<String>> apiServerCommand;
+  private int apiServerPort;
+  private int etcdPort;
+  private Path servingCert;
+  private String adminToken;
+  private int restarts;
   private Thread shutdownHook;
   private KubernetesClient client;
   private Path kubeconfig;
@@ -119,17 +128,28 @@ public final class KubeApiServer implements AutoCloseable {
     return apiServer.log;
   }
 
-  private KubeApiServer() {}
+  private KubeApiServer(List<String> extraApiServerArgs) {
+    this.extraApiServerArgs = List.copyOf(extraApiServerArgs);
+  }
 
   /**
    * Builds (or finds) the binaries and starts etcd and the API server; {@code forWhat} names the caller in messages.
    * Fails with the reason and the servers' log tails when they do not come up, having stopped whatever started.
    */
   public static KubeApiServer start(String forWhat) throws Exception {
+    return start(forWhat, List.of());
+  }
+
+  /**
+   * {@link #start(String)} with extra kube-apiserver flags besides the ones always set, e.g.
+   * {@code --watch-cache=false}, so that watches are served from etcd itself and an etcd compaction makes an
+   * informer's next watch answer 410 Gone.
+   */
+  public static KubeApiServer start(String forWhat, List<String> extraApiServerArgs) throws Exception {
     Path etcdBin = KubeTestServers.binary("etcd");
     Path apiServerBin = KubeTestServers.binary("kube-apiserver");
     reapOrphans();
-    KubeApiServer server = new KubeApiServer();
+    KubeApiServer server = new KubeApiServer(extraApiServerArgs);
     server.work = Files.createTempDirectory(WORK_PREFIX);
     Files.writeString(server.work.resolve(OWNER_FILE), ProcessHandle.current().pid() + "\n");
     server.shutdownHook = new Thread(server::stopProcessesAndDelete, "kube-api-server-stop");
@@ -225,7 +245,6 @@ public final class KubeApiServer implements AutoCloseable {
     long etcdMillis = millisSince(began);
 
     Path certDir = Files.createDirectories(work.resolve("cert-dir"));
-    Path servingCert = certDir.resolve("apiserver.crt");
     KeyPair saKeys = rsaKeyPair();
     Path saKey = writeOwnerOnly(work.resolve("sa.key"), pem("PRIVATE KEY", saKeys.getPrivate().getEncoded()));
     Path saPub = writeOwnerOnly(work.resolve("sa.pub"), pem("PUBLIC KEY", saKeys.getPublic().getEncoded()));
@@ -235,7 +254,11 @@ public final class KubeApiServer implements AutoCloseable {
     Path tokens = writeOwnerOnly(work.resolve("tokens.csv"), token + ",admin,admin-uid,system:masters\n"
         + restrictedToken + "," + RESTRICTED_USER + ",restricted-uid\n");
     long apiBegan = System.nanoTime();
-    Started apiStarted = startOnFreePorts("kube-apiserver", 1, ports -> List.of(apiServerBin.toString(),
+    servingCert = certDir.resolve("apiserver.crt");
+    Path servingCert = this.servingCert;
+    adminToken = token;
+    this.etcdPort = etcdPort;
+    apiServerCommand = ports -> Stream.concat(Stream.of(apiServerBin.toString(),
         "--etcd-servers=http://127.0.0.1:" + etcdPort,
         "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + ports[0],
         "--cert-dir=" + certDir,
@@ -245,8 +268,10 @@ public final class KubeApiServer implements AutoCloseable {
         "--service-cluster-ip-range=10.96.0.0/16",
         // No controller manager makes ServiceAccount tokens here; with the plugin on, no Pod could be created.
         "--disable-admission-plugins=ServiceAccount",
-        "--profiling=false"),
+        "--profiling=false"), extraApiServerArgs.stream()).toList();
+    Started apiStarted = startOnFreePorts("kube-apiserver", 1, apiServerCommand,
         (process, ports) -> awaitReady(process, ports[0], servingCert, token));
+    apiServerPort = apiStarted.ports()[0];
     apiServer = apiStarted.process();
     long readyMillis = millisSince(apiBegan);
 
@@ -258,6 +283,86 @@ public final class KubeApiServer implements AutoCloseable {
     System.out.println("[kube-api-server] " + serverUrl + ": etcd (pid " + etcd.pid() + ") healthy in " + etcdMillis
         + " ms, kube-apiserver (pid " + apiServer.pid() + ") /readyz in " + readyMillis + " ms; resident"
         + " kube-apiserver " + apiServer.residentMib() + " MiB, etcd " + etcd.residentMib() + " MiB; folder " + work);
+  }
+
+  /**
+   * Stops the API server by its pid (SIGTERM, as a rolling restart does) and leaves etcd running; clients see the
+   * server unreachable until {@link #startApiServer()}.
+   */
+  public void stopApiServer() {
+    client();
+    apiServer.stop();
+  }
+
+  /** Starts the API server again on the same port, etcd data and certificates, and waits for /readyz. */
+  public void startApiServer() throws Exception {
+    client();
+    apiServer = startAgain(apiServerPort);
+  }
+
+  /**
+   * An outage that the tests' clients do not see through: the API server they talk to is stopped, a second one on
+   * another port serves the same etcd while {@code during} runs with a client of its own (changes made there are
+   * made "during the gap" for every informer of the first), then it is stopped and the first starts again on its
+   * port.
+   */
+  public void duringOutage(OutageAction during) throws Exception {
+    stopApiServer();
+    int[] other = ExampleConfig.freePorts(1);
+    ServerProcess second = startAgain(other[0]);
+    try (KubernetesClient secondClient = new KubernetesClientBuilder().withConfig(Config.fromKubeconfig(
+        kubeconfigYaml("https://127.0.0.1:" + other[0], servingCert, adminToken))).build()) {
+      during.run(secondClient);
+    } finally {
+      second.stop();
+    }
+    startApiServer();
+  }
+
+  /** What {@link #duringOutage} runs against the second API server. */
+  public interface OutageAction {
+    void run(KubernetesClient secondServer) throws Exception;
+  }
+
+  /**
+   * Compacts etcd's history up to its current revision through etcd's HTTP gateway; a watch from an older
+   * resourceVersion then answers 410 Gone (with {@code --watch-cache=false}, where watches go to etcd). Returns the
+   * revision compacted to.
+   */
+  public long compactEtcd() throws IOException, InterruptedException {
+    client();
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    String base = "http://127.0.0.1:" + etcdPort + "/v3/kv/";
+    // A range read of a key that does not exist answers the current revision in its header.
+    HttpResponse<String> range = http.send(HttpRequest.newBuilder(URI.create(base + "range"))
+        .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.ofString("{\"key\":\"AA==\"}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    Matcher m = Pattern.compile("\"revision\":\"(\\d+)\"").matcher(range.body());
+    if (range.statusCode() != 200 || !m.find()) {
+      throw new IOException("etcd range answered " + range.statusCode() + " " + range.body());
+    }
+    long revision = Long.parseLong(m.group(1));
+    HttpResponse<String> compact = http.send(HttpRequest.newBuilder(URI.create(base + "compaction"))
+        .timeout(Duration.ofSeconds(30))
+        .POST(HttpRequest.BodyPublishers.ofString("{\"revision\":\"" + revision + "\",\"physical\":true}"))
+        .build(), HttpResponse.BodyHandlers.ofString());
+    if (compact.statusCode() != 200) {
+      throw new IOException("etcd compaction answered " + compact.statusCode() + " " + compact.body());
+    }
+    return revision;
+  }
+
+  private ServerProcess startAgain(int port) throws Exception {
+    List<String> argv = apiServerCommand.apply(new int[] {port});
+    Path log = work.resolve("kube-apiserver.restart-" + ++restarts + ".log");
+    ServerProcess process = ServerProcess.start("kube-apiserver", argv, log);
+    synchronized (this) {
+      started.add(process);
+    }
+    Files.writeString(work.resolve(PIDS_FILE), process.pid() + " " + Path.of(argv.get(0)).toRealPath() + "\n",
+        StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    awaitReady(process, port, servingCert, adminToken);
+    return process;
   }
 
   private record Started(ServerProcess process, int[] ports) {

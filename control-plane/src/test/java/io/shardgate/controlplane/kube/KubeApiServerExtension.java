@@ -1,7 +1,9 @@
 package io.shardgate.controlplane.kube;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -29,7 +31,21 @@ public final class KubeApiServerExtension implements BeforeAllCallback, AfterAll
   /** The user of {@link #restrictedKubeconfig()}: in no group, so RBAC allows it nothing a test does not grant. */
   public static final String RESTRICTED_USER = KubeApiServer.RESTRICTED_USER;
 
+  private final List<String> extraApiServerArgs;
   private KubeApiServer server;
+
+  /** An API server started with kube-apiserver's own defaults and the flags {@link KubeApiServer} always sets. */
+  public KubeApiServerExtension() {
+    this(List.of());
+  }
+
+  /**
+   * An API server started with extra flags besides {@link KubeApiServer}'s own, e.g. {@code --watch-cache=false}, so
+   * that watches are served from etcd itself and an etcd compaction makes an informer's next watch answer 410 Gone.
+   */
+  public KubeApiServerExtension(List<String> extraApiServerArgs) {
+    this.extraApiServerArgs = List.copyOf(extraApiServerArgs);
+  }
 
   /** The fabric8 client for the running server, authenticated as a cluster admin. */
   public KubernetesClient client() {
@@ -56,6 +72,26 @@ public final class KubeApiServerExtension implements BeforeAllCallback, AfterAll
     return running().apiServerLog();
   }
 
+  /** See {@link KubeApiServer#stopApiServer()}. */
+  public void stopApiServer() {
+    running().stopApiServer();
+  }
+
+  /** See {@link KubeApiServer#startApiServer()}. */
+  public void startApiServer() throws Exception {
+    running().startApiServer();
+  }
+
+  /** See {@link KubeApiServer#duringOutage}. */
+  public void duringOutage(KubeApiServer.OutageAction during) throws Exception {
+    running().duringOutage(during);
+  }
+
+  /** See {@link KubeApiServer#compactEtcd()}. */
+  public long compactEtcd() throws IOException, InterruptedException {
+    return running().compactEtcd();
+  }
+
   private KubeApiServer running() {
     if (server == null) {
       throw new IllegalStateException("the API server runs only inside a test class that registers this extension"
@@ -66,7 +102,7 @@ public final class KubeApiServerExtension implements BeforeAllCallback, AfterAll
 
   @Override
   public void beforeAll(ExtensionContext context) throws Exception {
-    server = KubeApiServer.start(context.getDisplayName());
+    server = KubeApiServer.start(context.getDisplayName(), extraApiServerArgs);
   }
 
   @Override

@@ -7,6 +7,7 @@ import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -43,10 +44,11 @@ class KubernetesSourceForbiddenTest {
             .withConfig(Config.fromKubeconfig(KUBE.restrictedKubeconfig().toFile())).build();
         KubernetesSource source = new KubernetesSource(restricted, inputs::add)) {
       source.start();
-      KubeWaits.await(BOUND, "an ERROR saying VirtualService is forbidden", () -> KubeWaits.errors(logs).toString(),
+      // Settings are read first: they say which namespaces the other kinds are read in.
+      KubeWaits.await(BOUND, "an ERROR saying Settings are forbidden", () -> KubeWaits.errors(logs).toString(),
           () -> KubeWaits.errors(logs).stream()
-          .anyMatch(m -> m.startsWith("Kubernetes: cannot list VirtualService (virtualservices.gateway.solo.io,")
-              && m.contains("forbidden (grant list and watch on virtualservices.gateway.solo.io)")));
+          .anyMatch(m -> m.startsWith("Kubernetes: cannot list Settings (settings.gloo.solo.io,")
+              && m.contains("forbidden (grant list and watch on settings.gloo.solo.io)")));
       assertEquals(List.of(), inputs, "nothing is delivered before every kind has been listed");
 
       KUBE.client().rbac().clusterRoles().resource(new ClusterRoleBuilder()
@@ -61,9 +63,22 @@ class KubernetesSourceForbiddenTest {
           .addNewSubject().withApiGroup("rbac.authorization.k8s.io").withKind("User")
           .withName(KubeApiServerExtension.RESTRICTED_USER).endSubject()
           .build()).create();
+      KubeWaits.await(BOUND, "an ERROR saying Services are forbidden", () -> KubeWaits.errors(logs).toString(),
+          () -> KubeWaits.errors(logs).stream()
+          .anyMatch(m -> m.startsWith("Kubernetes: cannot list Service (services, all namespaces)")
+              && m.contains("forbidden (grant list and watch on services)")));
+      assertEquals(List.of(), inputs, "nothing is delivered before every kind has been listed");
+      KUBE.client().rbac().clusterRoles().withName("shardgate-reader").edit(role -> {
+        role.getRules().add(new PolicyRuleBuilder().withApiGroups("").withResources("services", "pods")
+            .withVerbs("list", "watch").build());
+        role.getRules().add(new PolicyRuleBuilder().withApiGroups("discovery.k8s.io").withResources("endpointslices")
+            .withVerbs("list", "watch").build());
+        return role;
+      });
       KubeWaits.await(BOUND, "the first delivery once access is granted", () -> KubeWaits.errors(logs).toString(),
           () -> !inputs.isEmpty());
-      assertEquals(List.of(), inputs.get(0).documents());
+      assertEquals(List.of("Service default/kubernetes@"), inputs.get(0).documents().stream()
+          .map(d -> d.origin().substring(0, d.origin().indexOf('@') + 1)).toList());
     } finally {
       logger.detachAppender(logs);
     }

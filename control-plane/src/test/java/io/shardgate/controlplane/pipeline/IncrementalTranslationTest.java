@@ -9,7 +9,12 @@ import io.shardgate.controlplane.render.TranslationOutput;
 import io.shardgate.controlplane.render.Trees;
 import io.shardgate.controlplane.source.SourceException;
 import io.shardgate.controlplane.source.YamlDocumentReader;
+import io.shardgate.controlplane.xds.EndpointTranslator;
 import io.shardgate.sharding.decode.SourceDocument;
+import io.shardgate.sharding.discovery.DiscoveredUpstreams;
+import io.shardgate.sharding.discovery.EndpointState;
+import io.shardgate.sharding.discovery.KubeEndpoint;
+import io.shardgate.sharding.discovery.ServiceEndpoints;
 import io.shardgate.sharding.translate.LastGood;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -32,8 +37,10 @@ import org.junit.jupiter.api.TestFactory;
  * the pipeline uses, and with a fresh engine. Both carry their own last good state from step to step, as the
  * pipeline does. Edits include the ones that move resources between shards or change which resources are rejected:
  * label and selector changes, domain conflicts, delegation cycles, routes without actions, documents that stop
- * decoding, deletions, Settings policy changes. Unchanged documents are handed over as the very same objects, as the
- * directory source does, so the caches are exercised as in production.
+ * decoding, deletions, Settings policy changes. Kube Upstreams, kube destinations and the Upstreams discovery writes
+ * for Service ports appear and disappear, and Service endpoints change on their own (the documents then are the very
+ * same objects, which the engine serves by rebuilding load assignments alone). Unchanged documents are handed over as
+ * the very same objects, as the directory and Kubernetes sources do, so the caches are exercised as in production.
  *
  * <p>{@code -Dshardgate.incremental.steps=N} and {@code -Dshardgate.incremental.seeds=K} run longer (the defaults keep
  * the suite fast).
@@ -57,9 +64,11 @@ class IncrementalTranslationTest {
     LastGood freshLastGood = LastGood.EMPTY;
     Parser parser = new Parser();
     int reused = 0;
+    int endpointOnly = 0;
+    int servedEndpoints = 0;
     for (int step = 0; step <= STEPS; step++) {
       String edit = step == 0 ? "initial" : config.mutate(random);
-      ConfigInput input = parser.input(config.files());
+      ConfigInput input = parser.input(config.files(), config.endpointState());
       Translation incremental = engine.translate(input, incrementalLastGood);
       Translation fresh = new TranslationEngine().translate(input, freshLastGood);
       String where = "seed " + seed + ", step " + step + " (" + edit + ")";
@@ -88,7 +97,13 @@ class IncrementalTranslationTest {
       freshLastGood = fresh.gateway().lastGood();
       incrementalLastGood = incremental.gateway().lastGood();
       reused += fresh.xds().size() - incremental.translated().size();
+      endpointOnly += incremental.endpointsOnly() ? 1 : 0;
+      servedEndpoints += incremental.xds().values().stream()
+          .mapToInt(x -> x.endpoints().stream().mapToInt(EndpointTranslator::endpointCount).sum()).sum();
     }
+    // The generator must reach what it is for: endpoint-only passes, and EDS clusters that get endpoints.
+    assertTrue(endpointOnly > 0, "seed " + seed + ": no endpoint-only step");
+    assertTrue(servedEndpoints > 0, "seed " + seed + ": no EDS cluster ever had an endpoint");
     // The point of the engine: most steps reuse most shards.
     assertTrue(reused > STEPS / 2, "seed " + seed + ": shards reused " + reused + " times in " + STEPS + " steps");
   }
@@ -97,7 +112,7 @@ class IncrementalTranslationTest {
   private static final class Parser {
     private final Map<String, Map.Entry<String, List<SourceDocument>>> parsed = new HashMap<>();
 
-    ConfigInput input(Map<String, String> files) throws SourceException {
+    ConfigInput input(Map<String, String> files, EndpointState endpoints) throws SourceException {
       List<SourceDocument> docs = new ArrayList<>();
       for (Map.Entry<String, String> f : files.entrySet()) {
         Map.Entry<String, List<SourceDocument>> p = parsed.get(f.getKey());
@@ -107,7 +122,7 @@ class IncrementalTranslationTest {
         }
         docs.addAll(p.getValue());
       }
-      return new ConfigInput("generated", docs, List.of());
+      return new ConfigInput("generated", docs, List.of(), endpoints);
     }
   }
 
@@ -117,12 +132,16 @@ class IncrementalTranslationTest {
     private static final String[] PREFIXES = {"/", "/a", "/a/b", "/a/b/c", "/b", "/b/x", "/c"};
     private static final String[] PROXIES = {"proxy-one", "proxy-two", "proxy-three"};
     private static final String[] SHARD_LABELS = {"one", "two", "three", "none"};
+    private static final String[] SERVICES = {"svc-a", "svc-b"};
+    private static final int[] SERVICE_PORTS = {80, 81};
 
     final Map<String, Gw> gateways = new TreeMap<>();
     final Map<String, Vs> virtualServices = new TreeMap<>();
     final Map<String, Rt> routeTables = new TreeMap<>();
     final Map<String, Us> upstreams = new TreeMap<>();
     final Map<String, Ug> groups = new TreeMap<>();
+    /** Service key to its endpoints; an edit replaces one Service's object and keeps the others'. */
+    final Map<String, ServiceEndpoints> endpoints = new TreeMap<>();
     boolean replaceInvalidRoutes;
     boolean readAllNamespaces;
     boolean settingsBroken;
@@ -165,6 +184,12 @@ class IncrementalTranslationTest {
       String namespace;
       int port;
       boolean broken;
+      /** Non-null for a kube Upstream: the Service (in its namespace) and port. */
+      String service;
+      int servicePort;
+      /** Written by discovery (in gloo-system, labelled discovered_by) for {@code serviceNamespace/service}. */
+      boolean discovered;
+      String serviceNamespace;
     }
 
     static final class Ug {
@@ -177,6 +202,12 @@ class IncrementalTranslationTest {
       Config c = new Config();
       for (int i = 0; i < 6; i++) {
         c.addUpstream(r);
+      }
+      for (int i = 0; i < 3; i++) {
+        c.toggleDiscovered(r);
+      }
+      for (int i = 0; i < 6; i++) {
+        c.changeEndpoints(r);
       }
       for (int i = 0; i < 2; i++) {
         c.addGroup(r);
@@ -210,7 +241,58 @@ class IncrementalTranslationTest {
       u.name = id("us");
       u.namespace = pick(r, NAMESPACES);
       u.port = 9000 + r.nextInt(50);
+      if (r.nextInt(3) == 0) {
+        u.service = pick(r, SERVICES);
+        u.servicePort = SERVICE_PORTS[r.nextInt(SERVICE_PORTS.length)];
+      }
       upstreams.put(u.namespace + "/" + u.name, u);
+    }
+
+    /** Discovery's Upstream for a random Service port appears, or disappears when it is there. */
+    String toggleDiscovered(Random r) {
+      String ns = pick(r, NAMESPACES);
+      String svc = pick(r, SERVICES);
+      int port = SERVICE_PORTS[r.nextInt(SERVICE_PORTS.length)];
+      String key = "gloo-system/" + DiscoveredUpstreams.name(ns, svc, port);
+      if (upstreams.remove(key) != null) {
+        return "Service port disappears: " + key;
+      }
+      Us u = new Us();
+      u.name = DiscoveredUpstreams.name(ns, svc, port);
+      u.namespace = "gloo-system";
+      u.discovered = true;
+      u.service = svc;
+      u.serviceNamespace = ns;
+      u.servicePort = port;
+      upstreams.put(key, u);
+      return "Service port appears: " + key;
+    }
+
+    /** One Service's endpoints change (a new object); the other Services keep theirs. */
+    String changeEndpoints(Random r) {
+      String ns = pick(r, NAMESPACES);
+      String svc = pick(r, SERVICES);
+      if (r.nextInt(5) == 0) {
+        endpoints.remove(ns + "/" + svc);
+        return "endpoints of " + ns + "/" + svc + " gone";
+      }
+      Map<Integer, List<KubeEndpoint>> byPort = new TreeMap<>();
+      for (int port : SERVICE_PORTS) {
+        List<KubeEndpoint> list = new ArrayList<>();
+        for (int i = 0; i < r.nextInt(4); i++) {
+          list.add(new KubeEndpoint("10.0." + r.nextInt(3) + "." + r.nextInt(250), 8000 + r.nextInt(3),
+              r.nextInt(4) == 0 ? KubeEndpoint.Health.DRAINING : KubeEndpoint.Health.READY,
+              new TreeMap<>(Map.of("app", svc)), r.nextBoolean() ? "zone-a" : ""));
+        }
+        byPort.put(port, list);
+      }
+      ServiceEndpoints se = new ServiceEndpoints(ns, svc, byPort);
+      endpoints.put(se.key(), se);
+      return "endpoints of " + se.key();
+    }
+
+    EndpointState endpointState() {
+      return new EndpointState(new TreeMap<>(endpoints));
     }
 
     void addGroup(Random r) {
@@ -280,7 +362,10 @@ class IncrementalTranslationTest {
       }
       return switch (r.nextInt(10)) {
         case 0, 1 -> new Route(prefix, "direct", String.valueOf(200 + r.nextInt(5)), null, null);
-        case 2, 3 -> new Route(prefix, "forward", randomUpstreamRef(r), null, null);
+        case 2 -> new Route(prefix, "forward", randomUpstreamRef(r), null, null);
+        case 3 -> r.nextBoolean() ? new Route(prefix, "forward", randomUpstreamRef(r), null, null)
+            : new Route(prefix, "kube", pick(r, NAMESPACES) + "/" + pick(r, SERVICES),
+                String.valueOf(SERVICE_PORTS[r.nextInt(SERVICE_PORTS.length)]), null);
         case 4 -> new Route(prefix, "group", groups.isEmpty() ? "shared/none" : pick(r, new ArrayList<>(groups.keySet())),
             null, null);
         case 5, 6 -> new Route(prefix, "delegateRef",
@@ -294,8 +379,25 @@ class IncrementalTranslationTest {
 
     /** Applies one random edit and says what it was. */
     String mutate(Random r) {
-      int kind = r.nextInt(26);
+      int kind = r.nextInt(30);
       switch (kind) {
+        case 26, 27 -> {
+          return changeEndpoints(r);
+        }
+        case 28 -> {
+          return toggleDiscovered(r);
+        }
+        case 29 -> {
+          Us u = pick(r, new ArrayList<>(upstreams.values()));
+          if (u.discovered) {
+            return toggleDiscovered(r);
+          }
+          if (u.service == null) {
+            u.service = pick(r, SERVICES);
+          }
+          u.servicePort = SERVICE_PORTS[r.nextInt(SERVICE_PORTS.length)];
+          return "Service port of " + u.name;
+        }
         case 0, 1, 2 -> {
           Vs v = pick(r, new ArrayList<>(virtualServices.values()));
           if (v == null) {
@@ -512,6 +614,8 @@ class IncrementalTranslationTest {
         String action = switch (r.action()) {
           case "direct" -> "directResponseAction: {status: " + r.target() + "}";
           case "forward" -> "routeAction: {single: {upstream: " + ref(r.target()) + "}}";
+          case "kube" -> "routeAction: {single: {kube: {ref: " + ref(r.target()) + ", port: " + r.selectorLabel()
+              + "}}}";
           case "group" -> "routeAction: {upstreamGroup: " + ref(r.target()) + "}";
           case "delegateRef" -> "delegateAction: {ref: " + ref(r.target()) + "}";
           case "delegateSelector" -> "delegateAction: {selector: {labels: {delegate: " + r.selectorLabel()
@@ -552,6 +656,24 @@ class IncrementalTranslationTest {
     }
 
     private static String us(Us u) {
+      if (u.discovered) {
+        return """
+            apiVersion: gloo.solo.io/v1
+            kind: Upstream
+            metadata: {name: %s, namespace: %s, labels: {discovered_by: kubernetesplugin}}
+            spec:
+              kube: {serviceName: %s, serviceNamespace: %s, servicePort: %s}
+            """.formatted(u.name, u.namespace, u.service, u.serviceNamespace, u.servicePort);
+      }
+      if (u.service != null) {
+        return """
+            apiVersion: gloo.solo.io/v1
+            kind: Upstream
+            metadata: {name: %s, namespace: %s}
+            spec:
+              kube: {serviceName: %s, servicePort: %s}
+            """.formatted(u.name, u.namespace, u.service, u.broken ? "-1" : String.valueOf(u.servicePort));
+      }
       return """
           apiVersion: gloo.solo.io/v1
           kind: Upstream

@@ -30,6 +30,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.Function;
 
 /**
@@ -493,14 +494,34 @@ public final class ResourceDecoder {
     if (up != null) {
       return Destination.upstream(decodeRef(up));
     }
-    for (String other : List.of("kube", "consul")) {
-      if (d.has(other)) {
-        // Unservable (the table says so): the route or group holding it is not served.
-        return new Destination(null, other);
-      }
+    Fields kube = d.obj("kube");
+    if (kube != null) {
+      return Destination.service(decodeServiceDestination(kube));
+    }
+    if (d.has("consul")) {
+      // Unservable (the table says so): the route or group holding it is not served.
+      return new Destination(null, "consul");
     }
     d.problems().error(d.path(), "a destination needs an upstream reference");
     return new Destination(null, "missing");
+  }
+
+  /** {@code kube: {ref: {name, namespace}, port}}: resolved to the discovered Upstream at translation. */
+  private static Action.ServiceDestination decodeServiceDestination(Fields kube) {
+    Fields refFields = kube.obj("ref");
+    ResourceRef ref;
+    if (refFields == null) {
+      kube.problems().error(kube.pathOf("ref"), "a kube destination needs the Service's ref (name, namespace)");
+      ref = new ResourceRef("", "");
+    } else {
+      ref = decodeRef(refFields);
+    }
+    Integer port = kube.intInRange("port", 1, 65535);
+    if (port == null && !kube.has("port")) {
+      kube.problems().error(kube.pathOf("port"), "a kube destination needs the Service port");
+    }
+    kube.finish();
+    return new Action.ServiceDestination(ref.namespace(), ref.name(), port == null ? 0 : port);
   }
 
   private static Action.Redirect decodeRedirect(Fields r) {
@@ -575,7 +596,7 @@ public final class ResourceDecoder {
       List.of("kube", "static", "pipe", "aws", "azure", "consul", "awsEc2", "gcp", "ai");
 
   private static Upstream decodeUpstream(ObjectMeta meta, Fields spec) {
-    // Types other than static are warnings from the table: no cluster is built for them.
+    // Types other than static and kube are warnings from the table: no cluster is built for them.
     String type = UPSTREAM_TYPES.stream().filter(spec::has).findFirst().orElse("");
     Upstream.StaticSpec staticSpec = null;
     Fields s = spec.obj("static");
@@ -583,6 +604,12 @@ public final class ResourceDecoder {
       staticSpec = decodeStatic(s);
       s.finish();
       type = "static";
+    }
+    Upstream.KubeSpec kubeSpec = null;
+    Fields k = spec.obj("kube");
+    if (k != null && staticSpec == null) {
+      kubeSpec = decodeKube(k, meta);
+      k.finish();
     }
     if (type.isEmpty()) {
       spec.problems().error(spec.path(), "an Upstream needs a type such as static (with hosts)");
@@ -598,8 +625,38 @@ public final class ResourceDecoder {
     if (ssl != null) {
       sni = ssl.str("sni");
       ssl.finish();
+      if (kubeSpec != null) {
+        // The EDS cluster has no transport socket yet: say so rather than send plaintext silently.
+        spec.problems().warning(spec.pathOf("sslConfig"),
+            "TLS to a kube Upstream is not served by Shardgate yet; its connections are plaintext");
+      }
     }
-    return new Upstream(meta, type, staticSpec, connectTimeout, sni);
+    return new Upstream(meta, type, staticSpec, kubeSpec, connectTimeout, sni);
+  }
+
+  private static Upstream.KubeSpec decodeKube(Fields k, ObjectMeta meta) {
+    String serviceName = k.str("serviceName", "");
+    if (serviceName.isEmpty()) {
+      k.problems().error(k.pathOf("serviceName"), "a kube upstream needs the name of its Service");
+    } else if (KubernetesNames.objectNameProblem(serviceName) != null) {
+      k.problems().error(k.pathOf("serviceName"), "a Service name " + KubernetesNames.objectNameProblem(serviceName)
+          + ", got " + k.shown("serviceName", serviceName));
+    }
+    String serviceNamespace = k.str("serviceNamespace", "");
+    if (serviceNamespace.isEmpty()) {
+      serviceNamespace = meta.namespace();
+    } else if (KubernetesNames.namespaceProblem(serviceNamespace) != null) {
+      String problem = KubernetesNames.namespaceProblem(serviceNamespace);
+      k.problems().error(k.pathOf("serviceNamespace"),
+          "a namespace " + problem + ", got " + k.shown("serviceNamespace", serviceNamespace));
+    }
+    Integer port = k.intInRange("servicePort", 1, 65535);
+    if (port == null && !k.has("servicePort")) {
+      k.problems().error(k.pathOf("servicePort"), "a kube upstream needs the Service port");
+    }
+    Map<String, String> selector = labels(k, "selector", true);
+    return new Upstream.KubeSpec(serviceNamespace, serviceName, port == null ? 0 : port,
+        selector == null ? null : new TreeMap<>(selector));
   }
 
   private static Upstream.StaticSpec decodeStatic(Fields s) {
@@ -647,9 +704,13 @@ public final class ResourceDecoder {
     }
     List<String> watchNamespaces = namespaces(spec, "watchNamespaces");
     boolean readAll = false;
+    boolean persistProxySpec = false;
+    boolean compressedProxySpec = false;
     Fields gw = spec.obj("gateway");
     if (gw != null) {
       readAll = Boolean.TRUE.equals(gw.bool("readGatewaysFromAllNamespaces"));
+      persistProxySpec = Boolean.TRUE.equals(gw.bool("persistProxySpec"));
+      compressedProxySpec = Boolean.TRUE.equals(gw.bool("compressedProxySpec"));
       gw.finish();
     }
     Settings.InvalidConfigPolicy policy = null;
@@ -669,6 +730,7 @@ public final class ResourceDecoder {
     }
     // Shardgate's own block: per-shard clusters and the edge shard (docs/sharding.md).
     Settings.Shardgate shardgate = ShardgateSettingsDecoder.decode(spec, "shardgate");
-    return new Settings(meta, discoveryNamespace, watchNamespaces, readAll, policy, shardgate);
+    return new Settings(meta, discoveryNamespace, watchNamespaces, readAll, policy, shardgate, persistProxySpec,
+        compressedProxySpec);
   }
 }

@@ -1,5 +1,6 @@
 package io.shardgate.sharding.model;
 
+import io.shardgate.sharding.discovery.DiscoveredUpstreams;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -28,13 +29,50 @@ public sealed interface Action
   record UpstreamGroupRef(ResourceRef ref) implements Target {}
 
   /**
-   * A destination. {@code upstream} is set for {@code upstream:} destinations; {@code unsupported} names the
-   * destination type otherwise ({@code kube}, {@code consul}). A route with such a destination is
-   * {@link Route#unservable()}; an UpstreamGroup with one is rejected.
+   * A destination. {@code upstream} is set for {@code upstream:} destinations, {@code service} for {@code kube:}
+   * destinations; {@code unsupported} names the destination type otherwise ({@code consul}). A route with such a
+   * destination is {@link Route#unservable()}; an UpstreamGroup with one is rejected.
    */
-  record Destination(ResourceRef upstream, String unsupported) {
+  record Destination(ResourceRef upstream, ServiceDestination service, String unsupported) {
+    public Destination(ResourceRef upstream, String unsupported) {
+      this(upstream, null, unsupported);
+    }
+
     public static Destination upstream(ResourceRef ref) {
-      return new Destination(ref, null);
+      return new Destination(ref, null, null);
+    }
+
+    public static Destination service(ServiceDestination service) {
+      return new Destination(null, service, null);
+    }
+
+    /**
+     * The Upstream this destination sends to: the named one (its namespace defaulted to {@code namespace}), or for
+     * a {@code kube} destination the Upstream discovered for that Service port in {@code writeNamespace}, as Gloo
+     * names it; null when the destination type is not served.
+     */
+    public ResourceRef upstreamRef(String namespace, String writeNamespace) {
+      if (upstream != null) {
+        return upstream.withDefaultNamespace(namespace);
+      }
+      if (service != null) {
+        String serviceNamespace = service.namespace().isEmpty() ? namespace : service.namespace();
+        return new ResourceRef(
+            writeNamespace, DiscoveredUpstreams.name(serviceNamespace, service.name(), service.port()));
+      }
+      return null;
+    }
+  }
+
+  /**
+   * {@code kube}: a port of a Kubernetes Service.
+   *
+   * @param namespace as written (empty: the namespace of the resource holding the route)
+   */
+  record ServiceDestination(String namespace, String name, int port) {
+    /** {@code Service ns/name port P}, with the namespace defaulted to {@code defaultNamespace}. */
+    public String describe(String defaultNamespace) {
+      return "Service " + (namespace.isEmpty() ? defaultNamespace : namespace) + "/" + name + " port " + port;
     }
   }
 

@@ -14,6 +14,10 @@ import java.util.TreeMap;
  * @param invalidConfigPolicy {@code gloo.invalidConfigPolicy}
  * @param shardgate {@code shardgate}: Shardgate's own block (per-shard clusters, the edge shard); see
  *     docs/sharding.md
+ * @param persistProxySpec {@code gateway.persistProxySpec}: in Kubernetes mode, the leader writes one Proxy object
+ *     per shard into the write namespace
+ * @param compressedProxySpec {@code gateway.compressedProxySpec}: those Proxy objects' specs are compressed as Gloo
+ *     compresses them
  */
 public record Settings(
     ObjectMeta meta,
@@ -21,7 +25,9 @@ public record Settings(
     List<String> watchNamespaces,
     boolean readGatewaysFromAllNamespaces,
     InvalidConfigPolicy invalidConfigPolicy,
-    Shardgate shardgate)
+    Shardgate shardgate,
+    boolean persistProxySpec,
+    boolean compressedProxySpec)
     implements Resource {
 
   /**
@@ -44,7 +50,9 @@ public record Settings(
           List.of(),
           false,
           InvalidConfigPolicy.DEFAULT,
-          Shardgate.DEFAULT);
+          Shardgate.DEFAULT,
+          false,
+          false);
 
   public Settings {
     discoveryNamespace =
@@ -52,6 +60,18 @@ public record Settings(
     watchNamespaces = List.copyOf(watchNamespaces);
     invalidConfigPolicy = invalidConfigPolicy == null ? InvalidConfigPolicy.DEFAULT : invalidConfigPolicy;
     shardgate = shardgate == null ? Shardgate.DEFAULT : shardgate;
+  }
+
+  /** Settings that persist no Proxy objects. */
+  public Settings(
+      ObjectMeta meta,
+      String discoveryNamespace,
+      List<String> watchNamespaces,
+      boolean readGatewaysFromAllNamespaces,
+      InvalidConfigPolicy invalidConfigPolicy,
+      Shardgate shardgate) {
+    this(meta, discoveryNamespace, watchNamespaces, readGatewaysFromAllNamespaces, invalidConfigPolicy, shardgate,
+        false, false);
   }
 
   /** Settings without a {@code shardgate} block. */

@@ -1,22 +1,69 @@
 package io.shardgate.sharding.model;
 
+import io.shardgate.sharding.discovery.DiscoveredUpstreams;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
 
 /**
- * {@code gloo.solo.io/v1} Upstream. Only {@code static} upstreams are served today; the other types are read so
- * they can be reported, and produce no cluster.
+ * {@code gloo.solo.io/v1} Upstream. {@code static} and {@code kube} upstreams are served; the other types are read
+ * so they can be reported, and produce no cluster.
  *
  * @param type the upstream type as written ({@code static}, {@code kube}, {@code consul}, ...), or empty
  * @param staticSpec the static hosts when {@code type} is {@code static}, else null
+ * @param kubeSpec the Kubernetes Service port when {@code type} is {@code kube}, else null
  * @param connectTimeout {@code connectionConfig.connectTimeout}, or null for the default (5 s)
  */
-public record Upstream(ObjectMeta meta, String type, StaticSpec staticSpec, Duration connectTimeout, String sni)
+public record Upstream(
+    ObjectMeta meta, String type, StaticSpec staticSpec, KubeSpec kubeSpec, Duration connectTimeout, String sni)
     implements Resource {
 
   @Override
   public Kind kind() {
     return Kind.UPSTREAM;
+  }
+
+  /** Whether Gloo's (or the Kubernetes source's) discovery wrote this Upstream for a Service port. */
+  public boolean discovered() {
+    return DiscoveredUpstreams.KUBERNETES_PLUGIN.equals(meta.labels().get(DiscoveredUpstreams.DISCOVERED_BY));
+  }
+
+  /**
+   * {@code kube}: one port of a Kubernetes Service; its endpoints come from the Service's EndpointSlices (EDS).
+   *
+   * @param serviceNamespace as written, else the Upstream's namespace
+   * @param selector only endpoints whose Pod carries all these labels; empty for all
+   */
+  public record KubeSpec(String serviceNamespace, String serviceName, int servicePort,
+      SortedMap<String, String> selector) {
+    public KubeSpec {
+      selector = selector == null || selector.isEmpty()
+          ? Collections.emptySortedMap()
+          : Collections.unmodifiableSortedMap(new TreeMap<>(selector));
+    }
+
+    /** The Service's key in {@link io.shardgate.sharding.discovery.EndpointState}: {@code namespace/name}. */
+    public String serviceKey() {
+      return serviceNamespace + "/" + serviceName;
+    }
+
+    /** {@code Service ns/name port P}, for messages. */
+    public String describe() {
+      return "Service " + serviceKey() + " port " + servicePort;
+    }
+
+    /** Whether {@code other} names the same Service port (selectors aside). */
+    public boolean sameServicePort(KubeSpec other) {
+      return other != null && serviceNamespace.equals(other.serviceNamespace) && serviceName.equals(other.serviceName)
+          && servicePort == other.servicePort;
+    }
+
+    /** The name of the Upstream discovery writes for this Service port (in the write namespace). */
+    public String discoveredName() {
+      return DiscoveredUpstreams.name(serviceNamespace, serviceName, servicePort);
+    }
   }
 
   /**

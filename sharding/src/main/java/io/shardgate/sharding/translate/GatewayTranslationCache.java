@@ -60,6 +60,8 @@ public final class GatewayTranslationCache {
 
   private record NamespaceSlot(ResourceKey key) {}
 
+  private record ServiceSlot(ResourceKey key) {}
+
   private record UnreachedSlot(ResourceKey key) {}
 
   private record ServesNothingSlot(ResourceKey key) {}
@@ -90,6 +92,7 @@ public final class GatewayTranslationCache {
   private final Set<ResourceKey> decodeKeys = new HashSet<>();
   private final Set<ResourceKey> groupKeys = new HashSet<>();
   private final Set<ResourceKey> namespaceKeys = new HashSet<>();
+  private final Set<ResourceKey> serviceKeys = new HashSet<>();
   private final Set<ResourceKey> unreachedKeys = new HashSet<>();
   private final Set<ResourceKey> servesNothingKeys = new HashSet<>();
   /** How many proxies carry last good output of each resource. */
@@ -142,6 +145,7 @@ public final class GatewayTranslationCache {
     groupsWithErrors = groupErrors;
     Lookups lookups = base.withGroupsWithErrors(groupErrors);
     warnAboutGatewayNamespaces(snapshot, settings);
+    warnAboutMissingServices(lookups);
 
     Map<String, List<Gateway>> served = servedGateways(snapshot, settings, previous, lookups);
     for (String gone : new ArrayList<>(proxies.keySet())) {
@@ -428,12 +432,16 @@ public final class GatewayTranslationCache {
         Action.Destination d = ds.get(i).destination();
         total += ds.get(i).weight();
         String field = "spec.destinations[" + i + "]";
-        if (d.upstream() == null) {
+        ResourceRef ref = d.upstreamRef(group.meta().namespace(), lookups.writeNamespace());
+        if (ref == null) {
           ctx.reports().error(group.key(), field + ": " + d.unsupported() + " destinations are not served by Shardgate yet");
           continue;
         }
-        ResourceRef ref = d.upstream().withDefaultNamespace(group.meta().namespace());
-        if (ctx.upstream(ref) == null) {
+        Upstream u = ctx.upstream(ref);
+        if (u == null && d.service() != null) {
+          ctx.reports().error(group.key(), field + ": " + d.service().describe(group.meta().namespace())
+              + " not found (no Upstream " + ref + " was discovered for it)");
+        } else if (u == null) {
           ResourceKey key = new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name());
           ctx.reports().error(group.key(), field + ": upstream " + ref + " not found" + ctx.rejectedHint(key));
         }
@@ -479,6 +487,34 @@ public final class GatewayTranslationCache {
     }
     namespaceKeys.clear();
     namespaceKeys.addAll(present);
+  }
+
+  /**
+   * A kube Upstream whose Service port does not exist (no Upstream was discovered for it) is served with no
+   * endpoints; its status says which Service it waits for.
+   */
+  private void warnAboutMissingServices(Lookups lookups) {
+    Set<ResourceKey> present = new HashSet<>();
+    for (Upstream u : lookups.snapshot().upstreams()) {
+      Upstream.KubeSpec spec = u.kubeSpec() == null ? null : lookups.missingService(u.key());
+      if (spec == null) {
+        continue;
+      }
+      Contribution c = new Reports().warning(
+          u.key(),
+          "spec.kube: " + spec.describe() + " not found (no Upstream " + lookups.discoveredKey(spec).ref()
+              + " was discovered for it); the cluster has no endpoints, so requests to it get 503 until the Service"
+              + " exists").contribution();
+      ledger.put(new ServiceSlot(u.key()), StatusLedger.Layer.FINDINGS, c);
+      present.add(u.key());
+    }
+    for (ResourceKey k : new ArrayList<>(serviceKeys)) {
+      if (!present.contains(k)) {
+        ledger.remove(new ServiceSlot(k));
+      }
+    }
+    serviceKeys.clear();
+    serviceKeys.addAll(present);
   }
 
   /**
@@ -649,12 +685,15 @@ public final class GatewayTranslationCache {
     }
   }
 
-  /** Every static Upstream becomes a cluster; other types were reported while decoding. Reused while unchanged. */
+  /**
+   * Every static and kube Upstream becomes a cluster; other types were reported while decoding. Reused while
+   * unchanged.
+   */
   private List<UpstreamCluster> upstreamClusters(ResourceSnapshot snapshot) {
     List<UpstreamCluster> out = new ArrayList<>();
     Map<Upstream, UpstreamCluster> seen = new IdentityHashMap<>();
     for (Upstream u : snapshot.upstreams()) {
-      if (u.staticSpec() == null) {
+      if (u.staticSpec() == null && u.kubeSpec() == null) {
         continue;
       }
       UpstreamCluster c = clusterOf.get(u);

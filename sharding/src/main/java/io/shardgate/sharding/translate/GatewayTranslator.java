@@ -4,6 +4,7 @@ import io.shardgate.sharding.decode.DecodedResources;
 import io.shardgate.sharding.ir.UpstreamCluster;
 import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.report.Contribution;
+import java.util.List;
 
 /**
  * Gateway translation from scratch: Gateways, VirtualServices and RouteTables to one {@link io.shardgate.sharding.ir.Proxy}
@@ -30,8 +31,12 @@ public final class GatewayTranslator {
     return new GatewayTranslationCache().translate(in, previous, policy).translation(Contribution.EMPTY);
   }
 
-  /** The cluster of a static Upstream. */
+  /** The cluster of a static or kube Upstream. */
   static UpstreamCluster cluster(Upstream u) {
+    if (u.kubeSpec() != null) {
+      // TLS to a kube Upstream (sslConfig) is not built yet; the table serves only its sni, used with static hosts.
+      return new UpstreamCluster(u.meta().ref(), List.of(), false, u.sni(), u.connectTimeout(), u.kubeSpec());
+    }
     Upstream.StaticSpec s = u.staticSpec();
     boolean tls = s.useTls() != null ? s.useTls() : s.hosts().stream().anyMatch(h -> h.port() == 443);
     return new UpstreamCluster(u.meta().ref(), s.hosts(), tls, u.sni(), u.connectTimeout());

@@ -113,6 +113,32 @@ record Lookups(
     return null;
   }
 
+  /** The write namespace, where discovered Upstreams live. */
+  String writeNamespace() {
+    return snapshot.settings().discoveryNamespace();
+  }
+
+  /** Where the Upstream discovered for a Service port lives. */
+  ResourceKey discoveredKey(Upstream.KubeSpec spec) {
+    return new ResourceKey(Kind.UPSTREAM, writeNamespace(), spec.discoveredName());
+  }
+
+  /**
+   * The Service port of the Upstream {@code key} when it is a kube Upstream whose Service port does not exist, else
+   * null. A Service port exists exactly when an Upstream discovered for it is in the input: in the write namespace,
+   * under the name discovery gives it, labelled {@code discovered_by: kubernetesplugin} and naming the same Service
+   * port. A discovered Upstream exists by definition. Null for other types and for Upstreams that are not there.
+   */
+  Upstream.KubeSpec missingService(ResourceKey key) {
+    Upstream u = upstreams.get(key.ref());
+    if (u == null || u.kubeSpec() == null || u.discovered()) {
+      return null;
+    }
+    Upstream d = upstreams.get(discoveredKey(u.kubeSpec()).ref());
+    boolean exists = d != null && d.discovered() && u.kubeSpec().sameServicePort(d.kubeSpec());
+    return exists ? null : u.kubeSpec();
+  }
+
   static ResourceKey upstreamKey(ResourceRef ref) {
     return new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name());
   }

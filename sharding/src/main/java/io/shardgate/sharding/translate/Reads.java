@@ -3,6 +3,7 @@ package io.shardgate.sharding.translate;
 import io.shardgate.sharding.model.ResourceKey;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -26,6 +27,12 @@ final class Reads {
   private final Map<ResourceKey, Object> decodeStatuses = new HashMap<>();
   private final Map<ResourceKey, Boolean> groupErrors = new HashMap<>();
   private final Map<ResourceKey, Boolean> substituted = new HashMap<>();
+  /**
+   * Per kube Upstream: the Service port it waited for (ABSENT when its Service existed), and the discovered Upstreams
+   * that answer depended on.
+   */
+  private final Map<ResourceKey, Object> serviceMissing = new HashMap<>();
+  private final Set<ResourceKey> discovered = new HashSet<>();
   private final List<RouteTableQuery> queries = new ArrayList<>();
 
   void resource(ResourceKey key, Object value) {
@@ -48,6 +55,13 @@ final class Reads {
     substituted.putIfAbsent(key, answer);
   }
 
+  void serviceMissing(ResourceKey upstream, ResourceKey discoveredUpstream, Object missing) {
+    serviceMissing.putIfAbsent(upstream, missing == null ? ABSENT : missing);
+    if (discoveredUpstream != null) {
+      discovered.add(discoveredUpstream);
+    }
+  }
+
   void query(RouteTableQuery query) {
     queries.add(query);
   }
@@ -59,6 +73,8 @@ final class Reads {
     other.decodeStatuses.forEach(decodeStatuses::putIfAbsent);
     other.groupErrors.forEach(groupErrors::putIfAbsent);
     other.substituted.forEach(substituted::putIfAbsent);
+    other.serviceMissing.forEach(serviceMissing::putIfAbsent);
+    discovered.addAll(other.discovered);
     queries.addAll(other.queries);
   }
 
@@ -92,6 +108,11 @@ final class Reads {
         return false;
       }
     }
+    for (Map.Entry<ResourceKey, Object> e : serviceMissing.entrySet()) {
+      if (!same(e.getValue(), lookups.missingService(e.getKey()))) {
+        return false;
+      }
+    }
     for (RouteTableQuery q : queries) {
       if (!q.stillSelectsTheSame(lookups)) {
         return false;
@@ -112,11 +133,15 @@ final class Reads {
     out.addAll(decodeStatuses.keySet());
     out.addAll(groupErrors.keySet());
     out.addAll(substituted.keySet());
+    out.addAll(serviceMissing.keySet());
+    out.addAll(discovered);
   }
 
   /** The keys whose substitution answer was read, into {@code out}. */
   void substitutionKeysInto(Set<ResourceKey> out) {
     out.addAll(substituted.keySet());
+    out.addAll(serviceMissing.keySet());
+    out.addAll(discovered);
   }
 
   /** The namespaces RouteTable selectors searched ({@code *} for all), into {@code out}. */

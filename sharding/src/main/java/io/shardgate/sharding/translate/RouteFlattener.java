@@ -11,6 +11,7 @@ import io.shardgate.sharding.model.ResourceRef;
 import io.shardgate.sharding.model.Route;
 import io.shardgate.sharding.model.RouteOptions;
 import io.shardgate.sharding.model.RouteTable;
+import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.model.UpstreamGroup;
 import io.shardgate.sharding.model.VirtualService;
 import java.util.ArrayList;
@@ -471,8 +472,10 @@ final class RouteFlattener {
       // The group was validated on its own (missing upstreams are errors on the group), so only resolve here.
       List<RouteAction.ClusterWeight> clusters = new ArrayList<>();
       for (Action.WeightedDestination wd : group.destinations()) {
-        ResourceRef ref = wd.destination().upstream().withDefaultNamespace(group.meta().namespace());
+        ResourceRef ref =
+            wd.destination().upstreamRef(group.meta().namespace(), ctx.lookups().writeNamespace());
         ctx.usedBy(new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name()), proxyName);
+        warnIfServiceMissing(route, owner, ref, "upstream group " + g.ref() + ": ");
         clusters.add(new RouteAction.ClusterWeight(ref, wd.weight()));
       }
       return new RouteAction.Forward(clusters, true);
@@ -501,23 +504,41 @@ final class RouteFlattener {
 
   /** The upstream a destination names, its namespace defaulted to the owner's; null when it cannot be served. */
   private ResourceRef destination(Route route, Action.Destination d, ResourceKey owner, String ns) {
-    if (d.upstream() == null) {
+    ResourceRef ref = d.upstreamRef(ns, ctx.lookups().writeNamespace());
+    if (ref == null) {
       warn(owner, route.field() + ": " + d.unsupported() + " destinations are not served by Shardgate yet; the route is dropped");
       return null;
     }
-    ResourceRef ref = d.upstream().withDefaultNamespace(ns);
     ResourceKey key = new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name());
     if (ctx.upstream(ref) == null) {
       // Kept, as in Gloo: Envoy answers 503 for this route until the Upstream exists.
-      warn(owner, route.field() + ": upstream " + ref + " not found" + ctx.rejectedHint(key)
+      String what = d.service() != null
+          ? d.service().describe(ns) + " not found (no Upstream " + ref + " was discovered for it)"
+          : "upstream " + ref + " not found" + ctx.rejectedHint(key);
+      String until = d.service() != null ? "the Service exists" : "it exists";
+      warn(owner, route.field() + ": " + what
           + (policy.replaceInvalidRoutes()
               ? "; requests to this route get the invalid-route response ("
-                  + policy.responseCode() + ") until it exists"
-              : "; requests to this route get 503 until it exists"));
+                  + policy.responseCode() + ") until " + until
+              : d.service() != null ? "; the route returns 503 until the Service exists"
+                  : "; requests to this route get 503 until it exists"));
     } else {
       ctx.usedBy(key, proxyName);
+      warnIfServiceMissing(route, owner, ref, "");
     }
     return ref;
+  }
+
+  /**
+   * A route to a kube Upstream whose Service does not exist is served (its cluster has no endpoints, so Envoy
+   * answers 503), and its VirtualService says so: it is never simply Accepted.
+   */
+  private void warnIfServiceMissing(Route route, ResourceKey owner, ResourceRef ref, String via) {
+    Upstream.KubeSpec missing = ctx.missingService(ctx.upstream(ref));
+    if (missing != null) {
+      warn(owner, route.field() + ": " + via + "upstream " + ref + " is " + missing.describe()
+          + ", which does not exist; the route returns 503 until the Service exists");
+    }
   }
 
   // ------------------------------------------------------------------ reporting

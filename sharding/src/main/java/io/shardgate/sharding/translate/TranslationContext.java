@@ -83,6 +83,21 @@ final class TranslationContext {
     return u;
   }
 
+  /**
+   * The Service port of a kube Upstream whose Service does not exist (see {@link Lookups#missingService}), or null
+   * when it exists, the Upstream is of another type, or {@code u} is null. Records the answer, so a Service that
+   * appears or disappears re-translates exactly what depended on it.
+   */
+  Upstream.KubeSpec missingService(Upstream u) {
+    if (u == null) {
+      return null;
+    }
+    ResourceKey key = Lookups.upstreamKey(u.meta().ref());
+    Upstream.KubeSpec missing = lookups.missingService(key);
+    reads.serviceMissing(key, u.kubeSpec() == null ? null : lookups.discoveredKey(u.kubeSpec()), missing);
+    return missing;
+  }
+
   UpstreamGroup upstreamGroup(ResourceRef ref) {
     UpstreamGroup g = lookups.upstreamGroups().get(ref);
     reads.resource(new ResourceKey(Kind.UPSTREAM_GROUP, ref.namespace(), ref.name()), g);

@@ -82,7 +82,7 @@ class FieldsTest {
 
   @Test
   void ignoredFieldsAreSilentButStillTypeChecked() {
-    finished("GlooOptions", "{xdsBindAddr: 0.0.0.0:9977, disableKubernetesDestinations: true}");
+    finished("GlooOptions", "{xdsBindAddr: 0.0.0.0:9977, disableProxyGarbageCollection: true}");
     assertEquals(List.of(), problems.warnings);
     assertEquals(List.of(), problems.errors);
     finished("GlooOptions", "{xdsBindAddr: 9977}");

@@ -126,12 +126,11 @@ class UnservableRoutesTest {
   @Test
   void unservableDestinationsDropTheirRoute() {
     for (String action : List.of(
-        "{single: {kube: {ref: {name: api, namespace: default}, port: 80}}}",
         "{single: {consul: {serviceName: api}}}",
         "{single: {upstream: {name: api}, subset: {values: {v: '2'}}}}",
         "{single: {upstream: {name: api}, destinationSpec: {aws: {logicalName: f}}}}",
         "{multi: {destinations: [{weight: 1, destination: {upstream: {name: api}}},"
-            + " {weight: 1, destination: {kube: {ref: {name: api}}}}]}}",
+            + " {weight: 1, destination: {consul: {serviceName: api}}}]}}",
         "{clusterHeader: x-cluster}",
         "{dynamicForwardProxy: {}}")) {
       Result r = translate("""
