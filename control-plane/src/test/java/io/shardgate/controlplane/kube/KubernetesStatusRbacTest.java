@@ -52,7 +52,10 @@ class KubernetesStatusRbacTest {
     StatusStack.create(admin, StatusStack.UPSTREAM);
     StatusStack.create(admin, StatusStack.vs("first", "first.example.com", ""));
     grant(admin, "shardgate-reader", new PolicyRuleBuilder().withApiGroups(GROUPS).withResources(KINDS)
-        .withVerbs("get", "list", "watch").build());
+        .withVerbs("get", "list", "watch").build(),
+        new PolicyRuleBuilder().withApiGroups("").withResources("services", "pods").withVerbs("list", "watch").build(),
+        new PolicyRuleBuilder().withApiGroups("discovery.k8s.io").withResources("endpointslices")
+            .withVerbs("list", "watch").build());
     admin.rbac().roles().inNamespace("gloo-system").resource(new RoleBuilder()
         .withNewMetadata().withName("shardgate-leader-election").endMetadata()
         .addNewRule().withApiGroups("coordination.k8s.io").withResources("leases")
@@ -107,9 +110,9 @@ class KubernetesStatusRbacTest {
     }
   }
 
-  private static void grant(KubernetesClient admin, String name, PolicyRule rule) {
+  private static void grant(KubernetesClient admin, String name, PolicyRule... rules) {
     admin.rbac().clusterRoles().resource(new ClusterRoleBuilder().withNewMetadata().withName(name).endMetadata()
-        .withRules(rule).build()).create();
+        .withRules(rules).build()).create();
     admin.rbac().clusterRoleBindings().resource(new ClusterRoleBindingBuilder()
         .withNewMetadata().withName(name).endMetadata()
         .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole").withName(name)
