@@ -18,6 +18,7 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.shardgate.controlplane.pipeline.ConfigInput;
+import io.shardgate.controlplane.security.LogOnce;
 import io.shardgate.controlplane.source.ServiceDiscovery.EndpointView;
 import io.shardgate.controlplane.source.ServiceDiscovery.ServiceView;
 import io.shardgate.controlplane.source.ServiceDiscovery.SliceView;
@@ -229,6 +230,8 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
   private final KubernetesClient probeClient;
 
   private final Object lock = new Object();
+  /** Discovered-name collisions already warned about, so each is logged once rather than on every delivery. */
+  private final LogOnce collisions = new LogOnce(10_000);
   /** Current Gloo objects, keyed by kind index, namespace and name so that iteration is delivery order. */
   private final TreeMap<String, Entry> objects = new TreeMap<>(); // guarded by lock
   private final TreeMap<String, ServiceEntry> services = new TreeMap<>(); // guarded by lock
@@ -1025,9 +1028,11 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
           continue;
         }
         SourceDocument first = discovered.putIfAbsent(key, d);
-        if (first != null) {
-          LOG.debug("Kubernetes: Service {} gives the Upstream name {} that {} took first; not discovered twice",
-              e.getKey(), nameOf(d), first.origin());
+        if (first != null && collisions.first(e.getKey() + " " + nameOf(d) + " " + first.origin())) {
+          // Routes written for the second Service reach the first one's endpoints: the owner must rename one.
+          LOG.warn("Kubernetes: Service {} gives the discovered Upstream name {}/{}, which {} already has; routes to "
+              + "that name reach the first; rename one of the Services or write an Upstream of your own",
+              e.getKey(), discoveryNamespace, nameOf(d), first.origin());
         }
       }
     }
