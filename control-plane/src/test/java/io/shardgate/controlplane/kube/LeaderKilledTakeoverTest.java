@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.shardgate.controlplane.cli.ShardgateCli;
@@ -42,12 +41,7 @@ class LeaderKilledTakeoverTest {
   void whenTheLeaderProcessIsKilledTheOtherReplicaTakesOverWithinTheLease(@TempDir Path work) throws Exception {
     KubernetesClient client = KUBE.client();
     KubeCrdSchemaTest.install(client);
-    for (String ns : List.of("gloo-system", "team")) {
-      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-          .create();
-    }
-    StatusStack.create(client, StatusStack.GATEWAY);
-    StatusStack.create(client, StatusStack.UPSTREAM);
+    StatusStack.createTeam(client);
     StatusStack.create(client, StatusStack.vs("first", "first.example.com", ""));
 
     int[] ports = ExampleConfig.freePorts(2);
