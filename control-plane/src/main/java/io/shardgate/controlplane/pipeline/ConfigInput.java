@@ -5,29 +5,43 @@ import io.shardgate.controlplane.source.SourceProblem;
 import io.shardgate.sharding.decode.SourceDocument;
 import io.shardgate.sharding.discovery.EndpointState;
 import io.shardgate.sharding.discovery.ServiceEndpoints;
+import io.shardgate.sharding.secret.KubeSecret;
+import io.shardgate.sharding.secret.SecretState;
 import java.util.List;
 
 /**
  * What any config source hands to the pipeline: the documents it read, the problems it had reading them (files that
- * cannot be read or parsed), and the endpoints of the Services it watches (the Kubernetes source; empty for the
- * directory source). Immutable.
+ * cannot be read or parsed), the endpoints of the Services it watches, and the Secrets that can hold TLS material (both
+ * from the Kubernetes source; empty for the directory source). Immutable.
  *
  * <p>A source reuses the very {@link SourceDocument} and {@link ServiceEndpoints}
  * objects that did not change, so the pipeline tells by identity what changed: an input whose documents are the
- * same objects as the last one's, in the same order, changed only endpoints.
+ * same objects as the last one's, in the same order, changed only endpoints (or only Secrets).
+ *
+ * <p>{@link #secrets()} is carried for the TLS issue, which serves it (SDS); the pipeline ignores it for now. A
+ * Secret-only change therefore arrives with the very documents of the last input, takes the pipeline's endpoint-only
+ * path, finds no endpoint changed and pushes nothing. {@link #toString()} shows no Secret data ({@link KubeSecret}
+ * redacts itself).
  */
-public record ConfigInput(
-    String description, List<SourceDocument> documents, List<SourceProblem> problems, EndpointState endpoints) {
+public record ConfigInput(String description, List<SourceDocument> documents, List<SourceProblem> problems,
+    EndpointState endpoints, SecretState secrets) {
 
   public ConfigInput {
     documents = List.copyOf(documents);
     problems = List.copyOf(problems);
     endpoints = endpoints == null ? EndpointState.EMPTY : endpoints;
+    secrets = secrets == null ? SecretState.EMPTY : secrets;
+  }
+
+  /** An input without Secrets. */
+  public ConfigInput(String description, List<SourceDocument> documents, List<SourceProblem> problems,
+      EndpointState endpoints) {
+    this(description, documents, problems, endpoints, SecretState.EMPTY);
   }
 
   /** An input without Service endpoints (the directory source, tools and tests). */
   public ConfigInput(String description, List<SourceDocument> documents, List<SourceProblem> problems) {
-    this(description, documents, problems, EndpointState.EMPTY);
+    this(description, documents, problems, EndpointState.EMPTY, SecretState.EMPTY);
   }
 
   public static ConfigInput of(String description, DirectoryContents contents) {

@@ -5,6 +5,8 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -18,6 +20,7 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.shardgate.controlplane.pipeline.ConfigInput;
+import io.shardgate.controlplane.security.LogOnce;
 import io.shardgate.controlplane.source.ServiceDiscovery.EndpointView;
 import io.shardgate.controlplane.source.ServiceDiscovery.ServiceView;
 import io.shardgate.controlplane.source.ServiceDiscovery.SliceView;
@@ -28,12 +31,15 @@ import io.shardgate.sharding.discovery.EndpointState;
 import io.shardgate.sharding.discovery.ServiceEndpoints;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.Settings;
+import io.shardgate.sharding.secret.KubeSecret;
+import io.shardgate.sharding.secret.SecretState;
 import java.io.IOException;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
@@ -60,8 +66,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads the Gloo Edge resources, Services, EndpointSlices and Pods from the Kubernetes API server with informers and
- * hands each new set of documents, with the Services' endpoints, to a listener as an immutable {@link ConfigInput}.
+ * Reads the Gloo Edge resources, Services, EndpointSlices, Pods and TLS Secrets from the Kubernetes API server with
+ * informers and hands each new set of documents, with the Services' endpoints and the Secrets, to a listener as an
+ * immutable {@link ConfigInput}.
  *
  * <p>Stage: source (the edge that talks to the API server). Stateful; thread-safe: {@link #start()},
  * {@link #close()} and the accessors may be called from any thread. The informers' threads only record changes;
@@ -80,9 +87,16 @@ import org.slf4j.LoggerFactory;
  *   <li>Each Service's endpoints come from its EndpointSlices and the labels of their Pods, in
  *       {@link ConfigInput#endpoints()}; only the Services whose Service, slices or referenced Pods changed are
  *       recomputed, and a recomputed {@link ServiceEndpoints} equal to the last one is that very object.
+ *   <li>The Secrets that can hold TLS material Gloo reads ({@link #keepsSecret}) are in {@link ConfigInput#secrets()},
+ *       for the TLS issue; the pipeline ignores them for now. Two informers per namespace read them, one per
+ *       {@code type} ({@code kubernetes.io/tls} and {@code Opaque}) through a server-side field selector, so
+ *       service-account tokens, Helm releases and other typed Secrets never reach this process; an Opaque Secret that
+ *       is not one of Gloo's TLS secrets stays only in the informer's metadata-only cache. A Secret whose content did
+ *       not change (labels or annotations only, a resync) keeps its {@link KubeSecret} object. Their data is never
+ *       logged: {@link KubeSecret#toString()} is redacted, and messages name a Secret by its origin.
  *   <li>An object whose resourceVersion, or failing that whose document, did not change keeps its very
  *       {@link SourceDocument} object, and an input identical to the last delivered one (same document objects, same
- *       endpoint objects) is not delivered: a resync, a relist after a watch error or a 410 Gone, an API server
+ *       endpoint and Secret objects) is not delivered: a resync, a relist after a watch error or a 410 Gone, an API server
  *       restart or a status-only update costs no pipeline pass.
  *   <li>Settings are read in all namespaces first (the Settings say which namespaces the rest is read from, so they
  *       cannot be scoped by themselves; Gloo too reads its Settings from outside {@code watchNamespaces}). Then every
@@ -150,6 +164,23 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
       new Kind("discovery.k8s.io", "EndpointSlice", "endpointslices"),
       new Kind("", "Pod", "pods"));
 
+  /** Core Secrets: those that can hold TLS material ({@link #keepsSecret}), for the TLS issue. */
+  public static final Kind SECRET = new Kind("", "Secret", "secrets");
+
+  /** The {@code type} of a Kubernetes TLS Secret. */
+  public static final String TLS_SECRET_TYPE = "kubernetes.io/tls";
+
+  /** The {@code type} of Secrets Gloo stores its own secrets as. */
+  public static final String OPAQUE_SECRET_TYPE = "Opaque";
+
+  /** The annotation and value by which Gloo recognises an Opaque Secret as one of its own secrets. */
+  public static final String GLOO_KIND_ANNOTATION = "resource_kind";
+
+  public static final String GLOO_SECRET_KIND = "*v1.Secret";
+
+  /** The data key of a Gloo secret of kind TLS ({@code certChain}, {@code privateKey}, {@code rootCa} as YAML). */
+  public static final String GLOO_TLS_KEY = "tls";
+
   private static final int UPSTREAM = 3;
   private static final int SETTINGS = 5;
   private static final String UPSTREAM_PREFIX = UPSTREAM + "/";
@@ -159,6 +190,8 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
   private record ServiceEntry(ServiceView view, List<SourceDocument> documents) {}
 
   private record PodEntry(String resourceVersion, SortedMap<String, String> labels) {}
+
+  private record SecretEntry(String resourceVersion, KubeSecret secret) {}
 
   /**
    * What one kind's informers do with their objects: keyed by {@code namespace/name}. Called with the lock held.
@@ -176,9 +209,16 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
    * One kind as the source reads it.
    *
    * @param empty an object of the kind holding only the given metadata: what its informer's cache keeps
+   * @param selector the server-side field selector its informers list and watch with, as messages show it; empty
+   *     for none
    */
   private record Watched<T extends HasMetadata>(Kind kind, boolean scoped, Function<String, Informable<T>> informable,
-      Store<T> store, Function<ObjectMeta, T> empty) {
+      Store<T> store, Function<ObjectMeta, T> empty, String selector) {
+
+    Watched(Kind kind, boolean scoped, Function<String, Informable<T>> informable, Store<T> store,
+        Function<ObjectMeta, T> empty) {
+      this(kind, scoped, informable, store, empty, "");
+    }
 
     /** {@code plural.group}, or {@code plural} for the core group, as RBAC names the resource. */
     String resource() {
@@ -201,7 +241,8 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     }
 
     String scope() {
-      return namespace == null ? "all namespaces" : "namespace " + namespace;
+      String where = namespace == null ? "all namespaces" : "namespace " + namespace;
+      return watched.selector().isEmpty() ? where : where + ", " + watched.selector();
     }
   }
 
@@ -229,12 +270,16 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
   private final KubernetesClient probeClient;
 
   private final Object lock = new Object();
+  /** Discovered-name collisions already warned about, so each is logged once rather than on every delivery. */
+  private final LogOnce collisions = new LogOnce(10_000);
   /** Current Gloo objects, keyed by kind index, namespace and name so that iteration is delivery order. */
   private final TreeMap<String, Entry> objects = new TreeMap<>(); // guarded by lock
   private final TreeMap<String, ServiceEntry> services = new TreeMap<>(); // guarded by lock
   private final Map<String, SliceView> slices = new HashMap<>(); // guarded by lock
   private final Map<String, SortedSet<String>> slicesByService = new HashMap<>(); // guarded by lock
   private final Map<String, PodEntry> pods = new HashMap<>(); // guarded by lock
+  /** Per Secret type read (one informer each), the kept Secrets by {@code namespace/name}. */
+  private final Map<String, TreeMap<String, SecretEntry>> secrets = new TreeMap<>(); // guarded by lock
   /** Per Pod, the Services whose slices name it, with how many endpoints do. */
   private final Map<String, Map<String, Integer>> servicesByPod = new HashMap<>(); // guarded by lock
   private final TreeMap<String, ServiceEndpoints> endpoints = new TreeMap<>(); // guarded by lock
@@ -261,6 +306,7 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
   private volatile Thread thread;
   private List<SourceDocument> lastDelivered; // touched by the delivering thread only
   private EndpointState lastEndpoints = EndpointState.EMPTY; // touched by the delivering thread only
+  private SecretState lastSecrets = SecretState.EMPTY; // touched by the delivering thread only
 
   /** A source with the default resync period; nothing is read until {@link #start()}. */
   public KubernetesSource(KubernetesClient client, Consumer<ConfigInput> listener) {
@@ -311,6 +357,13 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     scopedKinds.add(new Watched<>(DISCOVERY_KINDS.get(2), true,
         ns -> ns == null ? client.pods().inAnyNamespace() : client.pods().inNamespace(ns),
         new PodStore(), meta -> new PodBuilder().withMetadata(meta).build()));
+    // A field selector takes one value per field, so one informer per type; a Secret's type cannot change.
+    for (String type : List.of(TLS_SECRET_TYPE, OPAQUE_SECRET_TYPE)) {
+      scopedKinds.add(new Watched<>(SECRET, true,
+          ns -> ns == null ? client.secrets().inAnyNamespace().withField("type", type)
+              : client.secrets().inNamespace(ns).withField("type", type),
+          new SecretStore(type), meta -> new SecretBuilder().withMetadata(meta).build(), "type=" + type));
+    }
   }
 
   /**
@@ -416,7 +469,7 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     return endpointRecomputations.get();
   }
 
-  /** The objects held now per kind (Gloo kinds, Service, EndpointSlice, Pod), for metrics. */
+  /** The objects held now per kind (Gloo kinds, Service, EndpointSlice, Pod, Secret: the kept ones), for metrics. */
   public SortedMap<String, Integer> objectCounts() {
     SortedMap<String, Integer> out = new TreeMap<>();
     synchronized (lock) {
@@ -426,6 +479,7 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
       out.put("Service", services.size());
       out.put("EndpointSlice", slices.size());
       out.put("Pod", pods.size());
+      out.put(SECRET.kind(), secrets.values().stream().mapToInt(Map::size).sum());
     }
     return out;
   }
@@ -443,6 +497,7 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     List<String> out = new ArrayList<>();
     KINDS.forEach(k -> out.add(k.kind()));
     DISCOVERY_KINDS.forEach(k -> out.add(k.kind()));
+    out.add(SECRET.kind());
     return out;
   }
 
@@ -578,8 +633,9 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     boolean now = scopeApplied && Objects.equals(scope, appliedScope)
         && watches.stream().allMatch(w -> w.synced);
     if (now && !synced) {
-      LOG.info("Kubernetes: every kind listed ({} Gloo objects, {} Services, {} EndpointSlices, {} Pods; {})",
-          objects.size(), services.size(), slices.size(), pods.size(),
+      LOG.info("Kubernetes: every kind listed ({} Gloo objects, {} Services, {} EndpointSlices, {} Pods, {} TLS "
+          + "Secrets; {})", objects.size(), services.size(), slices.size(), pods.size(),
+          secrets.values().stream().mapToInt(Map::size).sum(),
           appliedScope == null ? "all namespaces" : "namespaces " + appliedScope);
     }
     synced = now;
@@ -864,6 +920,82 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     }
   }
 
+  /**
+   * The Secrets of one type (one informer per namespace read): only those {@link #keepsSecret} accepts, as
+   * {@link KubeSecret}s; any other is forgotten at once (an update can remove Gloo's annotation).
+   */
+  private final class SecretStore implements Store<Secret> {
+    private final TreeMap<String, SecretEntry> kept = new TreeMap<>();
+
+    SecretStore(String type) {
+      secrets.put(type, kept);
+    }
+
+    @Override
+    public void put(Secret obj) {
+      String key = key(obj.getMetadata());
+      SecretEntry before = kept.get(key);
+      String rv = obj.getMetadata().getResourceVersion();
+      if (before != null && Objects.equals(before.resourceVersion(), rv)) {
+        unchangedUpdates.incrementAndGet();
+        return;
+      }
+      if (!keepsSecret(obj)) {
+        forget(key);
+        return;
+      }
+      KubeSecret now = kubeSecret(obj);
+      if (before != null && before.secret().equals(now)) {
+        kept.put(key, new SecretEntry(rv, before.secret())); // labels or annotations only: the same object
+        unchangedUpdates.incrementAndGet();
+        return;
+      }
+      kept.put(key, new SecretEntry(rv, now));
+      markChanged();
+    }
+
+    @Override
+    public void forget(String key) {
+      if (kept.remove(key) != null) {
+        markChanged();
+      }
+    }
+
+    @Override
+    public Collection<String> keys() {
+      return kept.keySet();
+    }
+  }
+
+  /**
+   * Whether a Secret can hold TLS material Gloo reads, so the source keeps it: a {@code kubernetes.io/tls} Secret
+   * (Gloo's TLS converter), or an Opaque Secret that Gloo recognises as one of its own secrets by the annotation
+   * {@code resource_kind: '*v1.Secret'} and that holds a {@code tls} entry (Gloo's TLS secret kind; its other kinds,
+   * such as AWS, API-key, OAuth or header secrets, carry credentials no Envoy is given through TLS, so they stay out
+   * of memory). Pure.
+   */
+  public static boolean keepsSecret(Secret secret) {
+    if (TLS_SECRET_TYPE.equals(secret.getType())) {
+      return true;
+    }
+    Map<String, String> annotations = secret.getMetadata().getAnnotations();
+    return OPAQUE_SECRET_TYPE.equals(secret.getType()) && annotations != null
+        && GLOO_SECRET_KIND.equals(annotations.get(GLOO_KIND_ANNOTATION))
+        && secret.getData() != null && secret.getData().containsKey(GLOO_TLS_KEY);
+  }
+
+  /** The value of a kept Secret: its data decoded from base64. Pure. */
+  static KubeSecret kubeSecret(Secret secret) {
+    ObjectMeta meta = secret.getMetadata();
+    SortedMap<String, byte[]> data = new TreeMap<>();
+    if (secret.getData() != null) {
+      Base64.Decoder base64 = Base64.getMimeDecoder(); // the API server sends plain base64; MIME also takes none
+      secret.getData().forEach((k, v) -> data.put(k, v == null ? new byte[0] : base64.decode(v)));
+    }
+    return new KubeSecret(meta.getNamespace(), meta.getName(), secret.getType(), data,
+        SECRET.kind() + " " + key(meta) + "@" + meta.getResourceVersion());
+  }
+
   /** A Settings document changed (null: deleted): the effective Settings, the discovery namespace, the scope. */
   private void settingsChanged(ResourceKey key, SourceDocument doc) {
     if (doc == null) {
@@ -980,6 +1112,7 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     while (!closed) {
       List<SourceDocument> documents;
       EndpointState state;
+      SecretState secretState;
       try {
         synchronized (lock) {
           while (!closed) {
@@ -1000,11 +1133,12 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
           pending = false;
           documents = documents();
           state = endpointState();
+          secretState = secretState();
         }
       } catch (InterruptedException e) {
         continue; // only close() ends this thread
       }
-      deliver(documents, state);
+      deliver(documents, state, secretState);
     }
   }
 
@@ -1025,9 +1159,11 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
           continue;
         }
         SourceDocument first = discovered.putIfAbsent(key, d);
-        if (first != null) {
-          LOG.debug("Kubernetes: Service {} gives the Upstream name {} that {} took first; not discovered twice",
-              e.getKey(), nameOf(d), first.origin());
+        if (first != null && collisions.first(e.getKey() + " " + nameOf(d) + " " + first.origin())) {
+          // Routes written for the second Service reach the first one's endpoints: the owner must rename one.
+          LOG.warn("Kubernetes: Service {} gives the discovered Upstream name {}/{}, which {} already has; routes to "
+              + "that name reach the first; rename one of the Services or write an Upstream of your own",
+              e.getKey(), discoveryNamespace, nameOf(d), first.origin());
         }
       }
     }
@@ -1083,23 +1219,34 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     return new EndpointState(endpoints);
   }
 
+  /** The kept Secrets of every type, their objects as they are. Caller holds lock. */
+  private SecretState secretState() {
+    SortedMap<String, KubeSecret> out = new TreeMap<>();
+    for (TreeMap<String, SecretEntry> of : secrets.values()) {
+      of.forEach((key, e) -> out.put(key, e.secret()));
+    }
+    return new SecretState(out);
+  }
+
   private SortedMap<String, String> podLabels(String pod) {
     PodEntry p = pods.get(pod);
     return p == null ? null : p.labels();
   }
 
-  private void deliver(List<SourceDocument> documents, EndpointState state) {
-    if (sameDocuments(documents, lastDelivered) && state.changedSince(lastEndpoints).isEmpty()) {
+  private void deliver(List<SourceDocument> documents, EndpointState state, SecretState secretState) {
+    if (sameDocuments(documents, lastDelivered) && state.changedSince(lastEndpoints).isEmpty()
+        && secretState.changedSince(lastSecrets).isEmpty()) {
       LOG.debug("Kubernetes: changes cancelled out; nothing to deliver");
       return;
     }
     lastDelivered = documents;
     lastEndpoints = state;
+    lastSecrets = secretState;
     long n = deliveries.incrementAndGet();
-    LOG.info("Kubernetes: {} documents, {} Services' endpoints [delivery {}]", documents.size(),
-        state.services().size(), n);
+    LOG.info("Kubernetes: {} documents, {} Services' endpoints, {} TLS Secrets [delivery {}]", documents.size(),
+        state.services().size(), secretState.secrets().size(), n);
     try {
-      listener.accept(new ConfigInput(describe(), documents, List.of(), state));
+      listener.accept(new ConfigInput(describe(), documents, List.of(), state, secretState));
     } catch (VirtualMachineError e) {
       throw e;
     } catch (Throwable e) { // NOPMD: whatever the listener does must not stop config from being read

@@ -67,9 +67,13 @@ class KubernetesSourceForbiddenTest {
           () -> KubeWaits.errors(logs).stream()
           .anyMatch(m -> m.startsWith("Kubernetes: cannot list Service (services, all namespaces)")
               && m.contains("forbidden (grant list and watch on services)")));
+      KubeWaits.await(BOUND, "an ERROR saying TLS Secrets are forbidden", () -> KubeWaits.errors(logs).toString(),
+          () -> KubeWaits.errors(logs).stream()
+          .anyMatch(m -> m.startsWith("Kubernetes: cannot list Secret (secrets, all namespaces, "
+              + "type=kubernetes.io/tls)") && m.contains("forbidden (grant list and watch on secrets)")));
       assertEquals(List.of(), inputs, "nothing is delivered before every kind has been listed");
       KUBE.client().rbac().clusterRoles().withName("shardgate-reader").edit(role -> {
-        role.getRules().add(new PolicyRuleBuilder().withApiGroups("").withResources("services", "pods")
+        role.getRules().add(new PolicyRuleBuilder().withApiGroups("").withResources("services", "pods", "secrets")
             .withVerbs("list", "watch").build());
         role.getRules().add(new PolicyRuleBuilder().withApiGroups("discovery.k8s.io").withResources("endpointslices")
             .withVerbs("list", "watch").build());

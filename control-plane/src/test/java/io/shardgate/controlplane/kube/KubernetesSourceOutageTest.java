@@ -194,7 +194,7 @@ class KubernetesSourceOutageTest {
     int delivered = inputs.size();
     KUBE.duringOutage(second -> KUBE.compactEtcd());
     // Every informer watches from a compacted version: each answers 410 Gone and lists again.
-    await("a 410 Gone relist of every informer", () -> gone() >= 9);
+    await("a 410 Gone relist of every informer", () -> gone() >= 11);
     await("every watch open again", source::connected);
     assertBarrierIsTheOnlyDelivery(delivered);
   }

@@ -53,7 +53,8 @@ class KubernetesStatusRbacTest {
     StatusStack.create(admin, StatusStack.vs("first", "first.example.com", ""));
     grant(admin, "shardgate-reader", new PolicyRuleBuilder().withApiGroups(GROUPS).withResources(KINDS)
         .withVerbs("get", "list", "watch").build(),
-        new PolicyRuleBuilder().withApiGroups("").withResources("services", "pods").withVerbs("list", "watch").build(),
+        new PolicyRuleBuilder().withApiGroups("").withResources("services", "pods", "secrets")
+            .withVerbs("list", "watch").build(),
         new PolicyRuleBuilder().withApiGroups("discovery.k8s.io").withResources("endpointslices")
             .withVerbs("list", "watch").build());
     admin.rbac().roles().inNamespace("gloo-system").resource(new RoleBuilder()

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.shardgate.controlplane.pipeline.Translation;
 import io.shardgate.sharding.model.Kind;
@@ -51,12 +50,7 @@ class KubernetesStatusWriterTest {
   static void installCrdsAndObjects() throws Exception {
     KubernetesClient client = KUBE.client();
     KubeCrdSchemaTest.install(client);
-    for (String ns : List.of("gloo-system", "team")) {
-      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-          .create();
-    }
-    StatusStack.create(client, StatusStack.GATEWAY);
-    StatusStack.create(client, StatusStack.UPSTREAM);
+    StatusStack.createTeam(client);
     StatusStack.create(client, StatusStack.vs("good", "good.example.com", ""));
     StatusStack.create(client, StatusStack.vs("warned", "warned.example.com", """
                 options:

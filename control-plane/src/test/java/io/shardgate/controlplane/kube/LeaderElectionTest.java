@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.Resources;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micronaut.context.ApplicationContext;
@@ -56,12 +55,7 @@ class LeaderElectionTest {
   static void installCrdsAndObjects() throws Exception {
     KubernetesClient client = KUBE.client();
     KubeCrdSchemaTest.install(client);
-    for (String ns : List.of("gloo-system", "team")) {
-      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-          .create();
-    }
-    StatusStack.create(client, StatusStack.GATEWAY);
-    StatusStack.create(client, StatusStack.UPSTREAM);
+    StatusStack.createTeam(client);
     StatusStack.create(client, StatusStack.vs("first", "first.example.com", ""));
   }
 

@@ -2,6 +2,7 @@ package io.shardgate.controlplane.kube;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -12,10 +13,12 @@ import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.controlplane.status.EnvoyRejections;
 import io.shardgate.controlplane.status.KubernetesStatusWriter;
 import io.shardgate.controlplane.status.LeaderElection;
+import io.shardgate.controlplane.status.TeamFixtures;
 import io.shardgate.snapshot.ShardSnapshotCache;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -104,42 +107,23 @@ final class StatusStack implements AutoCloseable {
         ? (Map<String, Object>) m : Map.of();
   }
 
-  static String vs(String name, String domain, String extra) {
-    return """
-        apiVersion: gateway.solo.io/v1
-        kind: VirtualService
-        metadata: {name: %s, namespace: team, labels: {shard: a}}
-        spec:
-          virtualHost:
-            domains: [%s]
-        %s    routes:
-            - matchers: [{prefix: /}]
-              routeAction:
-                single:
-                  upstream: {name: echo, namespace: team}
-        """.formatted(name, domain, extra);
+  /** The fixtures' namespaces (gloo-system, team) and the Gateway and Upstream of shard a. */
+  static void createTeam(KubernetesClient client) {
+    for (String ns : List.of("gloo-system", "team")) {
+      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
+          .create();
+    }
+    create(client, GATEWAY);
+    create(client, UPSTREAM);
   }
 
-  static final String GATEWAY = """
-      apiVersion: gateway.solo.io/v1
-      kind: Gateway
-      metadata: {name: gw-a, namespace: gloo-system}
-      spec:
-        bindAddress: 127.0.0.1
-        bindPort: 8080
-        proxyNames: [gateway-proxy-a]
-        httpGateway:
-          virtualServiceSelector: {shard: a}
-      """;
+  static String vs(String name, String domain, String extra) {
+    return TeamFixtures.vs(name, domain, extra);
+  }
 
-  static final String UPSTREAM = """
-      apiVersion: gloo.solo.io/v1
-      kind: Upstream
-      metadata: {name: echo, namespace: team}
-      spec:
-        static:
-          hosts: [{addr: 127.0.0.1, port: 9000}]
-      """;
+  static final String GATEWAY = TeamFixtures.GATEWAY;
+
+  static final String UPSTREAM = TeamFixtures.UPSTREAM;
 
   static final Duration BOUND = Duration.ofSeconds(45);
 }

@@ -1,5 +1,6 @@
 package io.shardgate.controlplane.status;
 
+import static io.shardgate.controlplane.status.TeamFixtures.doc;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -16,7 +17,6 @@ import java.util.Map;
 import java.util.SortedMap;
 import java.util.zip.Inflater;
 import org.junit.jupiter.api.Test;
-import org.yaml.snakeyaml.Yaml;
 
 /** The pure Proxy-object renderer: nothing without persistProxySpec, Gloo's compression with compressedProxySpec. */
 class ProxyObjectTranslatorTest {
@@ -65,17 +65,7 @@ class ProxyObjectTranslatorTest {
 
   private static Translation translate(String gatewaySettings) {
     List<SourceDocument> docs = new ArrayList<>(List.of(
-        doc("Gateway gloo-system/gw-a@3", """
-            apiVersion: gateway.solo.io/v1
-            kind: Gateway
-            metadata: {name: gw-a, namespace: gloo-system}
-            spec:
-              bindAddress: 127.0.0.1
-              bindPort: 8080
-              proxyNames: [gateway-proxy-a]
-              httpGateway:
-                virtualServiceSelector: {shard: a}
-            """),
+        doc("Gateway gloo-system/gw-a@3", TeamFixtures.GATEWAY),
         doc("VirtualService team/a@4", """
             apiVersion: gateway.solo.io/v1
             kind: VirtualService
@@ -100,8 +90,4 @@ class ProxyObjectTranslatorTest {
     return Translation.of(new ConfigInput("test", docs, List.of()));
   }
 
-  @SuppressWarnings("unchecked")
-  private static SourceDocument doc(String origin, String yaml) {
-    return new SourceDocument(origin, 0, (Map<String, Object>) new Yaml().load(yaml), Map.of());
-  }
 }

@@ -1,5 +1,7 @@
 package io.shardgate.controlplane.status;
 
+import static io.shardgate.controlplane.status.TeamFixtures.doc;
+import static io.shardgate.controlplane.status.TeamFixtures.vs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -17,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import org.junit.jupiter.api.Test;
-import org.yaml.snakeyaml.Yaml;
 
 /**
  * The pure status renderer on real translations of documents read as the Kubernetes source reads them (origins
@@ -131,25 +132,8 @@ class StatusTranslatorTest {
 
   private static Translation translate() {
     List<SourceDocument> docs = List.of(
-        doc("Gateway gloo-system/gw-a@3", """
-            apiVersion: gateway.solo.io/v1
-            kind: Gateway
-            metadata: {name: gw-a, namespace: gloo-system}
-            spec:
-              bindAddress: 127.0.0.1
-              bindPort: 8080
-              proxyNames: [gateway-proxy-a]
-              httpGateway:
-                virtualServiceSelector: {shard: a}
-            """),
-        doc("Upstream team/echo@4", """
-            apiVersion: gloo.solo.io/v1
-            kind: Upstream
-            metadata: {name: echo, namespace: team}
-            spec:
-              static:
-                hosts: [{addr: 127.0.0.1, port: 9000}]
-            """),
+        doc("Gateway gloo-system/gw-a@3", TeamFixtures.GATEWAY),
+        doc("Upstream team/echo@4", TeamFixtures.UPSTREAM),
         // As the Kubernetes source turns a Service port into an Upstream: no object of its own.
         doc("Service team/echo@5", """
             apiVersion: gloo.solo.io/v1
@@ -179,26 +163,7 @@ class StatusTranslatorTest {
     return Translation.of(new ConfigInput("test", docs, List.of()));
   }
 
-  private static String vs(String name, String domain, String options) {
-    return """
-        apiVersion: gateway.solo.io/v1
-        kind: VirtualService
-        metadata: {name: %s, namespace: team, labels: {shard: a}}
-        spec:
-          virtualHost:
-            domains: [%s]
-        %s    routes:
-            - matchers: [{prefix: /}]
-              routeAction:
-                single:
-                  upstream: {name: echo, namespace: team}
-        """.formatted(name, domain, options);
-  }
 
-  @SuppressWarnings("unchecked")
-  private static SourceDocument doc(String origin, String yaml) {
-    return new SourceDocument(origin, 0, (Map<String, Object>) new Yaml().load(yaml), Map.of());
-  }
 
   @SuppressWarnings("unchecked")
   private static Map<String, Object> namespaced(Map<String, Object> status) {
