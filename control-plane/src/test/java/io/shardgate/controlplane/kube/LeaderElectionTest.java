@@ -110,8 +110,8 @@ class LeaderElectionTest {
       StatusStack.create(client, StatusStack.vs("third", "third.example.com", ""));
       KubeWaits.await(BOUND, "the third VirtualService's status, by the new leader", () -> "" + namespacedStatus(
           client, "VirtualService", "team", "third", "gloo-system"), () -> "Accepted".equals(state(client, "third")));
-      KubeWaits.await(BOUND, "the new leader's write counted", () -> "writes " + b.writer.writes(),
-          () -> b.writer.writes() > 0);
+      KubeWaits.await(BOUND, "the new leader's write counted", () -> "writes " + follower.writer.writes(),
+          () -> follower.writer.writes() > 0);
     } finally {
       a.close();
       if (b != null) {
