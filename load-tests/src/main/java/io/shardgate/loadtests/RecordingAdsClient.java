@@ -5,7 +5,9 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
@@ -29,15 +31,17 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A raw ADS client that behaves like one Envoy of a shard and records every response it gets.
  *
- * <p>Like Envoy: the node (with {@code metadata.role}) on the first request only; CDS wildcard first, LDS wildcard
- * once the first clusters arrived, RDS for exactly the route configurations its listeners name (re-subscribed when
- * that set changes); every response ACKed at once, on the thread that received it. State of the world ACKs carry the
+ * <p>Like Envoy: the node (with {@code metadata.role}) on the first request only; CDS wildcard first, EDS for exactly
+ * the EDS clusters CDS names (their service name, else the cluster's name; re-subscribed when that set changes), LDS
+ * wildcard once the first clusters arrived, RDS for exactly the route configurations its listeners name (likewise);
+ * every response ACKed at once, on the thread that received it. State of the world ACKs carry the
  * version and nonce and the subscribed names; delta ACKs carry the nonce.
  *
  * <p>Each client has its own channel (own TCP connection), as each Envoy does. Callbacks run directly on the channel's
@@ -51,6 +55,7 @@ public abstract sealed class RecordingAdsClient implements AutoCloseable {
   public static final String CDS = Resources.V3.CLUSTER_TYPE_URL;
   public static final String LDS = Resources.V3.LISTENER_TYPE_URL;
   public static final String RDS = Resources.V3.ROUTE_TYPE_URL;
+  public static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
 
   /** Responses are as large as a shard's routes; Envoy's own default limit is far above gRPC's 4 MiB. */
   private static final int MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
@@ -77,11 +82,15 @@ public abstract sealed class RecordingAdsClient implements AutoCloseable {
   private final List<Response> responses = new ArrayList<>();
   private volatile Throwable error;
   private volatile List<Any> lastRoutes = List.of();
+  /** A probe's endpoints: EDS resource name to its latest load assignment; guarded by this. */
+  private final Map<String, ClusterLoadAssignment> lastEndpoints = new TreeMap<>();
   private boolean nodeSent;
   private boolean closed;
   private boolean listenersSubscribed;
   /** Route configuration names subscribed to; guarded by this. */
   protected final Set<String> routeNames = new TreeSet<>();
+  /** EDS resource names subscribed to; guarded by this. */
+  protected final Set<String> edsNames = new TreeSet<>();
 
   private RecordingAdsClient(String id, int shard, String role, int port, boolean probe) {
     this.id = id;
@@ -132,13 +141,26 @@ public abstract sealed class RecordingAdsClient implements AutoCloseable {
     return lastRoutes;
   }
 
-  /** Whether the client has had at least one response of each of the types it subscribed to, RDS included. */
+  /** The latest load assignment a probe client holds for an EDS resource name, or null. */
+  public synchronized ClusterLoadAssignment endpoints(String edsName) {
+    return lastEndpoints.get(edsName);
+  }
+
+  /** The EDS resource names subscribed to now. */
+  public synchronized Set<String> edsNames() {
+    return Set.copyOf(edsNames);
+  }
+
+  /**
+   * Whether the client has had at least one response of each of the types it subscribed to, RDS included, and EDS
+   * when its clusters use it.
+   */
   public synchronized boolean hasInitialConfig() {
     Set<String> types = new HashSet<>();
     for (Response r : responses) {
       types.add(r.typeUrl());
     }
-    return types.containsAll(List.of(CDS, LDS, RDS));
+    return types.containsAll(List.of(CDS, LDS, RDS)) && (edsNames.isEmpty() || types.contains(EDS));
   }
 
   /** Called on the event loop for every response; records it, follows up subscriptions and ACKs it. */
@@ -152,8 +174,18 @@ public abstract sealed class RecordingAdsClient implements AutoCloseable {
         routeNames.addAll(names);
         subscribeRoutes(before, names); // Envoy asks for its listeners' routes before it ACKs the listeners
       }
+    } else if (typeUrl.equals(CDS)) {
+      Set<String> names = edsNamesOf(resources);
+      if (!names.equals(edsNames)) {
+        Set<String> before = new TreeSet<>(edsNames);
+        edsNames.clear();
+        edsNames.addAll(names);
+        subscribeEndpoints(before, names); // Envoy asks for the new clusters' endpoints before it ACKs them
+      }
     } else if (typeUrl.equals(RDS) && probe) {
       lastRoutes = List.copyOf(resources);
+    } else if (typeUrl.equals(EDS) && probe) {
+      keepEndpoints(resources);
     }
     ack(typeUrl, version, nonce);
     long acked = System.nanoTime();
@@ -187,6 +219,42 @@ public abstract sealed class RecordingAdsClient implements AutoCloseable {
   protected abstract void subscribe(String typeUrl, List<String> names);
 
   protected abstract void subscribeRoutes(Set<String> before, Set<String> now);
+
+  protected abstract void subscribeEndpoints(Set<String> before, Set<String> now);
+
+  /** Whether a full EDS response replaces what a probe holds (state of the world) or adds to it (delta). */
+  protected abstract boolean replacesAll();
+
+  private void keepEndpoints(List<Any> resources) {
+    if (replacesAll()) {
+      lastEndpoints.clear();
+    }
+    for (Any any : resources) {
+      try {
+        ClusterLoadAssignment cla = any.unpack(ClusterLoadAssignment.class);
+        lastEndpoints.put(cla.getClusterName(), cla);
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException("a load assignment that does not parse: " + e.getMessage(), e);
+      }
+    }
+  }
+
+  /** The EDS resource names of the EDS clusters: the cluster's EDS service name, else its name. */
+  static Set<String> edsNamesOf(List<Any> clusters) {
+    Set<String> names = new TreeSet<>();
+    for (Any any : clusters) {
+      try {
+        Cluster c = any.unpack(Cluster.class);
+        if (c.getType() == Cluster.DiscoveryType.EDS) {
+          String service = c.getEdsClusterConfig().getServiceName();
+          names.add(service.isEmpty() ? c.getName() : service);
+        }
+      } catch (InvalidProtocolBufferException e) {
+        throw new IllegalStateException("a cluster that does not parse: " + e.getMessage(), e);
+      }
+    }
+    return names;
+  }
 
   protected abstract void ack(String typeUrl, String version, String nonce);
 
@@ -284,6 +352,16 @@ public abstract sealed class RecordingAdsClient implements AutoCloseable {
     }
 
     @Override
+    protected void subscribeEndpoints(Set<String> before, Set<String> now) {
+      subscribe(EDS, List.copyOf(now));
+    }
+
+    @Override
+    protected boolean replacesAll() {
+      return true;
+    }
+
+    @Override
     protected void ack(String typeUrl, String version, String nonce) {
       send(node -> requests.onNext(request(node, typeUrl)
           .setVersionInfo(version)
@@ -354,11 +432,25 @@ public abstract sealed class RecordingAdsClient implements AutoCloseable {
 
     @Override
     protected void subscribeRoutes(Set<String> before, Set<String> now) {
+      resubscribe(RDS, before, now);
+    }
+
+    @Override
+    protected void subscribeEndpoints(Set<String> before, Set<String> now) {
+      resubscribe(EDS, before, now);
+    }
+
+    @Override
+    protected boolean replacesAll() {
+      return false;
+    }
+
+    private void resubscribe(String typeUrl, Set<String> before, Set<String> now) {
       Set<String> added = new TreeSet<>(now);
       added.removeAll(before);
       Set<String> removed = new TreeSet<>(before);
       removed.removeAll(now);
-      send(node -> requests.onNext(request(node, RDS)
+      send(node -> requests.onNext(request(node, typeUrl)
           .addAllResourceNamesSubscribe(added)
           .addAllResourceNamesUnsubscribe(removed)
           .build()));

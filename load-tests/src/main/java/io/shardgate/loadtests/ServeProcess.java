@@ -63,6 +63,17 @@ final class ServeProcess implements AutoCloseable {
   /** Starts {@code serve}; the returned object's {@link #startNanos()} is taken just before the process starts. */
   static ServeProcess start(Path jar, List<String> jvmFlags, Path configDir, Path stateDir, Path log)
       throws IOException {
+    return start(jar, jvmFlags, List.of("--config-dir", configDir.toString()), stateDir, log);
+  }
+
+  /** Starts {@code serve --kubernetes --kubeconfig FILE}, as {@link #start} does otherwise. */
+  static ServeProcess startKubernetes(Path jar, List<String> jvmFlags, Path kubeconfig, Path stateDir, Path log)
+      throws IOException {
+    return start(jar, jvmFlags, List.of("--kubernetes", "--kubeconfig", kubeconfig.toString()), stateDir, log);
+  }
+
+  private static ServeProcess start(Path jar, List<String> jvmFlags, List<String> sourceArgs, Path stateDir, Path log)
+      throws IOException {
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar + " does not exist: build first (./mvnw -B -ntp -DskipTests package)");
     }
@@ -70,8 +81,10 @@ final class ServeProcess implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(javaExecutable());
     command.addAll(jvmFlags);
-    command.addAll(List.of("-jar", jar.toString(), "serve", "--config-dir", configDir.toString(), "--state-dir",
-        stateDir.toString(), "--xds-port", Integer.toString(ports[0]), "--admin-port", Integer.toString(ports[1])));
+    command.addAll(List.of("-jar", jar.toString(), "serve"));
+    command.addAll(sourceArgs);
+    command.addAll(List.of("--state-dir", stateDir.toString(), "--xds-port", Integer.toString(ports[0]),
+        "--admin-port", Integer.toString(ports[1])));
     Files.createDirectories(log.getParent());
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
     long epoch = System.currentTimeMillis();

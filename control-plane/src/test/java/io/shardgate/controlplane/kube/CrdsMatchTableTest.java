@@ -2,7 +2,6 @@ package io.shardgate.controlplane.kube;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.shardgate.controlplane.e2e.ExampleConfig;
 import io.shardgate.sharding.decode.GlooApi;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -24,7 +23,7 @@ class CrdsMatchTableTest {
       + " -Dsurefire.failIfNoSpecifiedTests=false -Dgolden.update=true";
 
   static Path crdDir() {
-    return ExampleConfig.repoRoot().resolve("helm/shardgate/crds");
+    return KubeApiServer.chartCrds();
   }
 
   @Test

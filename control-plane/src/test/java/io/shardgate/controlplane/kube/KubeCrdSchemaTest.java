@@ -60,23 +60,10 @@ class KubeCrdSchemaTest {
     install(KUBE.client());
   }
 
-  /** Creates the chart's CRDs and waits until the API server serves every one of them. */
+  /** Creates the chart's CRDs, one per kind, and waits until the API server serves every one of them. */
   static void install(KubernetesClient client) throws Exception {
-    List<Path> files;
-    try (Stream<Path> s = Files.list(CrdsMatchTableTest.crdDir())) {
-      files = s.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
-    }
-    assertEquals(CrdGenerator.KINDS.size(), files.size(), () -> "CRD files: " + files);
-    List<String> names = new ArrayList<>();
-    for (Path file : files) {
-      try (InputStream in = Files.newInputStream(file)) {
-        CustomResourceDefinition crd = client.apiextensions().v1().customResourceDefinitions().load(in).create();
-        names.add(crd.getMetadata().getName());
-      }
-    }
-    for (String name : names) {
-      awaitEstablished(client, name);
-    }
+    List<String> names = KubeApiServer.installCrds(client, CrdsMatchTableTest.crdDir());
+    assertEquals(CrdGenerator.KINDS.size(), names.size(), () -> "CRDs: " + names);
   }
 
   @Test
@@ -331,18 +318,4 @@ class KubeCrdSchemaTest {
     return client.getHttpClient().sendAsync(request, String.class).get(BOUND.toSeconds(), TimeUnit.SECONDS);
   }
 
-  private static void awaitEstablished(KubernetesClient client, String name) throws InterruptedException {
-    long deadline = System.nanoTime() + BOUND.toNanos();
-    CustomResourceDefinition last = null;
-    while (System.nanoTime() - deadline < 0) {
-      last = client.apiextensions().v1().customResourceDefinitions().withName(name).get();
-      if (last != null && last.getStatus() != null && last.getStatus().getConditions() != null && last.getStatus()
-          .getConditions().stream().anyMatch(c -> "Established".equals(c.getType()) && "True".equals(c.getStatus()))) {
-        return;
-      }
-      Thread.sleep(100);
-    }
-    fail("CRD " + name + " not Established within " + BOUND + "; last status: "
-        + (last == null ? "absent" : last.getStatus()));
-  }
 }

@@ -1,7 +1,5 @@
 package io.shardgate.controlplane.kube;
 
-import static org.junit.jupiter.api.Assertions.fail;
-
 import io.shardgate.controlplane.e2e.ExampleConfig;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -50,7 +48,7 @@ final class KubeTestServers {
     }
     if (failure != null) {
       // One attempt per JVM: every later test class fails at once with the same reason instead of building again.
-      fail(failure);
+      throw new AssertionError(failure);
     }
     return binDir;
   }
@@ -58,8 +56,8 @@ final class KubeTestServers {
   static Path binary(String name) {
     Path bin = binDir().resolve(name);
     if (!Files.isExecutable(bin)) {
-      fail(SCRIPT + " reported " + binDir() + " but " + bin + " is not an executable. Rebuild with:\n  bash " + SCRIPT
-          + " build --force");
+      throw new AssertionError(SCRIPT + " reported " + binDir() + " but " + bin + " is not an executable. Rebuild"
+          + " with:\n  bash " + SCRIPT + " build --force");
     }
     return bin;
   }
@@ -93,8 +91,8 @@ final class KubeTestServers {
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
           process.destroyForcibly();
         }
-        fail(String.join(" ", command) + " did not finish within " + BUILD_BOUND + ". Its last lines:\n"
-            + lines(progress));
+        throw new AssertionError(String.join(" ", command) + " did not finish within " + BUILD_BOUND
+            + ". Its last lines:\n" + lines(progress));
       }
       streamer.join(TimeUnit.SECONDS.toMillis(10));
       printed = Files.readString(out, StandardCharsets.UTF_8).trim();
@@ -107,9 +105,10 @@ final class KubeTestServers {
       throw new AssertionError("interrupted while waiting for " + SCRIPT, e);
     }
     if (process.exitValue() != 0 || printed.isEmpty()) {
-      fail("The Kubernetes tests run a real kube-apiserver and etcd, and " + String.join(" ", command)
-          + " could not provide them (exit status " + process.exitValue() + "). It needs Go 1.24+ and the Go module"
-          + " proxy; run it by hand to see more: bash " + SCRIPT + " build. Its last lines:\n" + lines(progress));
+      throw new AssertionError("The Kubernetes tests run a real kube-apiserver and etcd, and "
+          + String.join(" ", command) + " could not provide them (exit status " + process.exitValue() + "). It needs"
+          + " Go 1.24+ and the Go module proxy; run it by hand to see more: bash " + SCRIPT + " build. Its last"
+          + " lines:\n" + lines(progress));
     }
     Path dir = Path.of(printed.lines().reduce((first, second) -> second).orElseThrow());
     long seconds = TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - began);

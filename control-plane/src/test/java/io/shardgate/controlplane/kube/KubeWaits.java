@@ -11,12 +11,12 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /** Waiting on conditions against the real API server, and reading captured log events: shared by its tests. */
-final class KubeWaits {
+public final class KubeWaits {
 
   private KubeWaits() {}
 
   /** Polls {@code condition} until it holds; fails after {@code bound} with what was last seen. */
-  static void await(Duration bound, String what, Supplier<String> lastSeen, BooleanSupplier condition)
+  public static void await(Duration bound, String what, Supplier<String> lastSeen, BooleanSupplier condition)
       throws InterruptedException {
     long deadline = System.nanoTime() + bound.toNanos();
     while (!condition.getAsBoolean()) {

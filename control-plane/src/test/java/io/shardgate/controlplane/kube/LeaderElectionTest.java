@@ -93,7 +93,9 @@ class LeaderElectionTest {
       KubeWaits.await(BOUND, "replica-b to translate the second VirtualService", () -> "" + follower.pipeline
           .latest().gateway().statuses().keySet(), () -> follower.pipeline.latest().gateway().statuses().keySet()
           .stream().anyMatch(k -> k.name().equals("second")));
-      assertTrue(a.writer.writes() > 0, "the leader wrote");
+      // The writer counts a write once its API call returned, which can be after this test's client sees it.
+      KubeWaits.await(BOUND, "the leader's write counted", () -> "writes " + a.writer.writes(),
+          () -> a.writer.writes() > 0);
       assertEquals(0, b.writer.writes(), "the follower never writes");
       assertFalse(b.writer.isActive());
 
@@ -108,7 +110,8 @@ class LeaderElectionTest {
       StatusStack.create(client, StatusStack.vs("third", "third.example.com", ""));
       KubeWaits.await(BOUND, "the third VirtualService's status, by the new leader", () -> "" + namespacedStatus(
           client, "VirtualService", "team", "third", "gloo-system"), () -> "Accepted".equals(state(client, "third")));
-      assertTrue(b.writer.writes() > 0, "the new leader writes");
+      KubeWaits.await(BOUND, "the new leader's write counted", () -> "writes " + follower.writer.writes(),
+          () -> follower.writer.writes() > 0);
     } finally {
       a.close();
       if (b != null) {
