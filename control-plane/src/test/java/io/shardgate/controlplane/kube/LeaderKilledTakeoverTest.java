@@ -84,7 +84,9 @@ class LeaderKilledTakeoverTest {
       KubeWaits.await(BOUND, "the new leader to write the second VirtualService's status", () -> "" + namespacedStatus(
           client, "VirtualService", "team", "second", "gloo-system"), () -> "Accepted".equals(namespacedStatus(
               client, "VirtualService", "team", "second", "gloo-system").get("state")));
-      assertTrue(s.writer.writes() > 0, "the new leader writes");
+      // The writer counts a write once its call returns, which can be after the API server shows it: wait.
+      KubeWaits.await(BOUND, "the new leader's write counter", () -> "writes " + s.writer.writes(),
+          () -> s.writer.writes() > 0);
     } finally {
       leader.destroyForcibly();
       if (survivor != null) {
