@@ -9,8 +9,6 @@ import io.shardgate.controlplane.kube.KubeObjects;
 import io.shardgate.controlplane.source.DirectorySource;
 import io.shardgate.loadtests.RecordingAdsClient.Response;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -25,7 +23,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Random;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -55,7 +52,7 @@ import java.util.stream.Stream;
  * <p>Stateful, single-threaded driver (the clients record on their event loops). Run by hand (see
  * {@code load-tests/run-kubernetes-eds-benchmark.sh --help}); not part of {@code verify}.
  */
-public final class KubernetesEdsBenchmark {
+public final class KubernetesEdsBenchmark implements BenchmarkLauncher.Run {
 
   private static final Duration POLL = Duration.ofMillis(2);
   private static final int BASE_PORT = 20000;
@@ -68,53 +65,19 @@ public final class KubernetesEdsBenchmark {
     this.options = options;
   }
 
-  public static void main(String[] args) throws Exception {
-    Options options;
-    try {
-      options = Options.parse(args);
-    } catch (IllegalArgumentException e) {
-      System.err.println("error: " + e.getMessage());
-      System.err.println("See: bash load-tests/run-kubernetes-eds-benchmark.sh --help");
-      System.exit(2);
-      return;
-    }
-    if (options == null) {
-      System.out.print(usage());
-      return;
-    }
-    KubernetesEdsBenchmark bench = new KubernetesEdsBenchmark(options);
-    Thread hook = new Thread(bench::cleanUp, "kubernetes-eds-benchmark-cleanup");
-    Runtime.getRuntime().addShutdownHook(hook);
-    int status = 0;
-    try {
-      bench.run();
-    } catch (Exception | AssertionError e) {
-      System.err.println("kubernetes EDS benchmark FAILED: " + e.getMessage());
-      e.printStackTrace();
-      status = 1;
-    } finally {
-      bench.cleanUp();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // stopped from outside: the hook has cleaned up
-      }
-    }
-    System.exit(status);
+  public static void main(String[] args) {
+    BenchmarkLauncher.main(args, "kubernetes EDS benchmark", "load-tests/run-kubernetes-eds-benchmark.sh",
+        "kubernetes-eds-benchmark-usage.txt", Options::parse, KubernetesEdsBenchmark::new);
   }
 
   static String usage() {
-    try (InputStream in = KubernetesEdsBenchmark.class.getResourceAsStream("/kubernetes-eds-benchmark-usage.txt")) {
-      return new String(Objects.requireNonNull(in, "kubernetes-eds-benchmark-usage.txt").readAllBytes(),
-          StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return BenchmarkLauncher.usage("kubernetes-eds-benchmark-usage.txt");
   }
 
   // ---- the run
 
-  private void run() throws Exception {
+  @Override
+  public void run() throws Exception {
     BenchmarkMachine machine = BenchmarkMachine.describe();
     Files.createDirectories(options.out);
     log("machine: " + machine.summary() + "; load " + BenchmarkMachine.loadAverage());
@@ -642,7 +605,8 @@ public final class KubernetesEdsBenchmark {
     System.err.println("[kubernetes-eds-benchmark] " + line);
   }
 
-  private synchronized void cleanUp() {
+  @Override
+  public synchronized void cleanUp() {
     while (!cleanup.isEmpty()) {
       AutoCloseable c = cleanup.pop();
       try {

@@ -13,9 +13,7 @@ import io.shardgate.loadtests.GlooConfigGenerator.Workload;
 import io.shardgate.loadtests.RecordingAdsClient.Response;
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +34,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Objects;
 import java.util.TreeMap;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
@@ -55,7 +52,7 @@ import java.util.stream.Stream;
  * edit, the end of the serve log when the process died); the child process, the jstat sampler and the temporary
  * directories are removed on every exit, a failure or Ctrl-C included.
  */
-public final class ServeBenchmark {
+public final class ServeBenchmark implements BenchmarkLauncher.Run {
 
   /** The thread that reads the config directory and runs every pass (DirectorySource calls the pipeline on it). */
   static final String PIPELINE_THREAD = DirectorySource.THREAD_NAME;
@@ -93,53 +90,19 @@ public final class ServeBenchmark {
         + "arrival_ms_since_process_start,ack_ms_since_process_start,resources,bytes");
   }
 
-  public static void main(String[] args) throws Exception {
-    ServeBenchmarkOptions options;
-    try {
-      options = ServeBenchmarkOptions.parse(args);
-    } catch (IllegalArgumentException e) {
-      System.err.println("error: " + e.getMessage());
-      System.err.println("See: bash load-tests/run-serve-benchmark.sh --help");
-      System.exit(2);
-      return;
-    }
-    if (options == null) {
-      System.out.print(usage());
-      return;
-    }
-    ServeBenchmark bench = new ServeBenchmark(options);
-    Thread hook = new Thread(bench::cleanUp, "serve-benchmark-cleanup");
-    Runtime.getRuntime().addShutdownHook(hook);
-    int status = 0;
-    try {
-      bench.run();
-    } catch (Exception | AssertionError e) {
-      System.err.println("serve benchmark FAILED: " + e.getMessage());
-      e.printStackTrace();
-      status = 1;
-    } finally {
-      bench.cleanUp();
-      bench.closeCsv();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException shuttingDown) {
-        // stopped from outside (Ctrl-C): the hook has cleaned up
-      }
-    }
-    System.exit(status);
+  public static void main(String[] args) {
+    BenchmarkLauncher.main(args, "serve benchmark", "load-tests/run-serve-benchmark.sh", "serve-benchmark-usage.txt",
+        ServeBenchmarkOptions::parse, ServeBenchmark::new);
   }
 
   static String usage() {
-    try (InputStream in = ServeBenchmark.class.getResourceAsStream("/serve-benchmark-usage.txt")) {
-      return new String(Objects.requireNonNull(in, "serve-benchmark-usage.txt").readAllBytes(), StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return BenchmarkLauncher.usage("serve-benchmark-usage.txt");
   }
 
   // ---- the run
 
-  private void run() throws Exception {
+  @Override
+  public void run() throws Exception {
     BenchmarkMachine machine = BenchmarkMachine.describe();
     warmUpClientClasses();
     System.err.println("serve benchmark: " + machine.summary());
@@ -745,7 +708,8 @@ public final class ServeBenchmark {
   // ---- clean-up and helpers
 
   /** Closes whatever is still open, newest first: clients, jstat, the serve process, temporary directories. */
-  private synchronized void cleanUp() {
+  @Override
+  public synchronized void cleanUp() {
     while (!cleanup.isEmpty()) {
       AutoCloseable c = cleanup.pop();
       try {
@@ -756,7 +720,8 @@ public final class ServeBenchmark {
     }
   }
 
-  private void closeCsv() {
+  @Override
+  public void finish() {
     for (CsvFile c : List.of(edits, acks, startup, heap, responses)) {
       c.close();
     }
