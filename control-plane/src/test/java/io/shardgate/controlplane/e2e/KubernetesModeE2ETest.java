@@ -90,8 +90,8 @@ class KubernetesModeE2ETest {
     portA = ports[0];
     portB = ports[1];
     xdsPort = ports[2];
-    KubeObjects.apply(client, gateway("gateway-proxy-a", "shard-a", "a", portA));
-    KubeObjects.apply(client, gateway("gateway-proxy-b", "shard-b", "b", portB));
+    KubeObjects.apply(client, KubeObjects.gateway("gateway-proxy-a", "shard-a", "a", portA));
+    KubeObjects.apply(client, KubeObjects.gateway("gateway-proxy-b", "shard-b", "b", portB));
 
     controlPlane = ServeCommand.startKubernetes(KUBE.kubeconfig(), work.resolve("state"), xdsPort, ports[3],
         "127.0.0.1", ServeSecurity.defaults());
@@ -265,48 +265,11 @@ class KubernetesModeE2ETest {
 
   // ---- helpers ----
 
-  private static String gateway(String name, String proxy, String shard, int port) {
-    return """
-        apiVersion: gateway.solo.io/v1
-        kind: Gateway
-        metadata:
-          name: %s
-          namespace: gloo-system
-        spec:
-          bindAddress: 127.0.0.1
-          bindPort: %d
-          proxyNames: [%s]
-          httpGateway:
-            virtualServiceSelector:
-              shard: %s
-        """.formatted(name, port, proxy, shard);
-  }
 
   /** The EndpointSlice of Service team-a/echo, listing {@code hosts}' namespace addresses, all ready. */
   private static String endpointSlice(List<NetnsTestHost> hosts) {
-    StringBuilder endpoints = new StringBuilder();
-    for (NetnsTestHost host : hosts) {
-      endpoints.append("""
-          - addresses: ["%s"]
-            conditions:
-              ready: true
-          """.formatted(host.address()));
-    }
-    return """
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: echo-1
-          namespace: %s
-          labels:
-            kubernetes.io/service-name: echo
-        addressType: IPv4
-        ports:
-        - name: http
-          port: %d
-          protocol: TCP
-        endpoints:
-        %s""".formatted(TEAM, BACKEND_PORT, endpoints);
+    return KubeObjects.readyEndpointSlice(TEAM, "echo-1", "echo", BACKEND_PORT,
+        hosts.stream().map(NetnsTestHost::address).toList());
   }
 
   private static Predicate<RawHttp.Response> servedBy(NetnsTestHost backend) {

@@ -88,8 +88,8 @@ class KubernetesEdsTest {
     KubeApiServer.installCrds(client, KubeApiServer.chartCrds());
     KubeObjects.namespaces(client, "gloo-system", "team-a", "team-b");
     int[] ports = ExampleConfig.freePorts(4);
-    KubeObjects.apply(client, gateway("gateway-proxy-a", "shard-a", "a", ports[0]));
-    KubeObjects.apply(client, gateway("gateway-proxy-b", "shard-b", "b", ports[1]));
+    KubeObjects.apply(client, KubeObjects.gateway("gateway-proxy-a", "shard-a", "a", ports[0]));
+    KubeObjects.apply(client, KubeObjects.gateway("gateway-proxy-b", "shard-b", "b", ports[1]));
     for (String[] svc : List.of(new String[] {"team-a", "svc-a"}, new String[] {"team-b", "svc-b"},
         new String[] {"team-a", "unrouted"})) {
       KubeObjects.apply(client, service(svc[0], svc[1]));
@@ -372,22 +372,6 @@ class KubernetesEdsTest {
 
   // ---- the objects ----
 
-  private static String gateway(String name, String proxy, String shard, int port) {
-    return """
-        apiVersion: gateway.solo.io/v1
-        kind: Gateway
-        metadata:
-          name: %s
-          namespace: gloo-system
-        spec:
-          bindAddress: 127.0.0.1
-          bindPort: %d
-          proxyNames: [%s]
-          httpGateway:
-            virtualServiceSelector:
-              shard: %s
-        """.formatted(name, port, proxy, shard);
-  }
 
   private static String virtualService(String namespace, String shard, String domain, String destination) {
     return """
@@ -434,28 +418,6 @@ class KubernetesEdsTest {
 
   /** An EndpointSlice of {@code service} named {@code name}, every address ready. */
   private static String endpointSlice(String namespace, String service, String name, List<String> addresses) {
-    StringBuilder endpoints = new StringBuilder();
-    for (String address : addresses) {
-      endpoints.append("""
-          - addresses: ["%s"]
-            conditions:
-              ready: true
-          """.formatted(address));
-    }
-    return """
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: %s
-          namespace: %s
-          labels:
-            kubernetes.io/service-name: %s
-        addressType: IPv4
-        ports:
-        - name: http
-          port: %d
-          protocol: TCP
-        endpoints:
-        %s""".formatted(name, namespace, service, PORT, endpoints);
+    return KubeObjects.readyEndpointSlice(namespace, name, service, PORT, addresses);
   }
 }

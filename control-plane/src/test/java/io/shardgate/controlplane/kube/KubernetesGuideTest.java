@@ -13,8 +13,6 @@ import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -65,9 +63,9 @@ class KubernetesGuideTest {
     List<String> blocks = walkthroughYamlBlocks();
     assertEquals(4, blocks.size(), "the walkthrough's YAML blocks: namespaces and Settings, Gateways, the team's "
         + "objects, the mistake");
-    apply(client, blocks.get(0));
-    apply(client, blocks.get(1));
-    apply(client, blocks.get(2));
+    KubeObjects.apply(client, blocks.get(0));
+    KubeObjects.apply(client, blocks.get(1));
+    KubeObjects.apply(client, blocks.get(2));
     // A pod of the team's Deployment and what the EndpointSlice controller would write for it (no kubelet runs
     // here, so the Pod stays Pending; the API server refuses loopback addresses, so a documentation address stands
     // in). The discovered Upstream carries the Service's selector, which the Pod's labels must match.
@@ -116,7 +114,7 @@ class KubernetesGuideTest {
       assertTrue(row.get(2).contains("gateway-proxy-protected") && !row.get(2).contains("noisy"), row::toString);
 
       // The mistake: a route outside the delegated prefix. The table warns, naming it; its other route serves on.
-      apply(client, blocks.get(3));
+      KubeObjects.apply(client, blocks.get(3));
       KubeWaits.await(BOUND, "RouteTable payments/payments-api to warn about /refunds",
           () -> "" + status(client, "RouteTable", "payments", "payments-api"), () -> {
             Map<String, Object> s = namespacedStatus(client, "RouteTable", "payments", "payments-api", "gloo-system");
@@ -140,22 +138,6 @@ class KubernetesGuideTest {
       out.add(m.group(1));
     }
     return out;
-  }
-
-  /** Applies every document of a block, as {@code kubectl apply -f} would (server-side). */
-  private static void apply(KubernetesClient client, String block) {
-    for (String doc : block.split("(?m)^---\\s*$")) {
-      if (doc.isBlank()) {
-        continue;
-      }
-      HasMetadata item = client.getKubernetesSerialization().unmarshal(doc);
-      if (item instanceof GenericKubernetesResource generic && generic.getApiVersion().contains("solo.io")) {
-        StatusStack.resources(client, generic.getKind()).inNamespace(generic.getMetadata().getNamespace())
-            .resource(generic).fieldManager("kubectl").forceConflicts().serverSideApply();
-      } else {
-        client.resource(item).fieldManager("kubectl").forceConflicts().serverSideApply();
-      }
-    }
   }
 
   private static boolean servesPayments(Translation t) {

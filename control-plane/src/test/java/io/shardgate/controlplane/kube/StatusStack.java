@@ -2,7 +2,6 @@ package io.shardgate.controlplane.kube;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResourceList;
-import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -18,7 +17,6 @@ import io.shardgate.snapshot.ShardSnapshotCache;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 
@@ -109,10 +107,7 @@ final class StatusStack implements AutoCloseable {
 
   /** The fixtures' namespaces (gloo-system, team) and the Gateway and Upstream of shard a. */
   static void createTeam(KubernetesClient client) {
-    for (String ns : List.of("gloo-system", "team")) {
-      client.namespaces().resource(new NamespaceBuilder().withNewMetadata().withName(ns).endMetadata().build())
-          .create();
-    }
+    KubeObjects.namespaces(client, "gloo-system", "team");
     create(client, GATEWAY);
     create(client, UPSTREAM);
   }
