@@ -453,20 +453,7 @@ public final class KubernetesEdsBenchmark implements BenchmarkLauncher.Run {
   }
 
   private String gateway(int s) {
-    return """
-        apiVersion: gateway.solo.io/v1
-        kind: Gateway
-        metadata:
-          name: gateway-proxy-%d
-          namespace: gloo-system
-        spec:
-          bindAddress: 127.0.0.1
-          bindPort: %d
-          proxyNames: [shard-%d]
-          httpGateway:
-            virtualServiceSelector:
-              shard: s-%d
-        """.formatted(s, BASE_PORT + s, s, s);
+    return KubeObjects.gateway("gateway-proxy-" + s, "shard-" + s, "s-" + s, BASE_PORT + s);
   }
 
   private String service(int j) {
@@ -541,31 +528,14 @@ public final class KubernetesEdsBenchmark implements BenchmarkLauncher.Run {
 
   /** Service {@code j}'s slice at {@code generation}: endpoint k's address moves on each generation, in turn. */
   private String endpointSlice(int j, int generation) {
-    StringBuilder endpoints = new StringBuilder();
+    List<String> addresses = new ArrayList<>(options.endpoints);
     for (int k = 0; k < options.endpoints; k++) {
       // Endpoint k last changed at the latest generation g <= generation with (g - 1) % endpoints == k.
       int g = generation - Math.floorMod(generation - 1 - k, options.endpoints);
-      endpoints.append("""
-          - addresses: ["%s"]
-            conditions:
-              ready: true
-          """.formatted(address(j, g > 0 ? g : 0, k)));
+      addresses.add(address(j, g > 0 ? g : 0, k));
     }
-    return """
-        apiVersion: discovery.k8s.io/v1
-        kind: EndpointSlice
-        metadata:
-          name: svc-%d-1
-          namespace: %s
-          labels:
-            kubernetes.io/service-name: svc-%d
-        addressType: IPv4
-        ports:
-        - name: http
-          port: %d
-          protocol: TCP
-        endpoints:
-        %s""".formatted(j, team(j % options.shards), j, SERVICE_PORT, endpoints);
+    return KubeObjects.readyEndpointSlice(team(j % options.shards), "svc-" + j + "-1", "svc-" + j, SERVICE_PORT,
+        addresses);
   }
 
   /**
@@ -634,37 +604,14 @@ public final class KubernetesEdsBenchmark implements BenchmarkLauncher.Run {
 
     /** The options, or null for --help. */
     static Options parse(String[] args) {
-      Map<String, String> values = new LinkedHashMap<>();
-      List<String> flags = List.of("--delta", "--keep", "--help");
-      List<String> known = List.of("--services", "--endpoints", "--shards", "--clients", "--warmup", "--changes",
-          "--settle-ms", "--timeout-s", "--serve-jvm", "--jar", "--out");
-      for (int i = 0; i < args.length; i++) {
-        String a = args[i];
-        String value = null;
-        int eq = a.indexOf('=');
-        if (a.startsWith("--") && eq > 0) {
-          value = a.substring(eq + 1);
-          a = a.substring(0, eq);
-        }
-        if (flags.contains(a) || a.equals("-h")) {
-          values.put(a.equals("-h") ? "--help" : a, "true");
-        } else if (known.contains(a)) {
-          if (value == null) {
-            if (i + 1 >= args.length) {
-              throw new IllegalArgumentException(a + " needs a value");
-            }
-            value = args[++i];
-          }
-          values.put(a, value);
-        } else {
-          throw new IllegalArgumentException("unknown option '" + args[i] + "'");
-        }
-      }
-      if (values.containsKey("--help")) {
+      BenchmarkArgs values = BenchmarkArgs.parse(args, List.of("--delta", "--keep", "--help"),
+          List.of("--services", "--endpoints", "--shards", "--clients", "--warmup", "--changes", "--settle-ms",
+              "--timeout-s", "--serve-jvm", "--jar", "--out"));
+      if (values.has("--help")) {
         return null;
       }
-      int shards = positive(values, "--shards", 16);
-      int services = positive(values, "--services", 1000);
+      int shards = values.positive("--shards", 16);
+      int services = values.positive("--services", 1000);
       if (services < shards) {
         throw new IllegalArgumentException("--services (" + services + ") must be at least --shards (" + shards
             + "): every shard routes to at least one Service");
@@ -672,42 +619,18 @@ public final class KubernetesEdsBenchmark implements BenchmarkLauncher.Run {
       if (services > 4000) {
         throw new IllegalArgumentException("--services must be at most 4000 (the endpoint addresses are 10.x.y.z)");
       }
-      int endpoints = positive(values, "--endpoints", 10);
+      int endpoints = values.positive("--endpoints", 10);
       if (endpoints > 60) {
         throw new IllegalArgumentException("--endpoints must be at most 60 (one EndpointSlice per Service)");
       }
-      return new Options(services, endpoints, shards, positive(values, "--clients", 2), values.containsKey("--delta"),
-          nonNegative(values, "--warmup", 20), positive(values, "--changes", 200),
-          Duration.ofMillis(nonNegative(values, "--settle-ms", 300)), positive(values, "--timeout-s", 120),
-          List.of(values.getOrDefault("--serve-jvm", "-Xms512m -Xmx2g").trim().split("\\s+")),
-          Path.of(values.getOrDefault("--jar", "control-plane/target/shardgate.jar")),
-          Path.of(values.getOrDefault("--out", "load-tests/target/kubernetes-eds-benchmark")),
-          values.containsKey("--keep"),
+      return new Options(services, endpoints, shards, values.positive("--clients", 2), values.has("--delta"),
+          values.atLeastZero("--warmup", 20), values.positive("--changes", 200),
+          Duration.ofMillis(values.atLeastZero("--settle-ms", 300)), values.positive("--timeout-s", 120),
+          List.of(values.get("--serve-jvm", "-Xms512m -Xmx2g").trim().split("\\s+")),
+          Path.of(values.get("--jar", "control-plane/target/shardgate.jar")),
+          Path.of(values.get("--out", "load-tests/target/kubernetes-eds-benchmark")),
+          values.has("--keep"),
           System.getProperty("shardgate.bench.command", "KubernetesEdsBenchmark " + String.join(" ", args)));
-    }
-
-    private static int positive(Map<String, String> values, String name, int fallback) {
-      int v = nonNegative(values, name, fallback);
-      if (v == 0) {
-        throw new IllegalArgumentException(name + " must be positive");
-      }
-      return v;
-    }
-
-    private static int nonNegative(Map<String, String> values, String name, int fallback) {
-      String s = values.get(name);
-      if (s == null) {
-        return fallback;
-      }
-      try {
-        int v = Integer.parseInt(s.trim());
-        if (v < 0) {
-          throw new IllegalArgumentException(name + " must not be negative: " + s);
-        }
-        return v;
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException(name + " needs a number, not '" + s + "'");
-      }
     }
   }
 }
