@@ -29,4 +29,14 @@ public final class XdsNames {
     return envoyVirtualHost + "-route-" + routeIndex + (routeName == null ? "" : "-" + routeName)
         + "-matcher-" + matcherIndex;
   }
+
+  /** The SDS name of a TLS secret's certificate and key: {@code <name>_<namespace>}, like a cluster's. */
+  public static String certificateSecret(ResourceRef secret) {
+    return cluster(secret);
+  }
+
+  /** The SDS name of a TLS secret's root CA, as a validation context: {@code <name>_<namespace>-ca}. */
+  public static String validationSecret(ResourceRef secret) {
+    return cluster(secret) + "-ca";
+  }
 }

@@ -16,4 +16,9 @@ public record ProxyListener(
   public ProxyListener {
     virtualHosts = List.copyOf(virtualHosts);
   }
+
+  /** The TLS secrets this listener's filter chains reference over SDS, sorted. */
+  public List<SecretUse> secretUses() {
+    return List.of();
+  }
 }

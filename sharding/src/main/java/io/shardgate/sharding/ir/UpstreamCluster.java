@@ -35,6 +35,11 @@ public record UpstreamCluster(
     this(upstream, hosts, tls, sni, connectTimeout, null);
   }
 
+  /** The TLS secrets this cluster's transport socket references over SDS, sorted. */
+  public List<SecretUse> secretUses() {
+    return List.of();
+  }
+
   /** Whether Envoy gets this cluster's endpoints over EDS. */
   public boolean eds() {
     return service != null;
