@@ -15,9 +15,6 @@ import io.shardgate.sharding.discovery.DiscoveredUpstreams;
 import io.shardgate.sharding.discovery.EndpointState;
 import io.shardgate.sharding.discovery.KubeEndpoint;
 import io.shardgate.sharding.discovery.ServiceEndpoints;
-import io.shardgate.sharding.model.ResourceRef;
-import io.shardgate.sharding.secret.TlsSecretLookup;
-import io.shardgate.sharding.secret.TlsSecretLookup.TlsSecretView;
 import io.shardgate.sharding.translate.LastGood;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -42,11 +39,8 @@ import org.junit.jupiter.api.TestFactory;
  * label and selector changes, domain conflicts, delegation cycles, routes without actions, documents that stop
  * decoding, deletions, Settings policy changes. Kube Upstreams, kube destinations and the Upstreams discovery writes
  * for Service ports appear and disappear, and Service endpoints change on their own (the documents then are the very
- * same objects, which the engine serves by rebuilding load assignments alone). SSL Gateways select VirtualServices
- * with an sslConfig (secretRef, sniDomains that may overlap), and the TLS secrets' views change on their own (valid,
- * with a root CA, missing, serving last good content; or a rotation: a new lookup with the same views). Unchanged
- * documents are handed over as the very same objects, as the directory and Kubernetes sources do, so the caches are
- * exercised as in production.
+ * same objects, which the engine serves by rebuilding load assignments alone). Unchanged documents are handed over as
+ * the very same objects, as the directory and Kubernetes sources do, so the caches are exercised as in production.
  *
  * <p>{@code -Dshardgate.incremental.steps=N} and {@code -Dshardgate.incremental.seeds=K} run longer (the defaults keep
  * the suite fast).
@@ -72,13 +66,11 @@ class IncrementalTranslationTest {
     int reused = 0;
     int endpointOnly = 0;
     int servedEndpoints = 0;
-    int tlsChains = 0;
     for (int step = 0; step <= STEPS; step++) {
       String edit = step == 0 ? "initial" : config.mutate(random);
       ConfigInput input = parser.input(config.files(), config.endpointState());
-      TlsSecretLookup secrets = config.secretLookup();
-      Translation incremental = engine.translate(input, incrementalLastGood, secrets);
-      Translation fresh = new TranslationEngine().translate(input, freshLastGood, secrets);
+      Translation incremental = engine.translate(input, incrementalLastGood);
+      Translation fresh = new TranslationEngine().translate(input, freshLastGood);
       String where = "seed " + seed + ", step " + step + " (" + edit + ")";
       boolean same = fresh.gateway().equals(incremental.gateway()) && fresh.xds().equals(incremental.xds())
           && fresh.plan().equals(incremental.plan());
@@ -106,15 +98,12 @@ class IncrementalTranslationTest {
       incrementalLastGood = incremental.gateway().lastGood();
       reused += fresh.xds().size() - incremental.translated().size();
       endpointOnly += incremental.endpointsOnly() ? 1 : 0;
-      tlsChains += incremental.gateway().shards().values().stream().flatMap(sh -> sh.proxy().listeners().stream())
-          .mapToInt(l -> l.isSsl() ? l.filterChains().size() : 0).sum();
       servedEndpoints += incremental.xds().values().stream()
           .mapToInt(x -> x.endpoints().stream().mapToInt(EndpointTranslator::endpointCount).sum()).sum();
     }
     // The generator must reach what it is for: endpoint-only passes, and EDS clusters that get endpoints.
     assertTrue(endpointOnly > 0, "seed " + seed + ": no endpoint-only step");
     assertTrue(servedEndpoints > 0, "seed " + seed + ": no EDS cluster ever had an endpoint");
-    assertTrue(tlsChains > 0, "seed " + seed + ": no SSL listener ever had a filter chain");
     // The point of the engine: most steps reuse most shards.
     assertTrue(reused > STEPS / 2, "seed " + seed + ": shards reused " + reused + " times in " + STEPS + " steps");
   }
@@ -145,8 +134,6 @@ class IncrementalTranslationTest {
     private static final String[] SHARD_LABELS = {"one", "two", "three", "none"};
     private static final String[] SERVICES = {"svc-a", "svc-b"};
     private static final int[] SERVICE_PORTS = {80, 81};
-    private static final String[] SECRETS = {"team-a/cert-1", "team-a/cert-2", "shared/cert-3"};
-    private static final String[] SECRET_STATES = {"valid", "valid", "ca", "missing", "lastGood"};
 
     final Map<String, Gw> gateways = new TreeMap<>();
     final Map<String, Vs> virtualServices = new TreeMap<>();
@@ -159,10 +146,6 @@ class IncrementalTranslationTest {
     boolean readAllNamespaces;
     boolean settingsBroken;
     int counter;
-    /** Per secret, its view: valid, ca (valid with a root CA), missing, lastGood (servable with a problem). */
-    final Map<String, String> secretStates = new TreeMap<>();
-    /** The lookup of the current secret states; a new object only when an edit changes them (or rotates one). */
-    TlsSecretLookup lookup;
 
     record Route(String prefix, String action, String target, String selectorLabel, String selectorNamespace) {}
 
@@ -176,7 +159,6 @@ class IncrementalTranslationTest {
       List<String> refs = new ArrayList<>();
       boolean broken;
       boolean noType;
-      boolean ssl;
     }
 
     static final class Vs {
@@ -186,9 +168,6 @@ class IncrementalTranslationTest {
       List<String> domains = new ArrayList<>();
       List<Route> routes = new ArrayList<>();
       boolean broken;
-      /** The secret of its sslConfig ({@code namespace/name}), or null for none. */
-      String secret;
-      boolean sniShared;
     }
 
     static final class Rt {
@@ -242,10 +221,6 @@ class IncrementalTranslationTest {
       for (int i = 0; i < 8; i++) {
         c.addVirtualService(r);
       }
-      for (String secret : SECRETS) {
-        c.secretStates.put(secret, pick(r, SECRET_STATES));
-      }
-      c.lookup = c.newLookup();
       return c;
     }
 
@@ -340,7 +315,6 @@ class IncrementalTranslationTest {
       g.port = 8080 + r.nextInt(3);
       g.selection = pick(r, new String[] {"label", "label", "expression", "refs", "all"});
       g.shard = pick(r, SHARD_LABELS);
-      g.ssl = r.nextInt(3) == 0;
       gateways.put(g.name, g);
     }
 
@@ -358,10 +332,6 @@ class IncrementalTranslationTest {
       }
       for (int i = 0; i < 1 + r.nextInt(3); i++) {
         v.routes.add(randomRoute(r, "/"));
-      }
-      if (r.nextInt(3) == 0) {
-        v.secret = pick(r, SECRETS);
-        v.sniShared = r.nextInt(4) == 0;
       }
       virtualServices.put(v.namespace + "/" + v.name, v);
     }
@@ -407,50 +377,10 @@ class IncrementalTranslationTest {
       };
     }
 
-    TlsSecretLookup secretLookup() {
-      return lookup;
-    }
-
-    private TlsSecretLookup newLookup() {
-      Map<ResourceRef, TlsSecretView> views = new TreeMap<>();
-      secretStates.forEach((key, state) -> {
-        int slash = key.indexOf('/');
-        ResourceRef ref = new ResourceRef(key.substring(0, slash), key.substring(slash + 1));
-        views.put(ref, switch (state) {
-          case "valid" -> TlsSecretView.valid(false);
-          case "ca" -> TlsSecretView.valid(true);
-          case "lastGood" -> new TlsSecretView(true, false, "secret " + key + ": tls.crt expired");
-          default -> TlsSecretView.missing(ref);
-        });
-      });
-      return ref -> views.getOrDefault(ref, TlsSecretView.missing(ref));
-    }
-
     /** Applies one random edit and says what it was. */
     String mutate(Random r) {
-      int kind = r.nextInt(34);
+      int kind = r.nextInt(30);
       switch (kind) {
-        case 30 -> {
-          String secret = pick(r, SECRETS);
-          secretStates.put(secret, pick(r, SECRET_STATES));
-          lookup = newLookup();
-          return "secret " + secret + " is " + secretStates.get(secret);
-        }
-        case 31 -> {
-          lookup = newLookup();
-          return "a rotation: a new lookup with the same views";
-        }
-        case 32 -> {
-          Gw g = pick(r, new ArrayList<>(gateways.values()));
-          g.ssl = !g.ssl;
-          return "ssl of " + g.name + " " + g.ssl;
-        }
-        case 33 -> {
-          Vs v = pick(r, new ArrayList<>(virtualServices.values()));
-          v.secret = r.nextInt(3) == 0 ? null : pick(r, SECRETS);
-          v.sniShared = r.nextInt(3) == 0;
-          return "sslConfig of " + v.name + ": " + v.secret + (v.sniShared ? " with the shared SNI name" : "");
-        }
         case 26, 27 -> {
           return changeEndpoints(r);
         }
@@ -661,10 +591,9 @@ class IncrementalTranslationTest {
           metadata: {name: %s, namespace: %s}
           spec:
             bindPort: %s
-            ssl: %s
             proxyNames: [%s]
           %s
-          """.formatted(g.name, g.namespace, g.broken ? "eighty" : String.valueOf(g.port), g.ssl,
+          """.formatted(g.name, g.namespace, g.broken ? "eighty" : String.valueOf(g.port),
           String.join(", ", g.proxies), g.noType ? "" : "  httpGateway: {" + selection + "}");
     }
 
@@ -706,12 +635,10 @@ class IncrementalTranslationTest {
           kind: VirtualService
           metadata: {name: %s, namespace: %s, labels: %s}
           spec:
-          %s  virtualHost:
+            virtualHost:
               domains: [%s]
               routes:
-          %s""".formatted(v.name, v.namespace, labels(v.labels), v.secret == null ? "" : "  sslConfig: {secretRef: "
-              + ref(v.secret) + (v.sniShared ? ", sniDomains: [shared.example.com, " + v.name + ".example.com]" : "")
-              + "}\n", String.join(", ", v.domains),
+          %s""".formatted(v.name, v.namespace, labels(v.labels), String.join(", ", v.domains),
           v.broken ? "      - matchers: [{prefix: 7}]\n        directResponseAction: {status: nope}\n"
               : routes(v.routes, "      "));
     }
