@@ -19,6 +19,7 @@ import io.shardgate.sharding.report.Contribution;
 import io.shardgate.sharding.report.Reports;
 import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.sharding.report.StatusLedger;
+import io.shardgate.sharding.secret.TlsSecretLookup;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -121,6 +122,17 @@ public final class GatewayTranslationCache {
    * cache compare the two inputs itself.
    */
   public Pass translate(DecodedResources in, Set<ResourceKey> changed, LastGood previous, InvalidRoutePolicy policy) {
+    return translate(in, changed, previous, policy, TlsSecretLookup.NONE);
+  }
+
+  /**
+   * As {@link #translate(DecodedResources, Set, LastGood, InvalidRoutePolicy)}, with {@code secrets} telling what is
+   * known of the TLS secrets VirtualServices' {@code secretRef}s name. The views each proxy read are recorded: a proxy
+   * is translated again exactly when a view it read now answers differently (so a valid-to-valid rotation, which
+   * answers the same, translates nothing).
+   */
+  public Pass translate(DecodedResources in, Set<ResourceKey> changed, LastGood previous, InvalidRoutePolicy policy,
+      TlsSecretLookup secrets) {
     // What later stages added last time is not part of this translation until they add it again.
     ledger.remove(new ExtraSlot());
     ledger.drainChanged();
@@ -139,7 +151,7 @@ public final class GatewayTranslationCache {
     lastPolicy = policy;
 
     updateDecodeSlots(in, delta);
-    Lookups base = Lookups.of(in, Set.of(), everything ? Set.of("*") : delta.routeTableNamespaces());
+    Lookups base = Lookups.of(in, Set.of(), everything ? Set.of("*") : delta.routeTableNamespaces(), secrets);
     Set<ResourceKey> groupErrors = validateGroups(base);
     Set<ResourceKey> groupFlips = symmetricDifference(groupsWithErrors, groupErrors);
     groupsWithErrors = groupErrors;
@@ -162,7 +174,8 @@ public final class GatewayTranslationCache {
       }
       if (everything || st == null || st.failed || !sameGateways(st.gateways, e.getValue())
           || previous.of(e.getKey()) != st.written
-          || touches(st, delta, groupFlips, e.getValue())) {
+          || touches(st, delta, groupFlips, e.getValue())
+          || !st.findReads.secretsStillValid(lookups) || !st.buildReads.secretsStillValid(lookups)) {
         dirty.add(e.getKey());
       }
     }
@@ -565,7 +578,9 @@ public final class GatewayTranslationCache {
     }
     for (VirtualService vs : delta.changedVirtualServices()) {
       for (Gateway g : gateways) {
-        if (g.type() == Gateway.GatewayType.HTTP && g.httpGateway() != null && VirtualServiceSelection.selects(g, vs)) {
+        // Ignoring the ssl flag: an SSL Gateway that selects nothing names the VirtualServices that lack sslConfig.
+        if (g.type() == Gateway.GatewayType.HTTP && g.httpGateway() != null
+            && VirtualServiceSelection.selectsIgnoringSsl(g, vs)) {
           return true;
         }
       }
@@ -675,6 +690,8 @@ public final class GatewayTranslationCache {
       if (unreached) {
         String message = k.kind() == Kind.VIRTUAL_SERVICE
             ? "no Gateway selects this VirtualService; it serves nothing"
+                + (lookups.resource(k) instanceof VirtualService vs && vs.hasSslConfig()
+                    ? " (it has an sslConfig, so only Gateways with ssl: true select it)" : "")
             : "no served VirtualService delegates to this RouteTable; it serves nothing";
         ledger.put(new UnreachedSlot(k), StatusLedger.Layer.SERVING,
             new Reports().warning(k, message).contribution());
