@@ -20,6 +20,7 @@ import io.shardgate.sharding.model.RouteTable;
 import io.shardgate.sharding.model.Settings;
 import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.model.UpstreamGroup;
+import io.shardgate.sharding.model.UpstreamSslConfig;
 import io.shardgate.sharding.model.VirtualService;
 import io.shardgate.sharding.report.Reports;
 import java.time.Duration;
@@ -620,18 +621,13 @@ public final class ResourceDecoder {
       connectTimeout = cc.duration("connectTimeout");
       cc.finish();
     }
-    String sni = null;
+    UpstreamSslConfig sslConfig = null;
     Fields ssl = spec.obj("sslConfig");
     if (ssl != null) {
-      sni = ssl.str("sni");
+      sslConfig = new UpstreamSslConfig(null, ssl.str("sni"), null, null, null, false, false);
       ssl.finish();
-      if (kubeSpec != null) {
-        // The EDS cluster has no transport socket yet: say so rather than send plaintext silently.
-        spec.problems().warning(spec.pathOf("sslConfig"),
-            "TLS to a kube Upstream is not served by Shardgate yet; its connections are plaintext");
-      }
     }
-    return new Upstream(meta, type, staticSpec, kubeSpec, connectTimeout, sni);
+    return new Upstream(meta, type, staticSpec, kubeSpec, connectTimeout, sslConfig, spec.bool("useHttp2"));
   }
 
   private static Upstream.KubeSpec decodeKube(Fields k, ObjectMeta meta) {
