@@ -6,7 +6,6 @@ import io.shardgate.sharding.ir.UpstreamCluster;
 import io.shardgate.sharding.model.ResourceRef;
 import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.model.UpstreamSslConfig;
-import io.shardgate.sharding.secret.TlsSecretLookup;
 import io.shardgate.sharding.report.Contribution;
 import io.shardgate.sharding.secret.TlsSecretLookup;
 import java.util.List;
