@@ -1,6 +1,9 @@
 package io.shardgate.controlplane.xds;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.ApiConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
@@ -19,6 +22,7 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.shardgate.sharding.ir.SecretUse;
 import io.shardgate.sharding.ir.UpstreamCluster;
 import io.shardgate.sharding.model.TlsSecretSource;
+import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.model.UpstreamSslConfig;
 import java.util.List;
 
@@ -35,6 +39,8 @@ import java.util.List;
  */
 public final class TlsTranslator {
 
+  /** The endpoint metadata namespace Envoy matches a cluster's transport socket matches against. */
+  static final String TRANSPORT_SOCKET_MATCH = "envoy.transport_socket_match";
   /** Envoy's gRPC call credentials plugin that sends a token read from a file, as Gloo's {@code callCredentials}. */
   static final String FILE_BASED_METADATA = "envoy.grpc_credentials.file_based_metadata";
   /**
@@ -51,9 +57,38 @@ public final class TlsTranslator {
 
   /** The {@code envoy.transport_sockets.tls} transport socket of a TLS cluster. */
   static TransportSocket upstreamTransportSocket(UpstreamCluster u) {
+    return transportSocket(upstreamTlsContext(u));
+  }
+
+  private static TransportSocket transportSocket(UpstreamTlsContext tls) {
     return TransportSocket.newBuilder()
         .setName(XdsTranslator.TLS_TRANSPORT_SOCKET)
-        .setTypedConfig(Any.pack(upstreamTlsContext(u)))
+        .setTypedConfig(Any.pack(tls))
+        .build();
+  }
+
+  /**
+   * The name of the transport socket match of a static host that sends an SNI other than the cluster's
+   * ({@code <sni>;<addr>:<port>}, as Gloo names it), or null when the host uses the cluster's socket.
+   */
+  static String hostSniMatch(UpstreamCluster u, Upstream.StaticHost h) {
+    if (h.sniAddr() == null || h.sniAddr().equals(u.sni())) {
+      return null;
+    }
+    return h.sniAddr() + ";" + h.addr() + ":" + h.port();
+  }
+
+  /** The metadata (and match) {@code {<name>: true}} that ties a host to its transport socket. */
+  static Struct matchStruct(String name) {
+    return Struct.newBuilder().putFields(name, Value.newBuilder().setBoolValue(true).build()).build();
+  }
+
+  /** The cluster's TLS context with the host's SNI, chosen for the host by its metadata. */
+  static Cluster.TransportSocketMatch hostTransportSocket(UpstreamCluster u, Upstream.StaticHost h, String name) {
+    return Cluster.TransportSocketMatch.newBuilder()
+        .setName(name)
+        .setMatch(matchStruct(name))
+        .setTransportSocket(transportSocket(upstreamTlsContext(u).toBuilder().setSni(h.sniAddr()).build()))
         .build();
   }
 

@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
@@ -50,7 +51,9 @@ import io.shardgate.sharding.model.Upstream;
 import io.shardgate.snapshot.ShardResources;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * xDS translation: one shard's Proxy and upstream clusters to Envoy v3 resources.
@@ -289,8 +292,19 @@ public final class XdsTranslator {
     } else {
       boolean allIps = u.hosts().stream().allMatch(h -> IpLiterals.isIp(h.addr()));
       LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+      Set<String> matches = new HashSet<>();
       for (Upstream.StaticHost h : u.hosts()) {
-        locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()));
+        String match = u.tls() ? TlsTranslator.hostSniMatch(u, h) : null;
+        if (match == null) {
+          locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()));
+          continue;
+        }
+        // A host with an SNI of its own picks its transport socket by endpoint metadata, as Gloo's static hosts do.
+        locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()).toBuilder().setMetadata(
+            Metadata.newBuilder().putFilterMetadata(TlsTranslator.TRANSPORT_SOCKET_MATCH, TlsTranslator.matchStruct(match))));
+        if (matches.add(match)) {
+          c.addTransportSocketMatches(TlsTranslator.hostTransportSocket(u, h, match));
+        }
       }
       c.setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(locality));
       if (allIps) {

@@ -707,7 +707,8 @@ public final class ResourceDecoder {
       s.problems().error(s.pathOf("hosts"), "a static upstream needs at least one host");
     }
     Boolean useTls = s.bool("useTls");
-    boolean autoSni = Boolean.TRUE.equals(s.bool("autoSniRewrite"));
+    // Gloo's default is true: a host's name is its SNI.
+    boolean autoSni = !Boolean.FALSE.equals(s.bool("autoSniRewrite"));
     return new Upstream.StaticSpec(hosts, useTls, autoSni);
   }
 

@@ -23,6 +23,7 @@ import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.sharding.secret.TlsSecretLookup;
 import io.shardgate.sharding.secret.TlsSecretLookup.TlsSecretView;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -224,5 +225,44 @@ class UpstreamTlsTranslationTest {
       assertEquals(scratch.shards(), cached.shards());
       assertEquals(scratch.statuses(), cached.statuses());
     }
+  }
+
+  private static UpstreamCluster clusterOfStatic(String staticYaml, String extra) {
+    DecodedResources d = decode("""
+        apiVersion: gloo.solo.io/v1
+        kind: Upstream
+        metadata: {name: billing, namespace: team}
+        spec:
+          static: %s
+        %s""".formatted(staticYaml, extra.indent(2)));
+    return GatewayTranslator.cluster(decodedUpstream(d), TlsSecretLookup.NONE).cluster();
+  }
+
+  @Test
+  void staticHostsSendTheirSniAsGlooDoesExceptIpAddressesAndAnExplicitSni() {
+    // One DNS host: its name is the cluster's SNI (autoSniRewrite defaults to true).
+    UpstreamCluster one = clusterOfStatic("{hosts: [{addr: api.internal, port: 443}]}", "");
+    assertEquals("api.internal", one.sni());
+    assertNull(one.hosts().get(0).sniAddr());
+
+    // Several: each its own; an IP address is never an SNI (RFC 6066); sniAddr wins.
+    UpstreamCluster many = clusterOfStatic("{hosts: [{addr: a.internal, port: 443}, {addr: 10.0.0.1, port: 443},"
+        + " {addr: 10.0.0.2, port: 443, sniAddr: b.internal}]}", "");
+    assertNull(many.sni());
+    assertEquals(Arrays.asList("a.internal", null, "b.internal"),
+        many.hosts().stream().map(Upstream.StaticHost::sniAddr).toList());
+
+    // autoSniRewrite: false leaves only sniAddr; plaintext sends no SNI at all.
+    UpstreamCluster off = clusterOfStatic("{hosts: [{addr: a.internal, port: 443}], autoSniRewrite: false}", "");
+    assertNull(off.sni());
+    UpstreamCluster plain = clusterOfStatic("{hosts: [{addr: a.internal, port: 80, sniAddr: x}]}", "");
+    assertFalse(plain.tls());
+    assertNull(plain.sni());
+
+    // sslConfig.sni is the SNI of every host without an sniAddr (Gloo would send each host's name instead).
+    UpstreamCluster named = clusterOfStatic("{hosts: [{addr: a.internal, port: 443}, {addr: b.internal, port: 443}]}",
+        "sslConfig: {sni: api.example.com}");
+    assertEquals("api.example.com", named.sni());
+    assertTrue(named.hosts().stream().allMatch(h -> h.sniAddr() == null));
   }
 }
