@@ -18,6 +18,7 @@ import io.shardgate.sharding.plan.PlanInput;
 import io.shardgate.sharding.plan.ShardPlanCache;
 import io.shardgate.sharding.report.Contribution;
 import io.shardgate.sharding.report.Reports;
+import io.shardgate.sharding.secret.TlsSecretLookup;
 import io.shardgate.sharding.translate.GatewayTranslation;
 import io.shardgate.sharding.translate.GatewayTranslationCache;
 import io.shardgate.sharding.translate.InvalidRoutePolicy;
@@ -98,12 +99,21 @@ public final class TranslationEngine {
    * outside the per-proxy and per-shard isolation propagates, and the next call translates from scratch.
    */
   public Translation translate(ConfigInput input, LastGood previous) {
+    return translate(input, previous, TlsSecretLookup.NONE);
+  }
+
+  /**
+   * As {@link #translate(ConfigInput, LastGood)}, with {@code secrets} telling gateway translation what is known of
+   * the TLS secrets VirtualServices name (never their content).
+   */
+  public Translation translate(ConfigInput input, LastGood previous, TlsSecretLookup secrets) {
     try {
-      Translation t = onlyEndpointsChanged(input, previous)
+      Translation t = onlyEndpointsChanged(input, previous) && secrets == lastSecrets
           ? translateEndpoints(input)
-          : translateIncrementally(input, previous);
+          : translateIncrementally(input, previous, secrets);
       last = t;
       lastEndpoints = input.endpoints();
+      lastSecrets = secrets;
       return t;
     } catch (RuntimeException | StackOverflowError e) {
       decodeCache = new DecodedResourcesCache();
@@ -114,6 +124,7 @@ public final class TranslationEngine {
       rolesByService.clear();
       last = null;
       lastEndpoints = EndpointState.EMPTY;
+      lastSecrets = null;
       throw e;
     }
   }
@@ -178,12 +189,12 @@ public final class TranslationEngine {
     return endpointPasses;
   }
 
-  private Translation translateIncrementally(ConfigInput input, LastGood previous) {
+  private Translation translateIncrementally(ConfigInput input, LastGood previous, TlsSecretLookup secrets) {
     DecodedResourcesCache.Result decode = decodeCache.decode(input.documents(), previous.documents());
     DecodedResources decoded = decode.resources();
     var settings = decoded.snapshot().settings();
     GatewayTranslationCache.Pass pass =
-        gatewayCache.translate(decoded, decode.changed(), previous, InvalidRoutePolicy.of(settings));
+        gatewayCache.translate(decoded, decode.changed(), previous, InvalidRoutePolicy.of(settings), secrets);
     PlanInput planInput = new PlanInput(pass.writeNamespace(), decoded.snapshot(), pass.shards(), pass::usedBy,
         p -> pass.lastGood().of(p), pass::resource, pass::rejectedWhileDecoding, pass::isRejected, pass.changedKeys());
     ShardPlan plan = planCache.plan(planInput, PlanSettings.of(settings));
@@ -330,6 +341,7 @@ public final class TranslationEngine {
   private final Map<String, SortedSet<String>> rolesByService = new HashMap<>();
   private Translation last;
   private EndpointState lastEndpoints = EndpointState.EMPTY;
+  private TlsSecretLookup lastSecrets;
   private long fullPasses;
   private long endpointPasses;
 
