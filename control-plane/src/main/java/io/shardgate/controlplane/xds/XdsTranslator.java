@@ -12,6 +12,7 @@ import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -323,16 +324,16 @@ public final class XdsTranslator {
       LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
       Set<String> matches = new HashSet<>();
       for (Upstream.StaticHost h : u.hosts()) {
-        String match = u.tls() ? TlsTranslator.hostSniMatch(u, h) : null;
+        String match = u.tls() ? UpstreamTlsTranslator.hostSniMatch(u, h) : null;
         if (match == null) {
           locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()));
           continue;
         }
         // A host with an SNI of its own picks its transport socket by endpoint metadata, as Gloo's static hosts do.
         locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()).toBuilder().setMetadata(
-            Metadata.newBuilder().putFilterMetadata(TlsTranslator.TRANSPORT_SOCKET_MATCH, TlsTranslator.matchStruct(match))));
+            Metadata.newBuilder().putFilterMetadata(UpstreamTlsTranslator.TRANSPORT_SOCKET_MATCH, UpstreamTlsTranslator.matchStruct(match))));
         if (matches.add(match)) {
-          c.addTransportSocketMatches(TlsTranslator.hostTransportSocket(u, h, match));
+          c.addTransportSocketMatches(UpstreamTlsTranslator.hostTransportSocket(u, h, match));
         }
       }
       c.setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(locality));
@@ -343,7 +344,7 @@ public final class XdsTranslator {
       }
     }
     if (u.tls()) {
-      c.setTransportSocket(TlsTranslator.upstreamTransportSocket(u));
+      c.setTransportSocket(UpstreamTlsTranslator.upstreamTransportSocket(u));
     }
     if (u.http2()) {
       // As Gloo: HTTP/2 explicitly, whatever ALPN the TLS context offers (no protocol auto-selection).

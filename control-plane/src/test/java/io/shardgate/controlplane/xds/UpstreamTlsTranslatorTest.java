@@ -110,12 +110,12 @@ class UpstreamTlsTranslatorTest {
     CommonTlsContext.CombinedCertificateValidationContext combined = common.getCombinedValidationContext();
     assertEquals("billing-client_team-ca", combined.getValidationContextSdsSecretConfig().getName());
     List<SubjectAltNameMatcher> sans = combined.getDefaultValidationContext().getMatchTypedSubjectAltNamesList();
-    // Gloo's untyped matcher matches a name of any type: each name once per SAN type.
-    assertEquals(8, sans.size());
+    // Typed by the name's form, as on the listeners (TlsContexts): a DNS name, a URI.
+    assertEquals(2, sans.size());
     assertEquals("billing.internal", sans.get(0).getMatcher().getExact());
     assertEquals(SubjectAltNameMatcher.SanType.DNS, sans.get(0).getSanType());
-    assertEquals(SubjectAltNameMatcher.SanType.URI, sans.get(5).getSanType());
-    assertEquals("spiffe://td/billing", sans.get(5).getMatcher().getExact());
+    assertEquals(SubjectAltNameMatcher.SanType.URI, sans.get(1).getSanType());
+    assertEquals("spiffe://td/billing", sans.get(1).getMatcher().getExact());
     assertEquals(0, combined.getDefaultValidationContext().getMatchSubjectAltNamesCount(), "not the deprecated form");
   }
 
@@ -128,7 +128,7 @@ class UpstreamTlsTranslatorTest {
     assertEquals("/etc/tls/c.crt", mutual.getTlsCertificates(0).getCertificateChain().getFilename());
     assertEquals("/etc/tls/c.key", mutual.getTlsCertificates(0).getPrivateKey().getFilename());
     assertEquals("/etc/tls/ca.crt", mutual.getValidationContext().getTrustedCa().getFilename());
-    assertEquals(4, mutual.getValidationContext().getMatchTypedSubjectAltNamesCount());
+    assertEquals(1, mutual.getValidationContext().getMatchTypedSubjectAltNamesCount());
 
     CommonTlsContext oneWay =
         tlsOf(XdsTranslator.cluster(staticCluster(UPSTREAM, ssl(files, null, List.of(), true), null)))
@@ -160,7 +160,7 @@ class UpstreamTlsTranslatorTest {
     var google = c2.getCombinedValidationContext().getValidationContextSdsSecretConfig().getSdsConfig()
         .getApiConfigSource().getGrpcServices(0).getGoogleGrpc();
     assertEquals("127.0.0.1:8234", google.getTargetUri());
-    assertEquals(TlsTranslator.FILE_BASED_METADATA, google.getCallCredentials(0).getFromPlugin().getName());
+    assertEquals("envoy.grpc_credentials.file_based_metadata", google.getCallCredentials(0).getFromPlugin().getName());
   }
 
   @Test
@@ -221,7 +221,7 @@ class UpstreamTlsTranslatorTest {
     assertEquals("a.internal", hostTls.getSni());
     assertEquals("billing-client_team", hostTls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
     var endpoints = c.getLoadAssignment().getEndpoints(0).getLbEndpointsList();
-    assertTrue(endpoints.get(0).getMetadata().getFilterMetadataOrThrow(TlsTranslator.TRANSPORT_SOCKET_MATCH)
+    assertTrue(endpoints.get(0).getMetadata().getFilterMetadataOrThrow(UpstreamTlsTranslator.TRANSPORT_SOCKET_MATCH)
         .getFieldsOrThrow("a.internal;a.internal:443").getBoolValue());
     assertFalse(endpoints.get(1).hasMetadata(), "the IP host uses the cluster's socket");
     assertEquals("", tlsOf(c).getSni());
