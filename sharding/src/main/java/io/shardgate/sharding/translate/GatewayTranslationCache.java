@@ -19,6 +19,7 @@ import io.shardgate.sharding.report.Contribution;
 import io.shardgate.sharding.report.Reports;
 import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.sharding.report.StatusLedger;
+import io.shardgate.sharding.secret.TlsSecretLookup;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -121,6 +122,17 @@ public final class GatewayTranslationCache {
    * cache compare the two inputs itself.
    */
   public Pass translate(DecodedResources in, Set<ResourceKey> changed, LastGood previous, InvalidRoutePolicy policy) {
+    return translate(in, changed, previous, policy, TlsSecretLookup.NONE);
+  }
+
+  /**
+   * As {@link #translate(DecodedResources, Set, LastGood, InvalidRoutePolicy)}, with {@code secrets} telling what is
+   * known of the TLS secrets VirtualServices' {@code secretRef}s name. The views each proxy read are recorded: a proxy
+   * is translated again exactly when a view it read now answers differently (so a valid-to-valid rotation, which
+   * answers the same, translates nothing).
+   */
+  public Pass translate(DecodedResources in, Set<ResourceKey> changed, LastGood previous, InvalidRoutePolicy policy,
+      TlsSecretLookup secrets) {
     // What later stages added last time is not part of this translation until they add it again.
     ledger.remove(new ExtraSlot());
     ledger.drainChanged();
@@ -139,7 +151,7 @@ public final class GatewayTranslationCache {
     lastPolicy = policy;
 
     updateDecodeSlots(in, delta);
-    Lookups base = Lookups.of(in, Set.of(), everything ? Set.of("*") : delta.routeTableNamespaces());
+    Lookups base = Lookups.of(in, Set.of(), everything ? Set.of("*") : delta.routeTableNamespaces(), secrets);
     Set<ResourceKey> groupErrors = validateGroups(base);
     Set<ResourceKey> groupFlips = symmetricDifference(groupsWithErrors, groupErrors);
     groupsWithErrors = groupErrors;
@@ -162,7 +174,8 @@ public final class GatewayTranslationCache {
       }
       if (everything || st == null || st.failed || !sameGateways(st.gateways, e.getValue())
           || previous.of(e.getKey()) != st.written
-          || touches(st, delta, groupFlips, e.getValue())) {
+          || touches(st, delta, groupFlips, e.getValue())
+          || !st.findReads.secretsStillValid(lookups) || !st.buildReads.secretsStillValid(lookups)) {
         dirty.add(e.getKey());
       }
     }

@@ -4,6 +4,7 @@ import io.shardgate.sharding.decode.DecodedResources;
 import io.shardgate.sharding.ir.UpstreamCluster;
 import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.report.Contribution;
+import io.shardgate.sharding.secret.TlsSecretLookup;
 import java.util.List;
 
 /**
@@ -28,7 +29,13 @@ public final class GatewayTranslator {
    * carries the next last good state.
    */
   public static GatewayTranslation translate(DecodedResources in, LastGood previous, InvalidRoutePolicy policy) {
-    return new GatewayTranslationCache().translate(in, previous, policy).translation(Contribution.EMPTY);
+    return translate(in, previous, policy, TlsSecretLookup.NONE);
+  }
+
+  /** As {@link #translate(DecodedResources, LastGood, InvalidRoutePolicy)}, knowing the TLS secrets by {@code secrets}. */
+  public static GatewayTranslation translate(DecodedResources in, LastGood previous, InvalidRoutePolicy policy,
+      TlsSecretLookup secrets) {
+    return new GatewayTranslationCache().translate(in, null, previous, policy, secrets).translation(Contribution.EMPTY);
   }
 
   /** The cluster of a static or kube Upstream. */
