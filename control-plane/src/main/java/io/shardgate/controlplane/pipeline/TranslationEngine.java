@@ -271,7 +271,7 @@ public final class TranslationEngine {
       }
     }
     GatewayTranslation gateway = withSecretStatuses(last.gateway(), next);
-    if (!secretRoles.isEmpty() || gateway != last.gateway()) {
+    if (!input.secrets().changedSince(last.input().secrets()).isEmpty() || gateway != last.gateway()) {
       secretPasses++;
     } else {
       endpointPasses++;
@@ -368,8 +368,9 @@ public final class TranslationEngine {
   }
 
   /**
-   * How many inputs changed only secrets' served content or statuses (their documents were the same objects and no
-   * view gateway translation read answered differently) and were translated by rebuilding SDS resources alone.
+   * How many inputs changed Secrets but no document and no secret view gateway translation read (a valid certificate
+   * rotated, a secret no shard uses changed) and were translated by rebuilding SDS resources (and Secret statuses)
+   * alone; such an input that changed endpoints too counts here, not in {@link #endpointPasses()}.
    */
   public long secretPasses() {
     return secretPasses;
