@@ -3,6 +3,7 @@ package io.shardgate.controlplane.render;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import io.envoyproxy.envoy.config.grpc_credential.v3.FileBasedMetadataConfig;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
@@ -11,6 +12,7 @@ import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspe
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.shardgate.sharding.model.Kind;
 import io.shardgate.sharding.model.ResourceKey;
@@ -55,6 +57,9 @@ public final class Trees {
                   // The edge shard's TLS passthrough listener.
                   .add(TlsInspector.getDescriptor())
                   .add(TcpProxy.getDescriptor())
+                  // SSL Gateways' listeners, and the call credentials of an external SDS server.
+                  .add(DownstreamTlsContext.getDescriptor())
+                  .add(FileBasedMetadataConfig.getDescriptor())
                   .build())
           .sortingMapKeys();
 
