@@ -101,6 +101,7 @@ public final class ResourceDecoder {
           case UPSTREAM_GROUP -> decodeUpstreamGroup(meta, spec);
           case SETTINGS -> decodeSettings(meta, spec);
           case PROXY -> throw new IllegalStateException("DocumentIdentity skips Proxies");
+          case SECRET -> throw new IllegalStateException("DocumentIdentity skips Secrets");
         };
     spec.finish();
     root.finish();

@@ -109,7 +109,7 @@ record Lookups(
       case UPSTREAM -> upstreams.get(ref);
       case UPSTREAM_GROUP -> upstreamGroups.get(ref);
       case GATEWAY -> s(key);
-      case SETTINGS, PROXY -> null;
+      case SETTINGS, PROXY, SECRET -> null;
     };
   }
 
