@@ -14,6 +14,7 @@ import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.shardgate.sharding.model.Kind;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceRef;
@@ -49,6 +50,8 @@ public final class Trees {
                   .add(HttpConnectionManager.getDescriptor())
                   .add(Router.getDescriptor())
                   .add(UpstreamTlsContext.getDescriptor())
+                  .add(HttpProtocolOptions.getDescriptor())
+                  .add(FileBasedMetadataConfig.getDescriptor())
                   // Route options: per-route filter configs, their listener filters, the retry priority.
                   .add(Cors.getDescriptor())
                   .add(CorsPolicy.getDescriptor())

@@ -29,6 +29,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.SortedSet;
@@ -69,6 +70,15 @@ public final class GatewayTranslationCache {
 
   private record FailureSlot(String proxy) {}
 
+  /**
+   * An Upstream whose TLS cannot be served (its secret, its root CA): it has no cluster; or whose secret serves its
+   * last good content.
+   */
+  private record TlsSlot(ResourceKey key) {}
+
+  /** An Upstream's cluster (or why none) and the view of its TLS secret it was built with (null: no secretRef). */
+  private record BuiltCluster(TlsSecretLookup.TlsSecretView view, GatewayTranslator.Built built) {}
+
   private record ExtraSlot() {}
 
   /** What the cache keeps of one proxy between calls. */
@@ -100,7 +110,8 @@ public final class GatewayTranslationCache {
   private final Map<ResourceKey, Integer> carriedBy = new HashMap<>();
   /** Resources whose carried count changed in this call. */
   private final Set<ResourceKey> carriedChanged = new HashSet<>();
-  private final Map<Upstream, UpstreamCluster> clusterOf = new IdentityHashMap<>();
+  private final Map<Upstream, BuiltCluster> clusterOf = new IdentityHashMap<>();
+  private final Set<ResourceKey> tlsKeys = new HashSet<>();
   private final Map<String, ShardConfig> shards = new HashMap<>();
   private DecodedResources lastInput;
   private InvalidRoutePolicy lastPolicy;
@@ -158,6 +169,8 @@ public final class GatewayTranslationCache {
     Lookups lookups = base.withGroupsWithErrors(groupErrors);
     warnAboutGatewayNamespaces(snapshot, settings);
     warnAboutMissingServices(lookups);
+    // Before the proxies: an Upstream whose TLS cannot be served is in error while they translate.
+    List<UpstreamCluster> allClusters = upstreamClusters(snapshot, secrets);
 
     Map<String, List<Gateway>> served = servedGateways(snapshot, settings, previous, lookups);
     for (String gone : new ArrayList<>(proxies.keySet())) {
@@ -240,7 +253,6 @@ public final class GatewayTranslationCache {
     }
 
     markUnreached(snapshot, lookups, delta);
-    List<UpstreamCluster> allClusters = upstreamClusters(snapshot);
     SortedMap<String, ShardConfig> out = new TreeMap<>();
     TreeMap<String, ProxyLastGood> next = new TreeMap<>();
     SortedMap<String, String> failures = new TreeMap<>();
@@ -703,23 +715,40 @@ public final class GatewayTranslationCache {
   }
 
   /**
-   * Every static and kube Upstream becomes a cluster; other types were reported while decoding. Reused while
-   * unchanged.
+   * Every static and kube Upstream becomes a cluster, except one whose TLS secret cannot be served (its status says
+   * why); other types were reported while decoding. Reused while the Upstream and its secret's view are unchanged.
    */
-  private List<UpstreamCluster> upstreamClusters(ResourceSnapshot snapshot) {
+  private List<UpstreamCluster> upstreamClusters(ResourceSnapshot snapshot, TlsSecretLookup secrets) {
     List<UpstreamCluster> out = new ArrayList<>();
-    Map<Upstream, UpstreamCluster> seen = new IdentityHashMap<>();
+    Map<Upstream, BuiltCluster> seen = new IdentityHashMap<>();
+    Set<ResourceKey> problems = new HashSet<>();
     for (Upstream u : snapshot.upstreams()) {
       if (u.staticSpec() == null && u.kubeSpec() == null) {
         continue;
       }
-      UpstreamCluster c = clusterOf.get(u);
-      if (c == null) {
-        c = GatewayTranslator.cluster(u);
+      ResourceRef secret = u.sslConfig() == null ? null : u.sslConfig().secretRef();
+      TlsSecretLookup.TlsSecretView view = secret == null ? null : secrets.find(secret);
+      BuiltCluster b = clusterOf.get(u);
+      if (b == null || !Objects.equals(b.view(), view)) {
+        b = new BuiltCluster(view, GatewayTranslator.cluster(u, secrets));
       }
-      seen.put(u, c);
-      out.add(c);
+      seen.put(u, b);
+      if (b.built().cluster() != null) {
+        out.add(b.built().cluster());
+      }
+      if (b.built().upstreamError() != null) {
+        problems.add(u.key());
+        ledger.put(new TlsSlot(u.key()), StatusLedger.Layer.FINDINGS,
+            new Reports().error(u.key(), b.built().upstreamError()).contribution());
+      }
     }
+    for (ResourceKey k : tlsKeys) {
+      if (!problems.contains(k)) {
+        ledger.remove(new TlsSlot(k));
+      }
+    }
+    tlsKeys.clear();
+    tlsKeys.addAll(problems);
     clusterOf.clear();
     clusterOf.putAll(seen);
     if (out.size() == clusters.size()) {

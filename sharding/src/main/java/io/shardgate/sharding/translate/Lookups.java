@@ -109,7 +109,7 @@ record Lookups(
       case UPSTREAM -> upstreams.get(ref);
       case UPSTREAM_GROUP -> upstreamGroups.get(ref);
       case GATEWAY -> s(key);
-      case SETTINGS, PROXY -> null;
+      case SETTINGS, PROXY, SECRET -> null;
     };
   }
 
@@ -146,6 +146,19 @@ record Lookups(
     Upstream d = upstreams.get(discoveredKey(u.kubeSpec()).ref());
     boolean exists = d != null && d.discovered() && u.kubeSpec().sameServicePort(d.kubeSpec());
     return exists ? null : u.kubeSpec();
+  }
+
+  /**
+   * Why the Upstream {@code key} gets no cluster because of its {@code sslConfig} (see
+   * {@link GatewayTranslator#cluster}), or null when it gets one, has no such problem or is not there.
+   */
+  String upstreamTlsProblem(ResourceKey key) {
+    Upstream u = upstreams.get(key.ref());
+    if (u == null || u.sslConfig() == null || u.sslConfig().secretRef() == null
+        || (u.staticSpec() == null && u.kubeSpec() == null)) {
+      return null;
+    }
+    return GatewayTranslator.cluster(u, secrets).noClusterProblem();
   }
 
   static ResourceKey upstreamKey(ResourceRef ref) {
