@@ -116,6 +116,8 @@ public final class TestPki {
     private final List<GeneralName> sans = new ArrayList<>();
     private boolean rsa;
     private KeyEncoding encoding = KeyEncoding.PKCS8;
+    private Instant notBefore;
+    private Instant notAfter;
 
     private Leaf(String commonName) {
       this.commonName = commonName;
@@ -148,6 +150,13 @@ public final class TestPki {
       return this;
     }
 
+    /** A validity period other than the default (from an hour ago for two days): expired or not yet valid ones. */
+    public Leaf validity(Instant notBefore, Instant notAfter) {
+      this.notBefore = notBefore;
+      this.notAfter = notAfter;
+      return this;
+    }
+
     /** Issues the certificate and writes {@code dir/baseName.crt} and {@code dir/baseName.key}. */
     public Issued writeTo(Path dir, String baseName) {
       return writeTo(dir.resolve(baseName + ".crt"), dir.resolve(baseName + ".key"));
@@ -159,7 +168,8 @@ public final class TestPki {
         KeyPair leafKeys = keyPair(rsa);
         Instant now = Instant.now();
         X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(name, serial(),
-            Date.from(now.minus(Duration.ofHours(1))), Date.from(now.plus(VALIDITY)),
+            Date.from(notBefore != null ? notBefore : now.minus(Duration.ofHours(1))),
+            Date.from(notAfter != null ? notAfter : now.plus(VALIDITY)),
             new X500Name("CN=" + commonName), leafKeys.getPublic());
         JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
         builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));

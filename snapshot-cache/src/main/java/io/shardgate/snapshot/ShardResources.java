@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Objects;
 import java.util.function.Function;
 
 /**
@@ -75,6 +76,11 @@ public record ShardResources(
   }
 
   private static <T> List<T> sortedByName(List<T> resources, Function<T, String> name, String kind) {
+    if (isSortedAndUnique(resources, name)) {
+      // An immutable list stays the very object: a shard rebuilt with only its SDS resources changed keeps its
+      // other lists, so nothing downstream has to look at them again.
+      return List.copyOf(resources);
+    }
     List<T> sorted = new ArrayList<>(List.copyOf(resources));
     sorted.sort(Comparator.comparing(name));
     for (int i = 1; i < sorted.size(); i++) {
@@ -84,5 +90,17 @@ public record ShardResources(
       }
     }
     return List.copyOf(sorted);
+  }
+
+  private static <T> boolean isSortedAndUnique(List<T> resources, Function<T, String> name) {
+    String before = null;
+    for (T r : resources) {
+      String n = name.apply(Objects.requireNonNull(r, "resource"));
+      if (before != null && n.compareTo(before) <= 0) {
+        return false;
+      }
+      before = n;
+    }
+    return true;
   }
 }

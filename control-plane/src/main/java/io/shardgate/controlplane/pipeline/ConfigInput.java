@@ -11,17 +11,16 @@ import java.util.List;
 
 /**
  * What any config source hands to the pipeline: the documents it read, the problems it had reading them (files that
- * cannot be read or parsed), the endpoints of the Services it watches, and the Secrets that can hold TLS material (both
- * from the Kubernetes source; empty for the directory source). Immutable.
+ * cannot be read or parsed), the endpoints of the Services it watches, and the Secrets that can hold TLS material (the
+ * endpoints from the Kubernetes source only; Secrets from both sources). Immutable.
  *
  * <p>A source reuses the very {@link SourceDocument} and {@link ServiceEndpoints}
  * objects that did not change, so the pipeline tells by identity what changed: an input whose documents are the
  * same objects as the last one's, in the same order, changed only endpoints (or only Secrets).
  *
- * <p>{@link #secrets()} is carried for the TLS issue, which serves it (SDS); the pipeline ignores it for now. A
- * Secret-only change therefore arrives with the very documents of the last input, takes the pipeline's endpoint-only
- * path, finds no endpoint changed and pushes nothing. {@link #toString()} shows no Secret data ({@link KubeSecret}
- * redacts itself).
+ * <p>{@link #secrets()} become the shards' SDS resources. A Secret-only change arrives with the very documents of the
+ * last input and takes the pipeline's secret-only path, which rebuilds only the SDS resources of the shards using a
+ * changed Secret. {@link #toString()} shows no Secret data ({@link KubeSecret} redacts itself).
  */
 public record ConfigInput(String description, List<SourceDocument> documents, List<SourceProblem> problems,
     EndpointState endpoints, SecretState secrets) {
@@ -45,7 +44,8 @@ public record ConfigInput(String description, List<SourceDocument> documents, Li
   }
 
   public static ConfigInput of(String description, DirectoryContents contents) {
-    return new ConfigInput(description, contents.documents(), contents.problems());
+    return new ConfigInput(description, contents.documents(), contents.problems(), EndpointState.EMPTY,
+        contents.secretState());
   }
 
   public boolean hasSourceErrors() {

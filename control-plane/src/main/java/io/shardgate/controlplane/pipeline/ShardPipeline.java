@@ -7,19 +7,27 @@ import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.snapshot.ShardResources;
 import io.shardgate.snapshot.ShardSnapshotCache;
+import java.lang.ref.WeakReference;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -36,6 +44,10 @@ import org.slf4j.LoggerFactory;
  * persisted last good state is loaded by the first input, on the source's thread, so that opening the ports never
  * waits for it. An internal error while translating or publishing one shard fails that shard only: it keeps
  * serving what it had, {@link #failures()} names it, and the others are published as usual.
+ *
+ * <p>When a served certificate expires (or one not yet valid becomes valid), the latest input is translated again at
+ * that instant ({@link TranslationEngine#nextSecretChange()}), on a shared daemon thread, unless a newer input came
+ * first: the verdict on a secret depends on the time, which is read once per pass.
  */
 public final class ShardPipeline implements Consumer<ConfigInput> {
 
@@ -55,6 +67,15 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
   private final List<Runnable> passListeners = new CopyOnWriteArrayList<>();
   private final ConcurrentMap<String, AtomicLong> endpointUpdates = new ConcurrentHashMap<>();
   private LastGood lastGood;
+
+  /** One daemon thread for every pipeline's certificate-validity rechecks; tasks hold their pipeline weakly. */
+  private static final ScheduledExecutorService RECHECKS = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "shardgate-secret-recheck");
+    t.setDaemon(true);
+    return t;
+  });
+  private ConfigInput lastInput; // guarded by this
+  private ScheduledFuture<?> recheck; // guarded by this
 
   /** A pipeline whose last good state lives in memory only (tools and tests). */
   public ShardPipeline(ShardSnapshotCache cache) {
@@ -86,10 +107,12 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
   @Override
   public synchronized void accept(ConfigInput input) {
     long cpuStarted = THREADS.getCurrentThreadCpuTime();
+    lastInput = input;
     try {
       pass(input);
     } finally {
       observer.passed(THREADS.getCurrentThreadCpuTime() - cpuStarted);
+      scheduleRecheck(input);
     }
     for (Runnable listener : passListeners) {
       try {
@@ -97,6 +120,34 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
       } catch (RuntimeException e) {
         LOG.error("A pass listener failed; the pipeline goes on", e);
       }
+    }
+  }
+
+  /** Translates {@code input} again at the engine's next certificate-validity change, if there is one. */
+  private void scheduleRecheck(ConfigInput input) {
+    if (recheck != null) {
+      recheck.cancel(false);
+      recheck = null;
+    }
+    Optional<Instant> at = engine.nextSecretChange();
+    if (at.isEmpty()) {
+      return;
+    }
+    // Just past the instant: a certificate is expired once the time is after its notAfter.
+    long delay = Math.max(1, Duration.between(Instant.now(), at.get()).toMillis() + 1);
+    WeakReference<ShardPipeline> self = new WeakReference<>(this);
+    recheck = RECHECKS.schedule(() -> {
+      ShardPipeline p = self.get();
+      if (p != null) {
+        p.recheck(input);
+      }
+    }, delay, TimeUnit.MILLISECONDS);
+  }
+
+  private synchronized void recheck(ConfigInput input) {
+    if (lastInput == input) {
+      LOG.info("A certificate's validity changes now; translating {} again", input.description());
+      accept(input);
     }
   }
 
@@ -142,8 +193,8 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
           changed++;
           count(pushes, role);
           if (t.endpointsOnly()) {
-            LOG.info("Shard {} updated (endpoints only): {} load assignments", role,
-                shard.getValue().endpoints().size());
+            LOG.info("Shard {} updated (endpoints or secrets only): {} load assignments, {} secrets", role,
+                shard.getValue().endpoints().size(), shard.getValue().secrets().size());
           } else {
             LOG.info(
                 "Shard {} updated: {} listeners, {} route configurations, {} clusters, {} load assignments",
@@ -175,8 +226,12 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     Translation previous = latest.getAndSet(t);
     if (t.endpointsOnly()) {
       observer.endpointsTranslated(t.translated(), translationNanos);
+      if (previous != null && previous.gateway() != t.gateway()) {
+        logProblems(t, previous); // a Secret's status changed
+      }
       LOG.info(
-          "Translated {} (endpoints only): {} shards with changed load assignments, {} changed, in {} ms",
+          "Translated {} (endpoints or secrets only): {} shards with changed load assignments or secrets, {} changed,"
+              + " in {} ms",
           input.description(), t.translated().size(), changed, (System.nanoTime() - started) / 1_000_000);
       return;
     }

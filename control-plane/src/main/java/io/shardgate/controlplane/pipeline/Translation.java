@@ -27,9 +27,11 @@ import java.util.TreeSet;
  *     such a shard keeps the resources it had (in {@code xds}), and the others are translated as usual
  * @param settings the Settings in force (the defaults when there is none), for the stages after translation (the
  *     Kubernetes Proxy writer reads {@code gateway.persistProxySpec})
- * @param endpointsOnly whether only Service endpoints changed since the translation before (its documents were the
- *     very same objects): then gateway translation, plan and xDS translation did not run, {@code gateway} and
- *     {@code plan} are the previous ones, and {@code translated} holds the shards whose load assignments changed
+ * @param endpointsOnly whether only Service endpoints, or TLS secrets as far as what they serve, changed since the
+ *     translation before (its documents were the very same objects, and every secret view gateway translation read
+ *     answers the same): then gateway translation, plan and xDS translation did not run, {@code plan} is the previous
+ *     one, {@code gateway} the previous one (with the Secrets' statuses brought up to date), and {@code translated}
+ *     holds the shards whose load assignments or SDS resources changed
  */
 public record Translation(
     ConfigInput input,

@@ -1,8 +1,11 @@
 package io.shardgate.controlplane.pipeline;
 
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.shardgate.controlplane.source.GlooSecretContent;
 import io.shardgate.controlplane.xds.EdgeXdsTranslator;
 import io.shardgate.controlplane.xds.EndpointTranslator;
+import io.shardgate.controlplane.xds.SecretTranslator;
 import io.shardgate.controlplane.xds.XdsNames;
 import io.shardgate.controlplane.xds.XdsTranslationCache;
 import io.shardgate.sharding.decode.DecodedResources;
@@ -10,30 +13,43 @@ import io.shardgate.sharding.decode.DecodedResourcesCache;
 import io.shardgate.sharding.decode.SourceDocument;
 import io.shardgate.sharding.discovery.EndpointState;
 import io.shardgate.sharding.discovery.ServiceEndpoints;
+import io.shardgate.sharding.ir.SecretUse;
 import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.ir.UpstreamCluster;
 import io.shardgate.sharding.plan.PlanSettings;
 import io.shardgate.sharding.plan.ShardPlan;
 import io.shardgate.sharding.plan.PlanInput;
 import io.shardgate.sharding.plan.ShardPlanCache;
+import io.shardgate.sharding.model.Kind;
+import io.shardgate.sharding.model.ResourceKey;
+import io.shardgate.sharding.model.ResourceRef;
 import io.shardgate.sharding.report.Contribution;
 import io.shardgate.sharding.report.Reports;
+import io.shardgate.sharding.report.ResourceStatus;
+import io.shardgate.sharding.secret.KubeSecret;
+import io.shardgate.sharding.secret.TlsSecretCatalog;
+import io.shardgate.sharding.secret.TlsSecretContent;
+import io.shardgate.sharding.secret.TlsSecretLookup;
 import io.shardgate.sharding.translate.GatewayTranslation;
 import io.shardgate.sharding.translate.GatewayTranslationCache;
 import io.shardgate.sharding.translate.InvalidRoutePolicy;
 import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.snapshot.ShardResources;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.SortedSet;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 import java.util.function.ObjLongConsumer;
 import java.util.function.Supplier;
@@ -46,8 +62,20 @@ import java.util.function.Supplier;
  * clusters get their load assignments from the input's Service endpoints ({@link EndpointTranslator}), rebuilt only
  * for the Services whose endpoints object changed. An input whose documents are the very objects of the last one's
  * changed only endpoints: then nothing but the load assignments of the Services that changed is rebuilt, in the
- * shards whose EDS clusters target them ({@link Translation#endpointsOnly}). Every result equals what a fresh engine
- * gives for the same arguments ({@link Translation#of}); a randomized test holds the two to byte equality.
+ * shards whose EDS clusters target them ({@link Translation#endpointsOnly}).
+ *
+ * <p>TLS secrets: each input's Secrets become a {@link TlsSecretCatalog} (built with the catalog before, for last good
+ * content), which gateway translation reads as its {@link TlsSecretLookup}, and each shard's SDS resources are exactly
+ * its {@link ShardConfig#secretUses()} ({@link SecretTranslator}), merged after the load assignments. An input whose
+ * documents are the very objects of the last one's and whose secret views, as far as gateway translation read them,
+ * answer the same (a valid certificate rotated to another valid one, or secrets no VirtualService names changed) takes
+ * the same path as an endpoint change: only the SDS resources of the shards using a changed secret are rebuilt, every
+ * other list of theirs stays the very same object, so the snapshot cache pushes SDS alone. The clock is read once per
+ * input ({@link Clock}), never inside the catalog; {@link #nextSecretChange()} says when a certificate's validity
+ * changes the verdict next, for the pipeline to translate again then.
+ *
+ * <p>Every result equals what a fresh engine gives for the same arguments ({@link Translation#of}); a randomized
+ * test holds the two to byte equality.
  *
  * <p>Stateful: its caches are its only state. Not thread-safe: the pipeline calls it from its one translation
  * thread, one input at a time.
@@ -67,6 +95,22 @@ public final class TranslationEngine {
   private Map<String, Object> lastInputs = Map.of();
   private SortedMap<String, ShardResources> lastXds = new TreeMap<>();
 
+  private final Clock clock;
+  private final Function<ShardConfig, SortedSet<SecretUse>> secretUses;
+  /** The catalog of the last input translated: last good content, and what the views said. */
+  private TlsSecretCatalog catalog = TlsSecretCatalog.EMPTY;
+  /** The secrets gateway translation looked up in the last full pass (a proxy re-checks every view it read). */
+  private Set<ResourceRef> readSecrets = Set.of();
+  /** Per role: its SDS resources, and what they were built from. */
+  private final Map<String, RoleSecrets> secrets = new HashMap<>();
+  /** Secret key ({@code ns/name}) to the roles whose shards use it, as of the last full translation. */
+  private final Map<String, SortedSet<String>> rolesBySecret = new HashMap<>();
+  /** SDS name to the resource built for the served content object: equal content, the same resource object. */
+  private Map<String, SecretProto> secretProtos = new HashMap<>();
+  private long secretPasses;
+
+  private record SecretProto(TlsSecretContent content, Secret proto) {}
+
   /** An engine that times nothing. */
   public TranslationEngine() {
     this(null);
@@ -85,6 +129,17 @@ public final class TranslationEngine {
    * prove that a shard's failure stays that shard's).
    */
   public TranslationEngine(ObjLongConsumer<String> timing, Function<ShardConfig, ShardResources> xdsTranslator) {
+    this(timing, xdsTranslator, Clock.systemUTC(), ShardConfig::secretUses);
+  }
+
+  /**
+   * An engine that reads the time from {@code clock} (certificate validity) and a shard's SDS resources from
+   * {@code secretUses} (normally {@link ShardConfig#secretUses()}; tests give fixed uses).
+   */
+  public TranslationEngine(ObjLongConsumer<String> timing, Function<ShardConfig, ShardResources> xdsTranslator,
+      Clock clock, Function<ShardConfig, SortedSet<SecretUse>> secretUses) {
+    this.clock = clock;
+    this.secretUses = secretUses;
     this.timing = timing;
     // One xDS memo per shard: each keeps what its own last translation used.
     this.xdsTranslator = xdsTranslator != null ? xdsTranslator
@@ -99,11 +154,14 @@ public final class TranslationEngine {
    */
   public Translation translate(ConfigInput input, LastGood previous) {
     try {
-      Translation t = onlyEndpointsChanged(input, previous)
-          ? translateEndpoints(input)
-          : translateIncrementally(input, previous);
+      TlsSecretCatalog next = TlsSecretCatalog.build(input.secrets(), clock.instant(), catalog,
+          GlooSecretContent::read);
+      Translation t = onlyEndpointsChanged(input, previous) && !readViewsChanged(next)
+          ? translateWithoutDocuments(input, next)
+          : translateIncrementally(input, previous, next);
       last = t;
       lastEndpoints = input.endpoints();
+      catalog = next;
       return t;
     } catch (RuntimeException | StackOverflowError e) {
       decodeCache = new DecodedResourcesCache();
@@ -112,10 +170,36 @@ public final class TranslationEngine {
       reached.clear();
       endpoints.clear();
       rolesByService.clear();
+      secrets.clear();
+      rolesBySecret.clear();
+      readSecrets = Set.of();
       last = null;
       lastEndpoints = EndpointState.EMPTY;
       throw e;
     }
+  }
+
+  /**
+   * When a certificate of the last input's secrets becomes valid or expires, if any will: translating the same input
+   * again then changes what is served (the pipeline schedules that).
+   */
+  public Optional<Instant> nextSecretChange() {
+    return catalog.nextChange();
+  }
+
+  /**
+   * Whether a secret whose view gateway translation read (or a shard uses) answers differently in {@code next}: then
+   * the gateway must be translated again, and the input takes the full path.
+   */
+  private boolean readViewsChanged(TlsSecretCatalog next) {
+    for (String key : next.viewsChangedSince(catalog)) {
+      int slash = key.indexOf('/');
+      if (readSecrets.contains(new ResourceRef(key.substring(0, slash), key.substring(slash + 1)))
+          || rolesBySecret.containsKey(key)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -141,11 +225,12 @@ public final class TranslationEngine {
   }
 
   /**
-   * Only endpoints changed: rebuilds the load assignments of the Services that changed, in the shards whose EDS
-   * clusters target them, and reuses everything else of the last translation as it is. Work follows the changed
-   * Services, not the configuration.
+   * Only endpoints, or secrets as far as their served content goes, changed: rebuilds the load assignments of the
+   * Services that changed and the SDS resources of the secrets whose served content changed, in the shards that use
+   * them, and reuses everything else of the last translation as it is (the Secrets' statuses are brought up to date).
+   * Work follows the changed Services and secrets, not the configuration.
    */
-  private Translation translateEndpoints(ConfigInput input) {
+  private Translation translateWithoutDocuments(ConfigInput input, TlsSecretCatalog next) {
     EndpointState state = input.endpoints();
     SortedSet<String> changed = state.changedSince(lastEndpoints);
     SortedMap<String, Set<String>> affected = new TreeMap<>();
@@ -154,18 +239,122 @@ public final class TranslationEngine {
         affected.computeIfAbsent(role, r -> new HashSet<>()).add(service);
       }
     }
+    SortedSet<String> secretRoles = new TreeSet<>();
+    for (String secret : next.servedChangedSince(catalog)) {
+      secretRoles.addAll(rolesBySecret.getOrDefault(secret, Collections.emptySortedSet()));
+    }
+    SortedSet<String> roles = new TreeSet<>(affected.keySet());
+    roles.addAll(secretRoles);
     SortedMap<String, ShardResources> xds = new TreeMap<>(last.xds());
     SortedSet<String> done = new TreeSet<>();
-    affected.forEach((role, services) -> {
+    SortedMap<String, String> failures = new TreeMap<>(last.failures());
+    for (String role : roles) {
       RoleEndpoints re = endpoints.get(role);
-      ShardResources merged = re.update(services, state);
+      Set<String> services = affected.get(role);
+      ShardResources withEndpoints = services == null ? re.merged : re.update(services, state);
+      RoleSecrets before = secrets.get(role);
+      ShardResources merged = withEndpoints;
+      try {
+        if (before != null) {
+          RoleSecrets rs = RoleSecrets.of(before, withEndpoints, before.uses,
+              sdsResources(before.uses, next, secretProtos));
+          secrets.put(role, rs);
+          merged = rs.merged;
+        }
+      } catch (RuntimeException e) {
+        secretFailure(role, e, failures);
+        continue; // it keeps what it served; the next input takes the full path (a failure is on record)
+      }
       if (merged != xds.get(role)) {
         xds.put(role, merged);
         done.add(role);
       }
+    }
+    GatewayTranslation gateway = withSecretStatuses(last.gateway(), next);
+    if (!secretRoles.isEmpty() || gateway != last.gateway()) {
+      secretPasses++;
+    } else {
+      endpointPasses++;
+    }
+    return new Translation(input, gateway, last.plan(), xds, done, failures, last.settings(), true);
+  }
+
+  /** {@code gateway} with the Secrets' statuses of {@code next}; the very object when they did not change. */
+  private GatewayTranslation withSecretStatuses(GatewayTranslation gateway, TlsSecretCatalog next) {
+    SortedMap<ResourceKey, ResourceStatus> now = secretReports(next).freeze();
+    SortedMap<ResourceKey, ResourceStatus> before = new TreeMap<>();
+    gateway.statuses().forEach((k, st) -> {
+      if (k.kind() == Kind.SECRET) {
+        before.put(k, st);
+      }
     });
-    endpointPasses++;
-    return new Translation(input, last.gateway(), last.plan(), xds, done, last.failures(), last.settings(), true);
+    if (before.equals(now)) {
+      return gateway;
+    }
+    SortedMap<ResourceKey, ResourceStatus> statuses = new TreeMap<>(gateway.statuses());
+    statuses.keySet().removeAll(before.keySet());
+    statuses.putAll(now);
+    return new GatewayTranslation(gateway.writeNamespace(), gateway.shards(), statuses, gateway.documentProblems(),
+        gateway.lastGood());
+  }
+
+  /**
+   * Every Secret's status: its origin, the shards using it, and its problem as an error. Secrets have no status
+   * subresource; these are for {@code /api/status}, {@code validate} and the log.
+   */
+  private Reports secretReports(TlsSecretCatalog next) {
+    Reports reports = new Reports();
+    next.entries().forEach((k, e) -> {
+      ResourceKey key = new ResourceKey(Kind.SECRET, e.source().namespace(), e.source().name());
+      reports.accept(key, e.source().origin());
+      if (e.problem() != null) {
+        reports.error(key, e.problem());
+      }
+      for (String role : rolesBySecret.getOrDefault(k, Collections.emptySortedSet())) {
+        reports.usedBy(key, role.substring(role.indexOf('~') + 1));
+      }
+    });
+    return reports;
+  }
+
+  /**
+   * The SDS resources of {@code uses} from {@code next}: a resource whose served content is the object it was built
+   * from before is that very resource, so the snapshot cache finds nothing new to hash or send.
+   */
+  private List<Secret> sdsResources(SortedSet<SecretUse> uses, TlsSecretCatalog next,
+      Map<String, SecretProto> before) {
+    List<Secret> out = new ArrayList<>();
+    for (SecretUse use : uses) {
+      TlsSecretContent content = SecretTranslator.content(use, next::served);
+      if (use.certificate()) {
+        out.add(memo(XdsNames.certificateSecret(use.secret()), content,
+            () -> SecretTranslator.certificate(use.secret(), content), before));
+      }
+      if (use.validation()) {
+        out.add(memo(XdsNames.validationSecret(use.secret()), content,
+            () -> SecretTranslator.validation(use.secret(), content), before));
+      }
+    }
+    return out;
+  }
+
+  /** Looks up in {@code before}, keeps in {@link #secretProtos} (a full pass starts it empty: only what is used). */
+  private Secret memo(String name, TlsSecretContent content, Supplier<Secret> build, Map<String, SecretProto> before) {
+    SecretProto p = secretProtos.get(name);
+    if (p == null || p.content() != content) {
+      p = before.get(name);
+    }
+    if (p == null || p.content() != content) {
+      p = new SecretProto(content, build.get());
+    }
+    secretProtos.put(name, p);
+    return p.proto();
+  }
+
+  private void secretFailure(String role, RuntimeException e, SortedMap<String, String> failures) {
+    failures.put(role, Failures.describe("building the SDS resources of shard " + role, e)
+        + "; it keeps serving what it served before this change");
+    failureLog.add(new Failure(role, failures.get(role), e));
   }
 
   /** How many inputs were translated in full (decode, gateway translation, plan, xDS), for tests and metrics. */
@@ -178,22 +367,46 @@ public final class TranslationEngine {
     return endpointPasses;
   }
 
-  private Translation translateIncrementally(ConfigInput input, LastGood previous) {
+  /**
+   * How many inputs changed only secrets' served content or statuses (their documents were the same objects and no
+   * view gateway translation read answered differently) and were translated by rebuilding SDS resources alone.
+   */
+  public long secretPasses() {
+    return secretPasses;
+  }
+
+  private Translation translateIncrementally(ConfigInput input, LastGood previous, TlsSecretCatalog next) {
     DecodedResourcesCache.Result decode = decodeCache.decode(input.documents(), previous.documents());
     DecodedResources decoded = decode.resources();
     var settings = decoded.snapshot().settings();
+    Set<ResourceRef> read = ConcurrentHashMap.newKeySet();
+    TlsSecretLookup lookup = ref -> {
+      read.add(ref);
+      return next.find(ref);
+    };
     GatewayTranslationCache.Pass pass =
-        gatewayCache.translate(decoded, decode.changed(), previous, InvalidRoutePolicy.of(settings));
+        gatewayCache.translate(decoded, decode.changed(), previous, InvalidRoutePolicy.of(settings), lookup);
     PlanInput planInput = new PlanInput(pass.writeNamespace(), decoded.snapshot(), pass.shards(), pass::usedBy,
         p -> pass.lastGood().of(p), pass::resource, pass::rejectedWhileDecoding, pass::isRejected, pass.changedKeys());
     ShardPlan plan = planCache.plan(planInput, PlanSettings.of(settings));
     SortedMap<String, ShardConfig> shards = new TreeMap<>();
     pass.shards().forEach((name, shard) -> shards.put(name, reachedClusters(plan, shard)));
+    Map<String, SortedSet<SecretUse>> usesByRole = new HashMap<>();
+    rolesBySecret.clear();
+    for (ShardConfig shard : shards.values()) {
+      SortedSet<SecretUse> uses = secretUses.apply(shard);
+      usesByRole.put(shard.proxy().role(), uses);
+      for (SecretUse u : uses) {
+        rolesBySecret.computeIfAbsent(KubeSecret.key(u.secret().namespace(), u.secret().name()),
+            k -> new TreeSet<>()).add(shard.proxy().role());
+      }
+    }
+    Reports extra = new Reports().addAll(planContribution(plan)).addAll(secretReports(next).contribution());
     GatewayTranslation gateway =
         new GatewayTranslation(
             pass.writeNamespace(),
             shards,
-            pass.statuses(planContribution(plan)),
+            pass.statuses(extra.contribution()),
             pass.documentProblems(),
             pass.lastGood().withDocuments(decode.accepted()));
 
@@ -206,23 +419,39 @@ public final class TranslationEngine {
     Map<String, Object> inputs = new HashMap<>();
     SortedMap<String, ShardResources> served = new TreeMap<>();
     Map<String, RoleEndpoints> nextEndpoints = new HashMap<>();
+    Map<String, RoleSecrets> nextSecrets = new HashMap<>();
+    Map<String, SecretProto> protosBefore = secretProtos;
+    secretProtos = new HashMap<>();
     for (ShardConfig shard : shards.values()) {
       String role = shard.proxy().role();
       boolean ok = translate(role, shard, () -> xdsTranslator.apply(shard), inputs, xds, done, failures);
       RoleEndpoints before = endpoints.get(role);
-      if (!ok) {
-        // It keeps what it served, load assignments included.
-        served.put(role, before != null ? before.merged : xds.get(role));
-        if (before != null) {
-          nextEndpoints.put(role, before);
+      RoleSecrets secretsBefore = secrets.get(role);
+      ShardResources servedBefore = secretsBefore != null ? secretsBefore.merged
+          : before != null ? before.merged : null;
+      if (ok) {
+        RoleEndpoints re = RoleEndpoints.of(before, xds.get(role), shard.clusters(), input.endpoints());
+        nextEndpoints.put(role, re);
+        try {
+          SortedSet<SecretUse> uses = usesByRole.get(role);
+          RoleSecrets rs = RoleSecrets.of(secretsBefore, re.merged, uses, sdsResources(uses, next, protosBefore));
+          served.put(role, rs.merged);
+          nextSecrets.put(role, rs);
+          if (servedBefore == null || rs.merged != servedBefore) {
+            done.add(role);
+          }
+          continue;
+        } catch (RuntimeException e) {
+          secretFailure(role, e, failures);
+          done.remove(role);
         }
-        continue;
+      } else if (before != null) {
+        nextEndpoints.put(role, before);
       }
-      RoleEndpoints re = RoleEndpoints.of(before, xds.get(role), shard.clusters(), input.endpoints());
-      served.put(role, re.merged);
-      nextEndpoints.put(role, re);
-      if (before == null || re.merged != before.merged) {
-        done.add(role);
+      // It keeps what it served, load assignments and secrets included.
+      served.put(role, servedBefore != null ? servedBefore : xds.get(role));
+      if (secretsBefore != null) {
+        nextSecrets.put(role, secretsBefore);
       }
     }
     if (plan.edge() != null) {
@@ -238,6 +467,9 @@ public final class TranslationEngine {
     rolesByService.clear();
     endpoints.forEach((role, re) -> re.byService.keySet()
         .forEach(service -> rolesByService.computeIfAbsent(service, k -> new TreeSet<>()).add(role)));
+    secrets.clear();
+    secrets.putAll(nextSecrets);
+    readSecrets = Set.copyOf(read);
     fullPasses++;
     return new Translation(input, gateway, plan, served, done, failures, settings, false);
   }
@@ -322,6 +554,49 @@ public final class TranslationEngine {
       List<ClusterLoadAssignment> clas = new ArrayList<>(assignments.size());
       assignments.values().forEach(a -> clas.add(a.proto()));
       return new ShardResources(base.clusters(), clas, base.listeners(), base.routes(), base.secrets());
+    }
+  }
+
+  /**
+   * One shard's SDS resources: what is served with them ({@code merged}: its xDS resources with load assignments,
+   * {@code input}, plus exactly the Secrets of its {@code uses}). Immutable; a new one only when something changed,
+   * and then every list but the secrets is {@code input}'s very object.
+   */
+  private static final class RoleSecrets {
+    final ShardResources input;
+    final SortedSet<SecretUse> uses;
+    final List<Secret> resources;
+    final ShardResources merged;
+
+    private RoleSecrets(ShardResources input, SortedSet<SecretUse> uses, List<Secret> resources,
+        ShardResources merged) {
+      this.input = input;
+      this.uses = uses;
+      this.resources = resources;
+      this.merged = merged;
+    }
+
+    static RoleSecrets of(RoleSecrets before, ShardResources input, SortedSet<SecretUse> uses,
+        List<Secret> resources) {
+      if (before != null && before.input == input && before.uses.equals(uses)
+          && sameElements(before.resources, resources)) {
+        return before;
+      }
+      ShardResources merged = resources.isEmpty() && input.secrets().isEmpty() ? input
+          : new ShardResources(input.clusters(), input.endpoints(), input.listeners(), input.routes(), resources);
+      return new RoleSecrets(input, uses, List.copyOf(resources), merged);
+    }
+
+    private static boolean sameElements(List<Secret> a, List<Secret> b) {
+      if (a.size() != b.size()) {
+        return false;
+      }
+      for (int i = 0; i < a.size(); i++) {
+        if (a.get(i) != b.get(i)) {
+          return false;
+        }
+      }
+      return true;
     }
   }
 

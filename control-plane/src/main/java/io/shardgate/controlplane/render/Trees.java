@@ -3,6 +3,7 @@ package io.shardgate.controlplane.render;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import io.envoyproxy.envoy.config.grpc_credential.v3.FileBasedMetadataConfig;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
 import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
@@ -12,6 +13,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.shardgate.sharding.model.Kind;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceRef;
@@ -47,6 +49,8 @@ public final class Trees {
                   .add(HttpConnectionManager.getDescriptor())
                   .add(Router.getDescriptor())
                   .add(UpstreamTlsContext.getDescriptor())
+                  .add(HttpProtocolOptions.getDescriptor())
+                  .add(FileBasedMetadataConfig.getDescriptor())
                   // Route options: per-route filter configs, their listener filters, the retry priority.
                   .add(Cors.getDescriptor())
                   .add(CorsPolicy.getDescriptor())

@@ -1,6 +1,8 @@
 package io.shardgate.controlplane.source;
 
 import io.shardgate.sharding.decode.SourceDocument;
+import io.shardgate.sharding.secret.KubeSecret;
+import io.shardgate.sharding.secret.SecretState;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -16,11 +18,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * Everything a directory source read in one pass: the documents, the problems met on the way, and a hash of every
- * file's bytes.
+ * Everything a directory source read in one pass: the documents, the TLS secrets, the problems met on the way, and a
+ * hash of every file's bytes. {@link #toString()} shows no secret data ({@link KubeSecret} redacts itself).
  *
  * <p>Stage: source output. Immutable value (the document trees are unmodifiable); thread-safe.
  *
@@ -30,10 +33,12 @@ import java.util.TreeMap;
  *     every YAML file read, in the same order as {@code documents}
  * @param fileStats relative path to the size, modification time and identity the file had when it was read: a file
  *     whose stat is unchanged is not read again by a full re-scan
+ * @param secrets the Secrets read (never documents: their bytes must not reach the decoder, whose messages quote
+ *     values), ordered by file and position; their origin is {@code file:line}. An unchanged secret keeps its object.
  */
 public record DirectoryContents(
     List<SourceDocument> documents, List<SourceProblem> problems, Map<String, String> fileHashes,
-    Map<String, String> fileStats) {
+    Map<String, String> fileStats, List<KubeSecret> secrets) {
 
   /** Nothing read yet. */
   public static final DirectoryContents EMPTY = new DirectoryContents(List.of(), List.of(), Map.of(), Map.of());
@@ -43,6 +48,30 @@ public record DirectoryContents(
     problems = List.copyOf(problems);
     fileHashes = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNull(fileHashes)));
     fileStats = Map.copyOf(Objects.requireNonNull(fileStats));
+    secrets = secrets == null ? List.of() : List.copyOf(secrets);
+  }
+
+  /** Contents without secrets. */
+  public DirectoryContents(List<SourceDocument> documents, List<SourceProblem> problems, Map<String, String> fileHashes,
+      Map<String, String> fileStats) {
+    this(documents, problems, fileHashes, fileStats, List.of());
+  }
+
+  /**
+   * The secrets by {@code namespace/name}, their objects as they are; a secret defined twice is the first one in file
+   * order (the loader warns about the other).
+   */
+  public SecretState secretState() {
+    SortedMap<String, KubeSecret> out = new TreeMap<>();
+    secrets.forEach(s -> out.putIfAbsent(s.key(), s));
+    return new SecretState(out);
+  }
+
+  /** The file (relative path) a secret of these contents was read from: its origin without {@code :line}. */
+  static String fileOf(KubeSecret secret) {
+    String origin = secret.origin();
+    int colon = origin.lastIndexOf(':');
+    return colon < 0 ? origin : origin.substring(0, colon);
   }
 
   /** Contents without stat information (tests and tools). */
@@ -57,11 +86,16 @@ public record DirectoryContents(
    */
   public boolean sameAs(DirectoryContents other) {
     if (other == null || other.documents.size() != documents.size() || !other.fileHashes.equals(fileHashes)
-        || !other.problems.equals(problems)) {
+        || !other.problems.equals(problems) || other.secrets.size() != secrets.size()) {
       return false;
     }
     for (int i = 0; i < documents.size(); i++) {
       if (documents.get(i) != other.documents.get(i)) {
+        return false;
+      }
+    }
+    for (int i = 0; i < secrets.size(); i++) {
+      if (secrets.get(i) != other.secrets.get(i)) {
         return false;
       }
     }
@@ -123,6 +157,18 @@ public record DirectoryContents(
         for (Map.Entry<String, Integer> e : lines.entrySet()) {
           writeString(out, e.getKey());
           out.writeInt(e.getValue());
+        }
+      }
+      out.writeInt(secrets.size());
+      for (KubeSecret s : secrets) {
+        // Each value's own SHA-256, never the value: this hash may be logged or stored.
+        writeString(out, s.origin());
+        writeString(out, s.key());
+        writeString(out, s.type());
+        out.writeInt(s.keys().size());
+        for (String k : s.keys()) {
+          writeString(out, k);
+          out.write(sha256().digest(s.value(k)));
         }
       }
       out.writeInt(problems.size());

@@ -5,6 +5,7 @@ import io.shardgate.sharding.decode.DecodedDocument;
 import io.shardgate.sharding.decode.DocumentIdentity;
 import io.shardgate.sharding.decode.ResourceDecoder;
 import io.shardgate.sharding.decode.SourceDocument;
+import io.shardgate.sharding.secret.KubeSecret;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
@@ -25,6 +26,7 @@ import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -170,15 +172,17 @@ public final class DirectoryLoader {
     entries.sort(Comparator.comparing(Entry::rel, DirectoryLoader::comparePaths));
     List<SourceDocument> documents = new ArrayList<>();
     List<SourceProblem> problems = new ArrayList<>();
+    List<KubeSecret> secrets = new ArrayList<>();
     Map<String, String> fileHashes = new LinkedHashMap<>();
     Map<String, String> fileStats = new HashMap<>();
     for (Entry entry : entries) {
       switch (entry.type) {
-        case FILE -> readFile(root, entry.rel, prev, documents, problems, fileHashes, fileStats);
-        case UNREADABLE_FILE -> keepPrevious(entry.rel, 0, 0, entry.message, prev, documents, problems);
+        case FILE -> readFile(root, entry.rel, prev, documents, problems, secrets, fileHashes, fileStats);
+        case UNREADABLE_FILE -> keepPrevious(entry.rel, 0, 0, entry.message, prev, documents, problems, secrets);
         case UNREADABLE_FOLDER -> problems.add(new SourceProblem(entry.rel, 0, Severity.ERROR, entry.message));
         case KEPT -> {
           documents.addAll(prev.documents(entry.rel));
+          secrets.addAll(prev.secrets(entry.rel));
           String hash = prev.contents.fileHashes().get(entry.rel);
           if (hash != null) {
             fileHashes.put(entry.rel, hash);
@@ -186,6 +190,7 @@ public final class DirectoryLoader {
         }
         case REUSED -> {
           documents.addAll(prev.documents(entry.rel));
+          secrets.addAll(prev.secrets(entry.rel));
           problems.addAll(prev.problems(entry.rel));
           String hash = prev.contents.fileHashes().get(entry.rel);
           if (hash != null) {
@@ -200,7 +205,30 @@ public final class DirectoryLoader {
         default -> throw new IllegalStateException(entry.type.name());
       }
     }
-    return new DirectoryContents(documents, problems, fileHashes, fileStats);
+    return new DirectoryContents(documents, withDuplicateSecrets(problems, secrets), fileHashes, fileStats, secrets);
+  }
+
+  /** Marks the warnings {@link #withDuplicateSecrets} makes, so that a later read can drop them before making its own. */
+  private static final String DUPLICATE_SECRET = " is also defined earlier; this one is ignored";
+
+  /**
+   * {@code problems} with one warning per secret defined a second time (the first in file order serves, as in
+   * {@link DirectoryContents#secretState}). Computed over the whole tree at every read, so warnings carried over from
+   * unchanged files are dropped first.
+   */
+  private static List<SourceProblem> withDuplicateSecrets(List<SourceProblem> problems, List<KubeSecret> secrets) {
+    List<SourceProblem> out = new ArrayList<>(problems);
+    out.removeIf(p -> p.severity() == Severity.WARNING && p.message().endsWith(DUPLICATE_SECRET));
+    Map<String, KubeSecret> first = new HashMap<>();
+    for (KubeSecret s : secrets) {
+      KubeSecret earlier = first.putIfAbsent(s.key(), s);
+      if (earlier != null) {
+        int colon = s.origin().lastIndexOf(':');
+        out.add(new SourceProblem(s.origin().substring(0, colon), Integer.parseInt(s.origin().substring(colon + 1)),
+            Severity.WARNING, "Secret " + s.key() + " (" + earlier.origin() + ")" + DUPLICATE_SECRET));
+      }
+    }
+    return out;
   }
 
   /** Throws the {@link IllegalArgumentException} {@link #load} throws for a missing root. */
@@ -217,7 +245,8 @@ public final class DirectoryLoader {
   }
 
   private void readFile(Path root, String rel, Previous prev, List<SourceDocument> documents,
-      List<SourceProblem> problems, Map<String, String> fileHashes, Map<String, String> fileStats) {
+      List<SourceProblem> problems, List<KubeSecret> secrets, Map<String, String> fileHashes,
+      Map<String, String> fileStats) {
     Path path = root.resolve(rel);
     byte[] bytes;
     try {
@@ -232,20 +261,21 @@ public final class DirectoryLoader {
         fileStats.put(rel, stat);
         documents.addAll(prev.documents(rel));
         problems.addAll(prev.problems(rel));
+        secrets.addAll(prev.secrets(rel));
         return;
       }
       fileStats.put(rel, stat);
       long size = attrs.size();
       if (size > MAX_FILE_BYTES) {
         keepPrevious(rel, 0, 0, "the file is " + size + " bytes, more than the " + MAX_FILE_BYTES
-            + " allowed; split it", prev, documents, problems);
+            + " allowed; split it", prev, documents, problems, secrets);
         return;
       }
       bytes = Files.readAllBytes(path);
     } catch (NoSuchFileException e) {
       return; // deleted between listing and reading: the next read sees the deletion
     } catch (IOException e) {
-      keepPrevious(rel, 0, 0, "cannot read the file: " + describe(e), prev, documents, problems);
+      keepPrevious(rel, 0, 0, "cannot read the file: " + describe(e), prev, documents, problems, secrets);
       return;
     }
     String hash = sha256Hex(bytes);
@@ -253,13 +283,14 @@ public final class DirectoryLoader {
     if (hash.equals(prev.contents.fileHashes().get(rel))) {
       documents.addAll(prev.documents(rel));
       problems.addAll(prev.problems(rel));
+      secrets.addAll(prev.secrets(rel));
       return;
     }
     List<SourceDocument> parsed;
     try {
       parsed = reader.read(rel, bytes);
     } catch (SourceException e) {
-      keepPrevious(rel, e.line(), e.column(), e.reason(), prev, documents, problems);
+      keepPrevious(rel, e.line(), e.column(), e.reason(), prev, documents, problems, secrets);
       return;
     }
     GlooFolder folder = glooFolderOf(rel);
@@ -277,9 +308,27 @@ public final class DirectoryLoader {
         fileDocuments.add(doc);
       }
     }
+    // Secrets leave the document path here: the decoder's messages quote values, and a secret's must never be shown.
+    // A Secret document that cannot be read is as broken as a file that does not parse.
+    List<KubeSecret> fileSecrets = new ArrayList<>();
+    List<SourceProblem> identityErrors = new ArrayList<>();
+    for (Iterator<SourceDocument> it = fileDocuments.iterator(); it.hasNext(); ) {
+      SourceDocument doc = it.next();
+      if (!DirectorySecrets.isSecret(doc)) {
+        continue;
+      }
+      it.remove();
+      DirectorySecrets.Result secret = DirectorySecrets.read(doc);
+      if (secret.secret() != null) {
+        fileSecrets.add(sameIfEqual(secret.secret(), prev.secrets(rel)));
+      } else if (secret.problem().severity() == Severity.ERROR) {
+        identityErrors.add(secret.problem());
+      } else {
+        fileProblems.add(secret.problem());
+      }
+    }
     // A Gloo document with a wrong identity (a typo in kind, apiVersion or name) is as broken as a file that does
     // not parse: skipping it would silently delete the resource from its shard.
-    List<SourceProblem> identityErrors = new ArrayList<>();
     for (SourceDocument doc : fileDocuments) {
       DocumentIdentity.Result identity = DocumentIdentity.check(doc);
       if (identity.verdict() == DocumentIdentity.Verdict.ERROR) {
@@ -288,17 +337,31 @@ public final class DirectoryLoader {
     }
     if (!identityErrors.isEmpty()) {
       SourceProblem first = identityErrors.get(0);
-      keepPrevious(rel, first.line(), 0, first.message(), prev, documents, problems);
+      keepPrevious(rel, first.line(), 0, first.message(), prev, documents, problems, secrets);
       problems.addAll(identityErrors.subList(1, identityErrors.size()));
       return;
     }
     SourceProblem renamed = renamedAndRejected(rel, fileDocuments, prev.documents(rel));
     if (renamed != null) {
-      keepPrevious(rel, renamed.line(), 0, renamed.message(), prev, documents, problems);
+      keepPrevious(rel, renamed.line(), 0, renamed.message(), prev, documents, problems, secrets);
       return;
     }
     documents.addAll(fileDocuments);
     problems.addAll(fileProblems);
+    secrets.addAll(fileSecrets);
+  }
+
+  /**
+   * The very object of {@code before} when it holds an equal secret: consumers tell changed secrets by identity, and
+   * an edit elsewhere in the file must not look like a rotation.
+   */
+  private static KubeSecret sameIfEqual(KubeSecret secret, List<KubeSecret> before) {
+    for (KubeSecret b : before) {
+      if (b.equals(secret)) {
+        return b;
+      }
+    }
+    return secret;
   }
 
   /**
@@ -346,12 +409,14 @@ public final class DirectoryLoader {
   }
 
   private static void keepPrevious(String rel, int line, int column, String reason, Previous prev,
-      List<SourceDocument> documents, List<SourceProblem> problems) {
+      List<SourceDocument> documents, List<SourceProblem> problems, List<KubeSecret> secrets) {
     List<SourceDocument> kept = prev.documents(rel);
-    String consequence = kept.isEmpty()
+    List<KubeSecret> keptSecrets = prev.secrets(rel);
+    secrets.addAll(keptSecrets);
+    int n = kept.size() + keptSecrets.size();
+    String consequence = n == 0
         ? "; the file contributes nothing until it is fixed"
-        : "; still serving the " + kept.size() + (kept.size() == 1 ? " document" : " documents")
-            + " it held when it last parsed";
+        : "; still serving the " + n + (n == 1 ? " document" : " documents") + " it held when it last parsed";
     problems.add(new SourceProblem(rel, line, column, Severity.ERROR, reason + consequence));
     documents.addAll(kept);
   }
@@ -619,9 +684,13 @@ public final class DirectoryLoader {
     final DirectoryContents contents;
     private final Map<String, List<SourceDocument>> documents = new LinkedHashMap<>();
     private final Map<String, List<SourceProblem>> problems = new LinkedHashMap<>();
+    private final Map<String, List<KubeSecret>> secrets = new HashMap<>();
 
     Previous(DirectoryContents contents) {
       this.contents = contents;
+      for (KubeSecret s : contents.secrets()) {
+        secrets.computeIfAbsent(DirectoryContents.fileOf(s), k -> new ArrayList<>()).add(s);
+      }
       for (SourceDocument d : contents.documents()) {
         documents.computeIfAbsent(d.origin(), k -> new ArrayList<>()).add(d);
       }
@@ -635,7 +704,13 @@ public final class DirectoryLoader {
     }
 
     Set<String> documentFiles() {
-      return documents.keySet();
+      Set<String> out = new LinkedHashSet<>(documents.keySet());
+      out.addAll(secrets.keySet());
+      return out;
+    }
+
+    List<KubeSecret> secrets(String file) {
+      return secrets.getOrDefault(file, List.of());
     }
 
     List<SourceProblem> problems(String file) {
@@ -646,6 +721,7 @@ public final class DirectoryLoader {
     Set<String> files() {
       Set<String> out = new LinkedHashSet<>(contents.fileHashes().keySet());
       out.addAll(documents.keySet());
+      out.addAll(secrets.keySet());
       out.addAll(problems.keySet());
       return out;
     }

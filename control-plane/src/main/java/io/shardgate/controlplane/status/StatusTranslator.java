@@ -100,8 +100,9 @@ public final class StatusTranslator {
     }
     SortedMap<ResourceKey, ObjectStatus> out = new TreeMap<>();
     for (ResourceStatus s : t.gateway().statuses().values()) {
-      if (s.key().kind() == Kind.PROXY) {
-        continue; // Proxies are written, when at all, by the Proxy writer; they have no status subresource
+      if (s.key().kind() == Kind.PROXY || s.key().kind() == Kind.SECRET) {
+        // Proxies are written, when at all, by the Proxy writer; neither they nor Secrets have a status subresource
+        continue;
       }
       Optional<String> rv = apiResourceVersion(s.key(), s.origin());
       if (rv.isEmpty()) {

@@ -9,8 +9,8 @@ import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
-import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
@@ -31,7 +31,7 @@ import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.shardgate.sharding.ir.Proxy;
@@ -64,6 +64,7 @@ public final class XdsTranslator {
   static final String HCM_FILTER = "envoy.filters.network.http_connection_manager";
   static final String ROUTER_FILTER = "envoy.filters.http.router";
   static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
+  static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
   private XdsTranslator() {}
 
@@ -279,37 +280,36 @@ public final class XdsTranslator {
 
   static Cluster cluster(UpstreamCluster u) {
     String name = XdsNames.cluster(u.upstream());
+    Cluster.Builder c = Cluster.newBuilder().setName(name).setConnectTimeout(duration(u.connectTimeout()));
     if (u.eds()) {
       // The endpoints come over ADS as the load assignment named like the cluster (EndpointTranslator).
-      return Cluster.newBuilder()
-          .setName(name)
-          .setType(Cluster.DiscoveryType.EDS)
+      c.setType(Cluster.DiscoveryType.EDS)
           .setEdsClusterConfig(
-              Cluster.EdsClusterConfig.newBuilder().setEdsConfig(adsConfigSource()).setServiceName(name))
-          .setConnectTimeout(duration(u.connectTimeout()))
-          .build();
-    }
-    boolean allIps = u.hosts().stream().allMatch(h -> IpLiterals.isIp(h.addr()));
-    LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
-    for (Upstream.StaticHost h : u.hosts()) {
-      locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()));
-    }
-    Cluster.Builder c =
-        Cluster.newBuilder()
-            .setName(name)
-            .setConnectTimeout(duration(u.connectTimeout()))
-            .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(locality));
-    if (allIps) {
-      c.setType(Cluster.DiscoveryType.STATIC);
+              Cluster.EdsClusterConfig.newBuilder().setEdsConfig(adsConfigSource()).setServiceName(name));
     } else {
-      c.setType(Cluster.DiscoveryType.STRICT_DNS).setDnsLookupFamily(Cluster.DnsLookupFamily.V4_ONLY);
+      boolean allIps = u.hosts().stream().allMatch(h -> IpLiterals.isIp(h.addr()));
+      LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+      for (Upstream.StaticHost h : u.hosts()) {
+        locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()));
+      }
+      c.setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(locality));
+      if (allIps) {
+        c.setType(Cluster.DiscoveryType.STATIC);
+      } else {
+        c.setType(Cluster.DiscoveryType.STRICT_DNS).setDnsLookupFamily(Cluster.DnsLookupFamily.V4_ONLY);
+      }
     }
     if (u.tls()) {
-      UpstreamTlsContext.Builder tls = UpstreamTlsContext.newBuilder();
-      if (u.sni() != null) {
-        tls.setSni(u.sni());
-      }
-      c.setTransportSocket(TransportSocket.newBuilder().setName(TLS_TRANSPORT_SOCKET).setTypedConfig(Any.pack(tls.build())));
+      c.setTransportSocket(TlsTranslator.upstreamTransportSocket(u));
+    }
+    if (u.http2()) {
+      // As Gloo: HTTP/2 explicitly, whatever ALPN the TLS context offers (no protocol auto-selection).
+      c.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Any.pack(
+          HttpProtocolOptions.newBuilder()
+              .setExplicitHttpConfig(
+                  HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                      .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+              .build()));
     }
     return c.build();
   }

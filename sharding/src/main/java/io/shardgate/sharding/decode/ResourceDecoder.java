@@ -18,8 +18,10 @@ import io.shardgate.sharding.model.Route;
 import io.shardgate.sharding.model.RouteOptions;
 import io.shardgate.sharding.model.RouteTable;
 import io.shardgate.sharding.model.Settings;
+import io.shardgate.sharding.model.SslConfig;
 import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.model.UpstreamGroup;
+import io.shardgate.sharding.model.UpstreamSslConfig;
 import io.shardgate.sharding.model.VirtualService;
 import io.shardgate.sharding.report.Reports;
 import java.time.Duration;
@@ -97,6 +99,7 @@ public final class ResourceDecoder {
           case UPSTREAM_GROUP -> decodeUpstreamGroup(meta, spec);
           case SETTINGS -> decodeSettings(meta, spec);
           case PROXY -> throw new IllegalStateException("DocumentIdentity skips Proxies");
+          case SECRET -> throw new IllegalStateException("DocumentIdentity skips Secrets");
         };
     spec.finish();
     root.finish();
@@ -243,7 +246,7 @@ public final class ResourceDecoder {
     return out;
   }
 
-  private static ResourceRef decodeRef(Fields r) {
+  static ResourceRef decodeRef(Fields r) {
     ResourceRef ref = new ResourceRef(r.str("namespace", ""), r.str("name", ""));
     if (ref.name().isEmpty()) {
       r.problems().error(r.pathOf("name"), "reference has no name");
@@ -263,7 +266,8 @@ public final class ResourceDecoder {
   // ---------------------------------------------------------------- VirtualService, RouteTable, Route
 
   private static VirtualService decodeVirtualService(ObjectMeta meta, Fields spec) {
-    boolean hasSsl = spec.has("sslConfig");
+    Fields ssl = spec.obj("sslConfig");
+    SslConfig sslConfig = ssl == null ? null : TlsDecoding.sslConfig(ssl, meta.namespace());
     String displayName = spec.str("displayName");
     VirtualService.VirtualHost vh = null;
     Fields v = spec.obj("virtualHost");
@@ -303,7 +307,7 @@ public final class ResourceDecoder {
     } else {
       spec.problems().warning(spec.pathOf("virtualHost"), "is missing: the VirtualService has no domains and no routes");
     }
-    return new VirtualService(meta, vh, hasSsl, displayName);
+    return new VirtualService(meta, vh, sslConfig, displayName);
   }
 
   private static RouteTable decodeRouteTable(ObjectMeta meta, Fields spec) {
@@ -620,18 +624,13 @@ public final class ResourceDecoder {
       connectTimeout = cc.duration("connectTimeout");
       cc.finish();
     }
-    String sni = null;
+    UpstreamSslConfig sslConfig = null;
     Fields ssl = spec.obj("sslConfig");
     if (ssl != null) {
-      sni = ssl.str("sni");
+      sslConfig = new UpstreamSslConfig(null, ssl.str("sni"), null, null, null, false, false);
       ssl.finish();
-      if (kubeSpec != null) {
-        // The EDS cluster has no transport socket yet: say so rather than send plaintext silently.
-        spec.problems().warning(spec.pathOf("sslConfig"),
-            "TLS to a kube Upstream is not served by Shardgate yet; its connections are plaintext");
-      }
     }
-    return new Upstream(meta, type, staticSpec, kubeSpec, connectTimeout, sni);
+    return new Upstream(meta, type, staticSpec, kubeSpec, connectTimeout, sslConfig, spec.bool("useHttp2"));
   }
 
   private static Upstream.KubeSpec decodeKube(Fields k, ObjectMeta meta) {
@@ -706,11 +705,17 @@ public final class ResourceDecoder {
     boolean readAll = false;
     boolean persistProxySpec = false;
     boolean compressedProxySpec = false;
+    Boolean oneWayTls = null;
     Fields gw = spec.obj("gateway");
     if (gw != null) {
       readAll = Boolean.TRUE.equals(gw.bool("readGatewaysFromAllNamespaces"));
       persistProxySpec = Boolean.TRUE.equals(gw.bool("persistProxySpec"));
       compressedProxySpec = Boolean.TRUE.equals(gw.bool("compressedProxySpec"));
+      Fields vso = gw.obj("virtualServiceOptions");
+      if (vso != null) {
+        oneWayTls = vso.bool("oneWayTls");
+        vso.finish();
+      }
       gw.finish();
     }
     Settings.InvalidConfigPolicy policy = null;
@@ -731,6 +736,6 @@ public final class ResourceDecoder {
     // Shardgate's own block: per-shard clusters and the edge shard (docs/sharding.md).
     Settings.Shardgate shardgate = ShardgateSettingsDecoder.decode(spec, "shardgate");
     return new Settings(meta, discoveryNamespace, watchNamespaces, readAll, policy, shardgate, persistProxySpec,
-        compressedProxySpec);
+        compressedProxySpec, oneWayTls);
   }
 }

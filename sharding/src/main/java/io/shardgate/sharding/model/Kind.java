@@ -11,7 +11,12 @@ public enum Kind {
   UPSTREAM("Upstream", "gloo.solo.io/v1", "upstreams"),
   UPSTREAM_GROUP("UpstreamGroup", "gloo.solo.io/v1", "upstreamgroups"),
   SETTINGS("Settings", "gloo.solo.io/v1", "settings"),
-  PROXY("Proxy", "gloo.solo.io/v1", "proxies");
+  PROXY("Proxy", "gloo.solo.io/v1", "proxies"),
+  /**
+   * A TLS secret (Kubernetes core {@code v1}). Never decoded as a document: sources read Secrets apart from documents,
+   * and only their statuses (in Shardgate's own reports; a Secret has no status subresource) carry this kind.
+   */
+  SECRET("Secret", "v1", "secrets");
 
   private final String kindName;
   private final String apiVersion;

@@ -18,6 +18,8 @@ import java.util.TreeMap;
  *     per shard into the write namespace
  * @param compressedProxySpec {@code gateway.compressedProxySpec}: those Proxy objects' specs are compressed as Gloo
  *     compresses them
+ * @param virtualServiceOneWayTls {@code gateway.virtualServiceOptions.oneWayTls}: the {@code oneWayTls} of every
+ *     VirtualService {@code sslConfig} that leaves it unset, or null
  */
 public record Settings(
     ObjectMeta meta,
@@ -27,7 +29,8 @@ public record Settings(
     InvalidConfigPolicy invalidConfigPolicy,
     Shardgate shardgate,
     boolean persistProxySpec,
-    boolean compressedProxySpec)
+    boolean compressedProxySpec,
+    Boolean virtualServiceOneWayTls)
     implements Resource {
 
   /**
@@ -52,7 +55,8 @@ public record Settings(
           InvalidConfigPolicy.DEFAULT,
           Shardgate.DEFAULT,
           false,
-          false);
+          false,
+          null);
 
   public Settings {
     discoveryNamespace =
@@ -60,6 +64,20 @@ public record Settings(
     watchNamespaces = List.copyOf(watchNamespaces);
     invalidConfigPolicy = invalidConfigPolicy == null ? InvalidConfigPolicy.DEFAULT : invalidConfigPolicy;
     shardgate = shardgate == null ? Shardgate.DEFAULT : shardgate;
+  }
+
+  /** Settings without a default for VirtualServices' {@code oneWayTls}. */
+  public Settings(
+      ObjectMeta meta,
+      String discoveryNamespace,
+      List<String> watchNamespaces,
+      boolean readGatewaysFromAllNamespaces,
+      InvalidConfigPolicy invalidConfigPolicy,
+      Shardgate shardgate,
+      boolean persistProxySpec,
+      boolean compressedProxySpec) {
+    this(meta, discoveryNamespace, watchNamespaces, readGatewaysFromAllNamespaces, invalidConfigPolicy, shardgate,
+        persistProxySpec, compressedProxySpec, null);
   }
 
   /** Settings that persist no Proxy objects. */

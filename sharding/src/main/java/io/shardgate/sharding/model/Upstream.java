@@ -15,10 +15,24 @@ import java.util.TreeMap;
  * @param staticSpec the static hosts when {@code type} is {@code static}, else null
  * @param kubeSpec the Kubernetes Service port when {@code type} is {@code kube}, else null
  * @param connectTimeout {@code connectionConfig.connectTimeout}, or null for the default (5 s)
+ * @param sslConfig {@code sslConfig}: TLS to the hosts, or null
+ * @param useHttp2 {@code useHttp2}: Envoy speaks HTTP/2 to the hosts (prior knowledge, or over TLS whatever ALPN
+ *     says, as in Gloo); null when unset
  */
 public record Upstream(
-    ObjectMeta meta, String type, StaticSpec staticSpec, KubeSpec kubeSpec, Duration connectTimeout, String sni)
+    ObjectMeta meta, String type, StaticSpec staticSpec, KubeSpec kubeSpec, Duration connectTimeout,
+    UpstreamSslConfig sslConfig, Boolean useHttp2)
     implements Resource {
+
+  /** The server name Envoy sends ({@code sslConfig.sni}), or null. */
+  public String sni() {
+    return sslConfig == null ? null : sslConfig.sni();
+  }
+
+  /** Whether Envoy speaks HTTP/2 to the hosts. */
+  public boolean http2() {
+    return Boolean.TRUE.equals(useHttp2);
+  }
 
   @Override
   public Kind kind() {

@@ -6,10 +6,15 @@ import java.util.List;
  * {@code gateway.solo.io/v1} VirtualService: one virtual host (domains and routes) that Gateways select.
  *
  * @param virtualHost the virtual host, or null when the resource has none (Gloo serves it as an empty host)
- * @param hasSslConfig whether {@code sslConfig} is present: it decides SSL versus plain Gateway membership
+ * @param sslConfig its TLS termination, or null; whether it is there decides SSL versus plain Gateway membership
  */
-public record VirtualService(ObjectMeta meta, VirtualHost virtualHost, boolean hasSslConfig, String displayName)
+public record VirtualService(ObjectMeta meta, VirtualHost virtualHost, SslConfig sslConfig, String displayName)
     implements Resource {
+
+  /** Whether {@code sslConfig} is present: only SSL Gateways select the VirtualService then, and only then. */
+  public boolean hasSslConfig() {
+    return sslConfig != null;
+  }
 
   @Override
   public Kind kind() {

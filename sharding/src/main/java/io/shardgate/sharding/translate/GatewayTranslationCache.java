@@ -19,6 +19,7 @@ import io.shardgate.sharding.report.Contribution;
 import io.shardgate.sharding.report.Reports;
 import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.sharding.report.StatusLedger;
+import io.shardgate.sharding.secret.TlsSecretLookup;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -28,6 +29,7 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.SortedMap;
 import java.util.SortedSet;
@@ -68,6 +70,12 @@ public final class GatewayTranslationCache {
 
   private record FailureSlot(String proxy) {}
 
+  /** An Upstream whose TLS cannot be served (its secret, its root CA): it has no cluster. */
+  private record TlsSlot(ResourceKey key) {}
+
+  /** An Upstream's cluster (or why none) and the view of its TLS secret it was built with (null: no secretRef). */
+  private record BuiltCluster(TlsSecretLookup.TlsSecretView view, GatewayTranslator.Built built) {}
+
   private record ExtraSlot() {}
 
   /** What the cache keeps of one proxy between calls. */
@@ -99,7 +107,8 @@ public final class GatewayTranslationCache {
   private final Map<ResourceKey, Integer> carriedBy = new HashMap<>();
   /** Resources whose carried count changed in this call. */
   private final Set<ResourceKey> carriedChanged = new HashSet<>();
-  private final Map<Upstream, UpstreamCluster> clusterOf = new IdentityHashMap<>();
+  private final Map<Upstream, BuiltCluster> clusterOf = new IdentityHashMap<>();
+  private final Set<ResourceKey> tlsKeys = new HashSet<>();
   private final Map<String, ShardConfig> shards = new HashMap<>();
   private DecodedResources lastInput;
   private InvalidRoutePolicy lastPolicy;
@@ -121,6 +130,17 @@ public final class GatewayTranslationCache {
    * cache compare the two inputs itself.
    */
   public Pass translate(DecodedResources in, Set<ResourceKey> changed, LastGood previous, InvalidRoutePolicy policy) {
+    return translate(in, changed, previous, policy, TlsSecretLookup.NONE);
+  }
+
+  /**
+   * As {@link #translate(DecodedResources, Set, LastGood, InvalidRoutePolicy)}, with {@code secrets} telling what is
+   * known of the TLS secrets VirtualServices' {@code secretRef}s name. The views each proxy read are recorded: a proxy
+   * is translated again exactly when a view it read now answers differently (so a valid-to-valid rotation, which
+   * answers the same, translates nothing).
+   */
+  public Pass translate(DecodedResources in, Set<ResourceKey> changed, LastGood previous, InvalidRoutePolicy policy,
+      TlsSecretLookup secrets) {
     // What later stages added last time is not part of this translation until they add it again.
     ledger.remove(new ExtraSlot());
     ledger.drainChanged();
@@ -139,13 +159,15 @@ public final class GatewayTranslationCache {
     lastPolicy = policy;
 
     updateDecodeSlots(in, delta);
-    Lookups base = Lookups.of(in, Set.of(), everything ? Set.of("*") : delta.routeTableNamespaces());
+    Lookups base = Lookups.of(in, Set.of(), everything ? Set.of("*") : delta.routeTableNamespaces(), secrets);
     Set<ResourceKey> groupErrors = validateGroups(base);
     Set<ResourceKey> groupFlips = symmetricDifference(groupsWithErrors, groupErrors);
     groupsWithErrors = groupErrors;
     Lookups lookups = base.withGroupsWithErrors(groupErrors);
     warnAboutGatewayNamespaces(snapshot, settings);
     warnAboutMissingServices(lookups);
+    // Before the proxies: an Upstream whose TLS cannot be served is in error while they translate.
+    List<UpstreamCluster> allClusters = upstreamClusters(snapshot, TlsSecretLookup.NONE);
 
     Map<String, List<Gateway>> served = servedGateways(snapshot, settings, previous, lookups);
     for (String gone : new ArrayList<>(proxies.keySet())) {
@@ -162,7 +184,8 @@ public final class GatewayTranslationCache {
       }
       if (everything || st == null || st.failed || !sameGateways(st.gateways, e.getValue())
           || previous.of(e.getKey()) != st.written
-          || touches(st, delta, groupFlips, e.getValue())) {
+          || touches(st, delta, groupFlips, e.getValue())
+          || !st.findReads.secretsStillValid(lookups) || !st.buildReads.secretsStillValid(lookups)) {
         dirty.add(e.getKey());
       }
     }
@@ -227,7 +250,6 @@ public final class GatewayTranslationCache {
     }
 
     markUnreached(snapshot, lookups, delta);
-    List<UpstreamCluster> allClusters = upstreamClusters(snapshot);
     SortedMap<String, ShardConfig> out = new TreeMap<>();
     TreeMap<String, ProxyLastGood> next = new TreeMap<>();
     SortedMap<String, String> failures = new TreeMap<>();
@@ -686,23 +708,39 @@ public final class GatewayTranslationCache {
   }
 
   /**
-   * Every static and kube Upstream becomes a cluster; other types were reported while decoding. Reused while
-   * unchanged.
+   * Every static and kube Upstream becomes a cluster, except one whose TLS secret cannot be served (its status says
+   * why); other types were reported while decoding. Reused while the Upstream and its secret's view are unchanged.
    */
-  private List<UpstreamCluster> upstreamClusters(ResourceSnapshot snapshot) {
+  private List<UpstreamCluster> upstreamClusters(ResourceSnapshot snapshot, TlsSecretLookup secrets) {
     List<UpstreamCluster> out = new ArrayList<>();
-    Map<Upstream, UpstreamCluster> seen = new IdentityHashMap<>();
+    Map<Upstream, BuiltCluster> seen = new IdentityHashMap<>();
+    Set<ResourceKey> problems = new HashSet<>();
     for (Upstream u : snapshot.upstreams()) {
       if (u.staticSpec() == null && u.kubeSpec() == null) {
         continue;
       }
-      UpstreamCluster c = clusterOf.get(u);
-      if (c == null) {
-        c = GatewayTranslator.cluster(u);
+      ResourceRef secret = u.sslConfig() == null ? null : u.sslConfig().secretRef();
+      TlsSecretLookup.TlsSecretView view = secret == null ? null : secrets.find(secret);
+      BuiltCluster b = clusterOf.get(u);
+      if (b == null || !Objects.equals(b.view(), view)) {
+        b = new BuiltCluster(view, GatewayTranslator.cluster(u, secrets));
       }
-      seen.put(u, c);
-      out.add(c);
+      seen.put(u, b);
+      if (b.built().cluster() != null) {
+        out.add(b.built().cluster());
+      } else {
+        problems.add(u.key());
+        ledger.put(new TlsSlot(u.key()), StatusLedger.Layer.FINDINGS,
+            new Reports().error(u.key(), b.built().problem()).contribution());
+      }
     }
+    for (ResourceKey k : tlsKeys) {
+      if (!problems.contains(k)) {
+        ledger.remove(new TlsSlot(k));
+      }
+    }
+    tlsKeys.clear();
+    tlsKeys.addAll(problems);
     clusterOf.clear();
     clusterOf.putAll(seen);
     if (out.size() == clusters.size()) {

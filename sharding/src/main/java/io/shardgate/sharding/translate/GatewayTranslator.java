@@ -1,9 +1,14 @@
 package io.shardgate.sharding.translate;
 
 import io.shardgate.sharding.decode.DecodedResources;
+import io.shardgate.sharding.ir.SecretUse;
 import io.shardgate.sharding.ir.UpstreamCluster;
+import io.shardgate.sharding.model.ResourceRef;
 import io.shardgate.sharding.model.Upstream;
+import io.shardgate.sharding.model.UpstreamSslConfig;
+import io.shardgate.sharding.secret.TlsSecretLookup;
 import io.shardgate.sharding.report.Contribution;
+import io.shardgate.sharding.secret.TlsSecretLookup;
 import java.util.List;
 
 /**
@@ -28,17 +33,62 @@ public final class GatewayTranslator {
    * carries the next last good state.
    */
   public static GatewayTranslation translate(DecodedResources in, LastGood previous, InvalidRoutePolicy policy) {
-    return new GatewayTranslationCache().translate(in, previous, policy).translation(Contribution.EMPTY);
+    return translate(in, previous, policy, TlsSecretLookup.NONE);
   }
 
-  /** The cluster of a static or kube Upstream. */
-  static UpstreamCluster cluster(Upstream u) {
-    if (u.kubeSpec() != null) {
-      // TLS to a kube Upstream (sslConfig) is not built yet; the table serves only its sni, used with static hosts.
-      return new UpstreamCluster(u.meta().ref(), List.of(), false, u.sni(), u.connectTimeout(), u.kubeSpec());
-    }
-    Upstream.StaticSpec s = u.staticSpec();
-    boolean tls = s.useTls() != null ? s.useTls() : s.hosts().stream().anyMatch(h -> h.port() == 443);
-    return new UpstreamCluster(u.meta().ref(), s.hosts(), tls, u.sni(), u.connectTimeout());
+  /** As {@link #translate(DecodedResources, LastGood, InvalidRoutePolicy)}, knowing the TLS secrets by {@code secrets}. */
+  public static GatewayTranslation translate(DecodedResources in, LastGood previous, InvalidRoutePolicy policy,
+      TlsSecretLookup secrets) {
+    return new GatewayTranslationCache().translate(in, null, previous, policy, secrets).translation(Contribution.EMPTY);
   }
+
+  /**
+   * The cluster of a static or kube Upstream, or why it has none: its {@code sslConfig.secretRef} names a secret
+   * that cannot be served (Envoy would wait for the SDS resource forever, so the cluster is left out and routes to it
+   * get 503, as routes to a missing Upstream do), or {@code verifySubjectAltName} has no root CA to verify with.
+   */
+  static Built cluster(Upstream u, TlsSecretLookup secrets) {
+    UpstreamSslConfig ssl = u.sslConfig();
+    SecretUse use = null;
+    if (ssl != null && ssl.secretRef() != null) {
+      ResourceRef ref = ssl.secretRef();
+      TlsSecretLookup.TlsSecretView view = secrets.find(ref);
+      if (!view.servable()) {
+        return new Built(null, "spec.sslConfig.secretRef: " + problem(ref, view) + "; no cluster is served for this"
+            + " Upstream, so requests routed to it get 503 until the secret can be served");
+      }
+      if (!ssl.verifySubjectAltName().isEmpty() && !view.hasRootCa()) {
+        return new Built(null, "spec.sslConfig.verifySubjectAltName: secret " + ref + " has no root CA (ca.crt or"
+            + " rootCa) to verify the backend with; no cluster is served for this Upstream");
+      }
+      // A servable secret has a certificate and key: Envoy presents them unless oneWayTls (Gloo's rule).
+      use = new SecretUse(ref, !ssl.oneWayTls(), view.hasRootCa());
+    }
+    boolean tls;
+    List<Upstream.StaticHost> hosts = List.of();
+    if (u.kubeSpec() != null) {
+      tls = ssl != null;
+    } else {
+      Upstream.StaticSpec s = u.staticSpec();
+      hosts = s.hosts();
+      // As in Gloo: an sslConfig always means TLS; without one, useTls, else TLS when a host uses port 443.
+      tls = ssl != null || (s.useTls() != null ? s.useTls() : s.hosts().stream().anyMatch(h -> h.port() == 443));
+    }
+    return new Built(new UpstreamCluster(u.meta().ref(), hosts, tls, u.sni(), u.connectTimeout(), u.kubeSpec(), ssl,
+        use, u.http2()), null);
+  }
+
+  /** What is wrong with a secret that cannot be served, naming it (never its content). */
+  private static String problem(ResourceRef ref, TlsSecretLookup.TlsSecretView view) {
+    String p = view.problem() == null ? "secret " + ref + " cannot be served" : view.problem();
+    return p.contains(ref.toString()) ? p : "secret " + ref + ": " + p;
+  }
+
+  /**
+   * An Upstream's cluster, or why it has none.
+   *
+   * @param cluster the cluster, or null
+   * @param problem the error for the Upstream's status when there is no cluster, else null
+   */
+  record Built(UpstreamCluster cluster, String problem) {}
 }

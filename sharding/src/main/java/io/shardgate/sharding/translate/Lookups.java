@@ -12,6 +12,7 @@ import io.shardgate.sharding.model.UpstreamGroup;
 import io.shardgate.sharding.model.VirtualService;
 import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
+import io.shardgate.sharding.secret.TlsSecretLookup;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,7 @@ import java.util.stream.Collectors;
  * @param changedRouteTableNamespaces namespaces in which a RouteTable appeared, disappeared, or changed labels or
  *     decode status since the previous call ({@code *} when unknown, e.g. on the first call): a RouteTable selector
  *     over other namespaces still selects what it selected
+ * @param secrets what is known of the TLS secrets {@code secretRef}s name (never their content)
  */
 record Lookups(
     ResourceSnapshot snapshot,
@@ -41,9 +43,15 @@ record Lookups(
     Map<String, List<RouteTable>> routeTablesByNamespace,
     Map<String, ResourceKey> rejectedWhileDecodingByName,
     Set<ResourceKey> groupsWithErrors,
-    Set<String> changedRouteTableNamespaces) {
+    Set<String> changedRouteTableNamespaces,
+    TlsSecretLookup secrets) {
 
   static Lookups of(DecodedResources in, Set<ResourceKey> groupsWithErrors, Set<String> changedRouteTableNamespaces) {
+    return of(in, groupsWithErrors, changedRouteTableNamespaces, TlsSecretLookup.NONE);
+  }
+
+  static Lookups of(DecodedResources in, Set<ResourceKey> groupsWithErrors, Set<String> changedRouteTableNamespaces,
+      TlsSecretLookup secrets) {
     ResourceSnapshot s = in.snapshot();
     Map<String, ResourceKey> rejectedByName = new HashMap<>();
     in.statuses().forEach((k, st) -> {
@@ -64,7 +72,8 @@ record Lookups(
             .collect(Collectors.groupingBy(t -> t.meta().namespace(), TreeMap::new, Collectors.toList())),
         rejectedByName,
         Set.copyOf(groupsWithErrors),
-        Set.copyOf(changedRouteTableNamespaces));
+        Set.copyOf(changedRouteTableNamespaces),
+        secrets);
   }
 
   private static <T> Map<ResourceRef, T> byRef(List<T> items, Function<T, ResourceRef> ref) {
@@ -78,7 +87,7 @@ record Lookups(
   /** The same lookups with {@code groups} as the UpstreamGroups that failed validation. */
   Lookups withGroupsWithErrors(Set<ResourceKey> groups) {
     return new Lookups(snapshot, decodeStatuses, rejectedMeta, routeTables, upstreams, upstreamGroups, virtualServices,
-        routeTablesByNamespace, rejectedWhileDecodingByName, Set.copyOf(groups), changedRouteTableNamespaces);
+        routeTablesByNamespace, rejectedWhileDecodingByName, Set.copyOf(groups), changedRouteTableNamespaces, secrets);
   }
 
   /** The decode status of a resource, or null when it was not read at all. */
@@ -100,7 +109,7 @@ record Lookups(
       case UPSTREAM -> upstreams.get(ref);
       case UPSTREAM_GROUP -> upstreamGroups.get(ref);
       case GATEWAY -> s(key);
-      case SETTINGS, PROXY -> null;
+      case SETTINGS, PROXY, SECRET -> null;
     };
   }
 

@@ -1,6 +1,8 @@
 package io.shardgate.sharding.translate;
 
 import io.shardgate.sharding.model.ResourceKey;
+import io.shardgate.sharding.model.ResourceRef;
+import io.shardgate.sharding.secret.TlsSecretLookup.TlsSecretView;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -13,9 +15,9 @@ import java.util.function.Predicate;
 /**
  * Everything one piece of gateway translation looked up, with the answers it got: the resources it read, which
  * Upstreams existed, decode statuses, which UpstreamGroups were valid, which resources were substituted by their
- * last good output, and the RouteTable selections it made. If every lookup gives the same answer in a later call, the
- * piece would produce the same result, so its cached result can be used instead: this is what makes an edit cost
- * what it changes. Filled while the piece runs (not thread-safe), read-only afterwards.
+ * last good output, the RouteTable selections it made, and the views of the TLS secrets it checked. If every lookup
+ * gives the same answer in a later call, the piece would produce the same result, so its cached result can be used
+ * instead: this is what makes an edit cost what it changes. Filled while the piece runs (not thread-safe), read-only afterwards.
  */
 final class Reads {
 
@@ -34,6 +36,8 @@ final class Reads {
   private final Map<ResourceKey, Object> serviceMissing = new HashMap<>();
   private final Set<ResourceKey> discovered = new HashSet<>();
   private final List<RouteTableQuery> queries = new ArrayList<>();
+  /** Per TLS secret, the view translation got: what it may know of the secret, never its content. */
+  private final Map<ResourceRef, TlsSecretView> secrets = new HashMap<>();
 
   void resource(ResourceKey key, Object value) {
     resources.putIfAbsent(key, value == null ? ABSENT : value);
@@ -66,6 +70,10 @@ final class Reads {
     queries.add(query);
   }
 
+  void secret(ResourceRef ref, TlsSecretView view) {
+    secrets.putIfAbsent(ref, view);
+  }
+
   /** Adds everything {@code other} read. */
   void addAll(Reads other) {
     other.resources.forEach(resources::putIfAbsent);
@@ -76,6 +84,7 @@ final class Reads {
     other.serviceMissing.forEach(serviceMissing::putIfAbsent);
     discovered.addAll(other.discovered);
     queries.addAll(other.queries);
+    other.secrets.forEach(secrets::putIfAbsent);
   }
 
   /**
@@ -115,6 +124,19 @@ final class Reads {
     }
     for (RouteTableQuery q : queries) {
       if (!q.stillSelectsTheSame(lookups)) {
+        return false;
+      }
+    }
+    return secretsStillValid(lookups);
+  }
+
+  /**
+   * Whether every TLS secret view read is the same in {@code lookups}: a valid-to-valid rotation answers the same
+   * view, so it translates nothing again.
+   */
+  boolean secretsStillValid(Lookups lookups) {
+    for (Map.Entry<ResourceRef, TlsSecretView> e : secrets.entrySet()) {
+      if (!e.getValue().equals(lookups.secrets().find(e.getKey()))) {
         return false;
       }
     }

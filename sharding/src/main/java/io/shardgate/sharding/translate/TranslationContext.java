@@ -13,6 +13,7 @@ import io.shardgate.sharding.model.VirtualService;
 import io.shardgate.sharding.report.Reports;
 import io.shardgate.sharding.report.ResourceState;
 import io.shardgate.sharding.report.ResourceStatus;
+import io.shardgate.sharding.secret.TlsSecretLookup.TlsSecretView;
 import java.util.List;
 import java.util.SortedSet;
 import java.util.function.Predicate;
@@ -109,6 +110,13 @@ final class TranslationContext {
     boolean errors = lookups.groupsWithErrors().contains(group);
     reads.groupErrors(group, errors);
     return errors;
+  }
+
+  /** What is known of the TLS secret {@code ref} (never its content), recording the view. */
+  TlsSecretView secret(ResourceRef ref) {
+    TlsSecretView view = lookups.secrets().find(ref);
+    reads.secret(ref, view);
+    return view;
   }
 
   boolean virtualServiceExists(ResourceRef ref) {
