@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * one secret (a Kubernetes {@code kubernetes.io/tls} Secret document outside Gloo's folders), tenant beta's one
  * VirtualService has its own (Gloo's {@code secrets/<ns>/<name>.yaml} layout), tenant gamma's secret has a CA
  * ({@code rootCa}), so its host requires client certificates; a VirtualService without {@code sslConfig} is served
- * on the plain Gateway only. Every route answers with its VirtualService's name.
+ * on the plain Gateway only; tenant delta's VirtualService names a secret that does not exist. Every route answers
+ * with its VirtualService's name.
  */
 class HttpsGatewayE2ETest {
 
@@ -37,6 +38,7 @@ class HttpsGatewayE2ETest {
   private static final String BETA = "beta.example.com";
   private static final String GAMMA = "gamma.example.com";
   private static final String PLAIN = "plain.example.com";
+  private static final String DELTA = "delta.example.com";
 
   @TempDir static Path work;
 
@@ -85,6 +87,8 @@ class HttpsGatewayE2ETest {
         GlooYaml.directVirtualService("beta", "beta", List.of(BETA), GlooYaml.secretRef("beta", "beta-tls")));
     write(config, GlooYaml.virtualServiceFile("gamma", "gamma"),
         GlooYaml.directVirtualService("gamma", "gamma", List.of(GAMMA), GlooYaml.secretRef("gamma", "gamma-mtls")));
+    write(config, GlooYaml.virtualServiceFile("delta", "delta"),
+        GlooYaml.directVirtualService("delta", "delta", List.of(DELTA), GlooYaml.secretRef("delta", "no-such-tls")));
     write(config, GlooYaml.virtualServiceFile("plain", "plain"),
         GlooYaml.directVirtualService("plain", "plain", List.of(PLAIN), null));
 
@@ -184,6 +188,24 @@ class HttpsGatewayE2ETest {
     String listeners = E2eSupport.admin(shard.envoy, "/listeners");
     assertTrue(listeners.contains(ExampleConfig.listenerName(httpsPort))
         && listeners.contains(ExampleConfig.listenerName(httpPort)), listeners);
+  }
+
+  /**
+   * A secret that does not exist cannot be served, so its VirtualService gets no filter chain (a chain naming an SDS
+   * secret nobody sends would keep the whole listener warming forever): it is rejected naming the secret, and every
+   * other host of the Gateway is served, as the other tests show.
+   */
+  @Test
+  void aVirtualServiceWhoseSecretIsMissingIsRejectedAndGetsNoFilterChain() throws Exception {
+    String vs = "VirtualService delta/delta";
+    Map<?, ?> resources = shard.awaitStatus(vs + " rejected", r -> "Rejected".equals(ServedShard.status(r, vs)
+        .get("state")));
+    assertTrue(ServedShard.errors(resources, vs).toString().contains("delta/no-such-tls"),
+        () -> "the error does not name the secret: " + ServedShard.status(resources, vs));
+    HttpsProbe.Outcome o = HttpsProbe.recordingAnything().attempt(httpsPort, DELTA, DELTA, "/");
+    assertNull(o.presented(), o::toString);
+    assertNull(o.response(), o::toString);
+    System.out.println("E2E TLS missing secret: " + vs + " " + ServedShard.status(resources, vs));
   }
 
   private static void awaitHttps(String host) throws InterruptedException {
