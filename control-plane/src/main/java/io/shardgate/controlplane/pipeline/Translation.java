@@ -2,6 +2,7 @@ package io.shardgate.controlplane.pipeline;
 
 import io.shardgate.sharding.model.Settings;
 import io.shardgate.sharding.plan.ShardPlan;
+import io.shardgate.sharding.secret.TlsSecretLookup;
 import io.shardgate.sharding.translate.GatewayTranslation;
 import io.shardgate.sharding.translate.LastGood;
 import io.shardgate.snapshot.ShardResources;
@@ -64,5 +65,10 @@ public record Translation(
   /** Translates {@code input} from scratch; rejected resources serve what they produced in {@code previous}. */
   public static Translation of(ConfigInput input, LastGood previous) {
     return new TranslationEngine().translate(input, previous);
+  }
+
+  /** As {@link #of(ConfigInput, LastGood)}, knowing the TLS secrets by {@code secrets}. */
+  public static Translation of(ConfigInput input, LastGood previous, TlsSecretLookup secrets) {
+    return new TranslationEngine().translate(input, previous, secrets);
   }
 }

@@ -153,15 +153,25 @@ public final class TranslationEngine {
    * outside the per-proxy and per-shard isolation propagates, and the next call translates from scratch.
    */
   public Translation translate(ConfigInput input, LastGood previous) {
+    return translate(input, previous, null);
+  }
+
+  /**
+   * As {@link #translate(ConfigInput, LastGood)}; when {@code views} is not null, gateway translation reads it instead
+   * of the secret catalog (tests that give secret views without Secret content). Merge resolution in tls-e2e between
+   * tls-listeners' lookup parameter and tls-secrets' catalog; the owners settle the final form.
+   */
+  public Translation translate(ConfigInput input, LastGood previous, TlsSecretLookup views) {
     try {
       TlsSecretCatalog next = TlsSecretCatalog.build(input.secrets(), clock.instant(), catalog,
           GlooSecretContent::read);
-      Translation t = onlyEndpointsChanged(input, previous) && !readViewsChanged(next)
+      Translation t = onlyEndpointsChanged(input, previous) && !readViewsChanged(next) && views == lastSecrets
           ? translateWithoutDocuments(input, next)
-          : translateIncrementally(input, previous, next);
+          : translateIncrementally(input, previous, next, views);
       last = t;
       lastEndpoints = input.endpoints();
       catalog = next;
+      lastSecrets = views;
       return t;
     } catch (RuntimeException | StackOverflowError e) {
       decodeCache = new DecodedResourcesCache();
@@ -175,6 +185,7 @@ public final class TranslationEngine {
       readSecrets = Set.of();
       last = null;
       lastEndpoints = EndpointState.EMPTY;
+      lastSecrets = null;
       throw e;
     }
   }
@@ -375,14 +386,15 @@ public final class TranslationEngine {
     return secretPasses;
   }
 
-  private Translation translateIncrementally(ConfigInput input, LastGood previous, TlsSecretCatalog next) {
+  private Translation translateIncrementally(ConfigInput input, LastGood previous, TlsSecretCatalog next,
+      TlsSecretLookup views) {
     DecodedResourcesCache.Result decode = decodeCache.decode(input.documents(), previous.documents());
     DecodedResources decoded = decode.resources();
     var settings = decoded.snapshot().settings();
     Set<ResourceRef> read = ConcurrentHashMap.newKeySet();
     TlsSecretLookup lookup = ref -> {
       read.add(ref);
-      return next.find(ref);
+      return views != null ? views.find(ref) : next.find(ref);
     };
     GatewayTranslationCache.Pass pass =
         gatewayCache.translate(decoded, decode.changed(), previous, InvalidRoutePolicy.of(settings), lookup);
@@ -605,6 +617,7 @@ public final class TranslationEngine {
   private final Map<String, SortedSet<String>> rolesByService = new HashMap<>();
   private Translation last;
   private EndpointState lastEndpoints = EndpointState.EMPTY;
+  private TlsSecretLookup lastSecrets;
   private long fullPasses;
   private long endpointPasses;
 

@@ -12,6 +12,7 @@ import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspe
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.retry.priority.previous_priorities.v3.PreviousPrioritiesConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.shardgate.sharding.model.Kind;
@@ -59,6 +60,9 @@ public final class Trees {
                   // The edge shard's TLS passthrough listener.
                   .add(TlsInspector.getDescriptor())
                   .add(TcpProxy.getDescriptor())
+                  // SSL Gateways' listeners, and the call credentials of an external SDS server.
+                  .add(DownstreamTlsContext.getDescriptor())
+                  .add(FileBasedMetadataConfig.getDescriptor())
                   .build())
           .sortingMapKeys();
 

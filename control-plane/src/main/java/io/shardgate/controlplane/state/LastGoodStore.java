@@ -143,7 +143,7 @@ public final class LastGoodStore implements AutoCloseable {
         EntryKey k = EntryKey.parse(key);
         switch (k.type()) {
           case LISTENER -> listeners.computeIfAbsent(k.proxy(), p -> new TreeMap<>()).put(k.name(),
-              version == FORMAT_2 ? StateCodec.decode(e.getValue(), ProxyListener.class)
+              version == FORMAT_2 ? plain(StateCodec.decode(e.getValue(), ProxyListener.class))
                   : StateCodec.decode(e.getValue(), StoredListener.class));
           case VIRTUAL_HOST -> hosts.computeIfAbsent(k.proxy(), p -> new TreeMap<>())
               .put(k.name(), StateCodec.decode(e.getValue(), ProxyVirtualHost.class));
@@ -274,10 +274,18 @@ public final class LastGoodStore implements AutoCloseable {
     }
   }
 
+  /**
+   * A listener of a format that predates TLS listeners (1 and 2), which are all plain: their absent filter chains
+   * read as an empty list, which would make an SSL listener of them.
+   */
+  private static ProxyListener plain(ProxyListener l) {
+    return new ProxyListener(l.name(), l.bindAddress(), l.bindPort(), l.virtualHosts(), l.gateway());
+  }
+
   private static ProxyListener canonicalHosts(ProxyListener l, Map<ProxyVirtualHost, ProxyVirtualHost> canonical) {
     List<ProxyVirtualHost> hosts = new ArrayList<>();
     l.virtualHosts().forEach(vh -> hosts.add(canonical.getOrDefault(vh, vh)));
-    return new ProxyListener(l.name(), l.bindAddress(), l.bindPort(), hosts, l.gateway());
+    return l.withVirtualHosts(hosts);
   }
 
   /** Each virtual host of a slice by identity, to the key of its entry. */
@@ -292,7 +300,7 @@ public final class LastGoodStore implements AutoCloseable {
    * host, or inline when no entry does (a listener kept at its last good version while its hosts' entries moved on).
    */
   record StoredListener(
-      String name, String bindAddress, int bindPort, ResourceKey gateway, List<StoredHost> virtualHosts) {
+      String name, String bindAddress, int bindPort, ResourceKey gateway, List<StoredHost> virtualHosts, boolean ssl) {
 
     static StoredListener of(ProxyListener l, Map<ProxyVirtualHost, String> keys) {
       List<StoredHost> hosts = new ArrayList<>(l.virtualHosts().size());
@@ -300,7 +308,7 @@ public final class LastGoodStore implements AutoCloseable {
         String ref = keys.get(vh);
         hosts.add(ref != null ? new StoredHost(ref, null) : new StoredHost(null, vh));
       }
-      return new StoredListener(l.name(), l.bindAddress(), l.bindPort(), l.gateway(), hosts);
+      return new StoredListener(l.name(), l.bindAddress(), l.bindPort(), l.gateway(), hosts, l.isSsl());
     }
 
     /** The listener, with the very virtual hosts of {@code hosts} it refers to; null when one is missing. */
@@ -313,7 +321,9 @@ public final class LastGoodStore implements AutoCloseable {
         }
         resolved.add(vh);
       }
-      return new ProxyListener(name, bindAddress, bindPort, resolved, gateway);
+      // An SSL listener's filter chains are its hosts', so they are not stored (a state written before TLS has none).
+      return ssl ? ProxyListener.ssl(name, bindAddress, bindPort, resolved, gateway)
+          : new ProxyListener(name, bindAddress, bindPort, resolved, gateway);
     }
   }
 
@@ -384,6 +394,7 @@ public final class LastGoodStore implements AutoCloseable {
 
     LastGood toLastGood() {
       TreeMap<String, TreeMap<String, ProxyListener>> l = split(listeners);
+      l.values().forEach(m -> m.replaceAll((k, listener) -> plain(listener)));
       TreeMap<String, TreeMap<String, ProxyVirtualHost>> v = split(virtualHosts);
       TreeMap<String, TreeMap<String, List<ProxyRoute>>> s = split(subtrees);
       Set<String> proxies = new TreeSet<>(l.keySet());

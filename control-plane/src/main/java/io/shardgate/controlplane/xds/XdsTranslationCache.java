@@ -46,6 +46,9 @@ public final class XdsTranslationCache {
     List<RouteConfiguration> rcs = new ArrayList<>();
     Map<String, Object> listenerNames = new HashMap<>();
     for (ProxyListener l : shard.proxy().listeners()) {
+      if (l.isSsl() && l.filterChains().isEmpty()) {
+        continue; // gateway translation leaves these out; a TLS listener without a chain could only be plaintext
+      }
       unique(listenerNames, "listener", l.name(), l.gateway());
       List<VirtualHost> protos = new ArrayList<>(l.virtualHosts().size());
       boolean faults = false;
@@ -69,8 +72,10 @@ public final class XdsTranslationCache {
           : new Routes(protos, XdsTranslator.routeConfiguration(l.name(), protos));
       nextRoutes.put(l.name(), rc);
       rcs.add(rc.proto());
-      // A listener depends on its name, address, port and the filters its routes need, not on its routes.
-      ProxyListener shape = new ProxyListener(l.name(), l.bindAddress(), l.bindPort(), List.of(), l.gateway());
+      // A listener depends on its name, address, port, filter chains and the filters its routes need, not on its
+      // routes.
+      ProxyListener shape =
+          new ProxyListener(l.name(), l.bindAddress(), l.bindPort(), List.of(), l.gateway(), l.filterChains());
       ListenerKey key = new ListenerKey(shape, faults, cors);
       Listener listener = listeners.get(key);
       if (listener == null) {

@@ -11,13 +11,16 @@ import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.Endpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
 import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
@@ -28,6 +31,7 @@ import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
@@ -35,6 +39,7 @@ import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.shardgate.sharding.ir.Proxy;
+import io.shardgate.sharding.ir.ProxyFilterChain;
 import io.shardgate.sharding.ir.ProxyListener;
 import io.shardgate.sharding.ir.ProxyRoute;
 import io.shardgate.sharding.ir.ProxyVirtualHost;
@@ -102,13 +107,34 @@ public final class XdsTranslator {
     if (!IpLiterals.isIpv4(l.bindAddress())) {
       address.setIpv4Compat(true);
     }
-    return Listener.newBuilder()
+    Filter hcmFilter = Filter.newBuilder().setName(HCM_FILTER).setTypedConfig(Any.pack(hcm)).build();
+    Listener.Builder b = Listener.newBuilder()
         .setName(l.name())
-        .setAddress(Address.newBuilder().setSocketAddress(address))
-        .addFilterChains(
-            FilterChain.newBuilder()
-                .addFilters(Filter.newBuilder().setName(HCM_FILTER).setTypedConfig(Any.pack(hcm))))
-        .build();
+        .setAddress(Address.newBuilder().setSocketAddress(address));
+    if (!l.isSsl()) {
+      return b.addFilterChains(FilterChain.newBuilder().addFilters(hcmFilter)).build();
+    }
+    // The TLS inspector reads the SNI from the ClientHello, so a filter chain can be picked by it.
+    b.addListenerFilters(ListenerFilter.newBuilder()
+        .setName(EdgeXdsTranslator.TLS_INSPECTOR)
+        .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())));
+    // One chain per distinct TLS configuration, all with the one HTTP connection manager and route configuration
+    // (as Gloo's non-isolated SSL listener): SNI picks the certificate, the Host header the virtual host.
+    for (ProxyFilterChain chain : l.filterChains()) {
+      FilterChain.Builder fc = FilterChain.newBuilder();
+      if (!chain.serverNames().isEmpty()) {
+        fc.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(chain.serverNames()));
+      }
+      fc.addFilters(hcmFilter)
+          .setTransportSocket(TransportSocket.newBuilder()
+              .setName(TLS_TRANSPORT_SOCKET)
+              .setTypedConfig(Any.pack(TlsContexts.downstream(chain))));
+      if (chain.sslConfig().transportSocketConnectTimeout() != null) {
+        fc.setTransportSocketConnectTimeout(duration(chain.sslConfig().transportSocketConnectTimeout()));
+      }
+      b.addFilterChains(fc);
+    }
+    return b.build();
   }
 
   static ConfigSource adsConfigSource() {
@@ -142,6 +168,10 @@ public final class XdsTranslator {
         VirtualHost.newBuilder()
             .setName(vhName)
             .addAllDomains(vh.domains().isEmpty() ? List.of("*") : vh.domains());
+    if (vh.sslConfig() != null) {
+      // As Gloo: the hosts of an SSL listener require TLS (Envoy would redirect a plaintext request to https).
+      v.setRequireTls(VirtualHost.TlsRequirementType.ALL);
+    }
     for (int i = 0; i < vh.routes().size(); i++) {
       ProxyRoute r = vh.routes().get(i);
       for (int j = 0; j < r.matchers().size(); j++) {

@@ -10,6 +10,7 @@ import io.shardgate.controlplane.render.TranslationOutput;
 import io.shardgate.controlplane.render.Trees;
 import io.shardgate.controlplane.source.YamlDocumentReader;
 import io.shardgate.sharding.decode.SourceDocument;
+import io.shardgate.sharding.translate.LastGood;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -87,12 +88,15 @@ class TranslationGoldenTest {
 
   /**
    * Translates the case's documents with the Service endpoints its test-only {@code ServiceEndpoints} documents
-   * describe (what the Kubernetes source reads from EndpointSlices; see {@link GoldenEndpoints}), and renders what
-   * the shards serve, load assignments included.
+   * describe (what the Kubernetes source reads from EndpointSlices; see {@link GoldenEndpoints}) and the TLS secrets
+   * its Secret documents describe (see {@link GoldenSecrets}), and renders what the shards serve, load assignments
+   * included.
    */
   static String render(List<SourceDocument> docs) {
-    GoldenEndpoints.Split split = GoldenEndpoints.split(docs);
-    Translation t = Translation.of(new ConfigInput("golden", split.documents(), List.of(), split.endpoints()));
+    GoldenSecrets.Split secrets = GoldenSecrets.split(docs);
+    GoldenEndpoints.Split split = GoldenEndpoints.split(secrets.documents());
+    Translation t = Translation.of(new ConfigInput("golden", split.documents(), List.of(), split.endpoints()),
+        LastGood.EMPTY, secrets.secrets());
     return Trees.yaml(TranslationOutput.full(t.gateway(), t.xds()));
   }
 

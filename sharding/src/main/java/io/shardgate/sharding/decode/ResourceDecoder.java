@@ -307,7 +307,28 @@ public final class ResourceDecoder {
     } else {
       spec.problems().warning(spec.pathOf("virtualHost"), "is missing: the VirtualService has no domains and no routes");
     }
-    return new VirtualService(meta, vh, sslConfig, displayName);
+    return new VirtualService(meta, vh, sslConfig, displayName, locations(spec, vh, ssl));
+  }
+
+  /** Where the fields are that translation may report on: the TLS settings and each domain (SNI names). */
+  private static Map<String, String> locations(Fields spec, VirtualService.VirtualHost vh, Fields ssl) {
+    Map<String, String> out = new TreeMap<>();
+    SourceDocument doc = spec.problems().doc;
+    if (ssl != null) {
+      out.put(ssl.path(), doc.locationOf(ssl.path()));
+      for (String key : List.of("secretRef", "sslFiles", "sds", "sniDomains", "verifySubjectAltName")) {
+        if (ssl.has(key)) {
+          out.put(ssl.pathOf(key), doc.locationOf(ssl.pathOf(key)));
+        }
+      }
+    }
+    if (vh != null) {
+      String domains = spec.pathOf("virtualHost") + ".domains";
+      for (int i = 0; i < vh.domains().size(); i++) {
+        out.put(domains + "[" + i + "]", doc.locationOf(domains + "[" + i + "]"));
+      }
+    }
+    return out;
   }
 
   private static RouteTable decodeRouteTable(ObjectMeta meta, Fields spec) {

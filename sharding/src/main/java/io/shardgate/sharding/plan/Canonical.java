@@ -2,6 +2,7 @@ package io.shardgate.sharding.plan;
 
 import io.shardgate.sharding.model.ObjectMeta;
 import io.shardgate.sharding.model.Route;
+import io.shardgate.sharding.model.VirtualService;
 import java.lang.reflect.Method;
 import java.lang.reflect.RecordComponent;
 import java.nio.charset.StandardCharsets;
@@ -21,7 +22,8 @@ import java.util.Set;
  *
  * <p>Left out: {@code metadata.labels} (a label change that alters selection already changes which resources a
  * shard uses; a label nobody selects on must not count), {@code metadata.annotations}, {@code metadata} origin
- * (file:line) and {@link Route#field()} (a route's path and file:line, for messages only).
+ * (file:line), {@link Route#field()} (a route's path and file:line, for messages only) and
+ * {@link VirtualService#locations()} (likewise).
  *
  * <p>Form: records as {@code Name(component=value,...)} in declaration order (null components left out), lists in
  * order, maps sorted by the canonical form of their keys, strings length-prefixed (so no value can forge a
@@ -38,7 +40,8 @@ public final class Canonical {
           ObjectMeta.class.getName() + ".labels",
           ObjectMeta.class.getName() + ".annotations",
           ObjectMeta.class.getName() + ".origin",
-          Route.class.getName() + ".field");
+          Route.class.getName() + ".field",
+          VirtualService.class.getName() + ".locations");
 
   /** How a class is written, worked out once per class: reflection and name building are the slow part. */
   private static final ClassValue<Shape> SHAPES =

@@ -587,7 +587,9 @@ public final class GatewayTranslationCache {
     }
     for (VirtualService vs : delta.changedVirtualServices()) {
       for (Gateway g : gateways) {
-        if (g.type() == Gateway.GatewayType.HTTP && g.httpGateway() != null && VirtualServiceSelection.selects(g, vs)) {
+        // Ignoring the ssl flag: an SSL Gateway that selects nothing names the VirtualServices that lack sslConfig.
+        if (g.type() == Gateway.GatewayType.HTTP && g.httpGateway() != null
+            && VirtualServiceSelection.selectsIgnoringSsl(g, vs)) {
           return true;
         }
       }
@@ -697,6 +699,8 @@ public final class GatewayTranslationCache {
       if (unreached) {
         String message = k.kind() == Kind.VIRTUAL_SERVICE
             ? "no Gateway selects this VirtualService; it serves nothing"
+                + (lookups.resource(k) instanceof VirtualService vs && vs.hasSslConfig()
+                    ? " (it has an sslConfig, so only Gateways with ssl: true select it)" : "")
             : "no served VirtualService delegates to this RouteTable; it serves nothing";
         ledger.put(new UnreachedSlot(k), StatusLedger.Layer.SERVING,
             new Reports().warning(k, message).contribution());

@@ -20,8 +20,10 @@ import java.util.TreeMap;
  * <p>Stage: gateway translation. Holds the state of one call; not thread-safe, never shared.
  *
  * <p>A last accepted output is only served where it cannot collide with current config: a virtual host whose domain
- * an accepted VirtualService now claims, or a listener whose port an accepted Gateway now binds, is left out (Envoy
- * would reject the whole route configuration or listener otherwise).
+ * an accepted VirtualService now claims, or whose filter chain's SNI names an accepted one's chain with other TLS
+ * settings now matches, or a listener whose port an accepted Gateway now binds, is left out (Envoy would reject the
+ * whole route configuration or listener otherwise). Nor is a last accepted TLS virtual host whose secret cannot be
+ * served now: Envoy would wait for its SDS resource forever. An SSL listener left with no filter chain is not served.
  */
 final class LastGoodAssembler {
 
@@ -65,8 +67,15 @@ final class LastGoodAssembler {
       ProxyListener l = builtByGateway.get(g.key());
       if (l != null) {
         ProxyListener served = withHosts(l);
-        accepted.add(served);
         nextListeners.put(key, served);
+        if (served.isSsl() && served.filterChains().isEmpty()) {
+          if (!l.virtualHosts().isEmpty()) {
+            ctx.reports().warning(g.key(), "no listener is built: none of the VirtualServices it selects can be"
+                + " served with TLS now (their statuses say why)");
+          }
+          continue;
+        }
+        accepted.add(served);
       }
     }
     // Gateways rejected while decoding are not in the snapshot at all, and a rejected Gateway whose broken version
@@ -88,9 +97,15 @@ final class LastGoodAssembler {
       ports.add(l.bindPort());
       out.add(l);
     }
-    for (ProxyListener l : lastGood) {
+    for (ProxyListener last : lastGood) {
       // Kept either way: it is still the last accepted version, and serves again once the port is free.
-      nextListeners.put(ProxyLastGood.listenerKey(l.gateway()), l);
+      nextListeners.put(ProxyLastGood.listenerKey(last.gateway()), last);
+      ProxyListener l = last.isSsl() ? withServableSecrets(last) : last;
+      if (l.isSsl() && l.filterChains().isEmpty()) {
+        ctx.reports().warning(l.gateway(), "its last accepted listener " + l.name() + " is not served: none of its"
+            + " TLS filter chains can be served now");
+        continue;
+      }
       if (!ports.add(l.bindPort())) {
         ctx.reports().warning(
             l.gateway(), "its last accepted listener is not served: port " + l.bindPort()
@@ -105,6 +120,24 @@ final class LastGoodAssembler {
     }
     out.sort(Comparator.comparing(ProxyListener::name));
     return out;
+  }
+
+  /**
+   * A last accepted SSL listener without the hosts whose secret cannot be served now: Envoy would wait for their SDS
+   * resources forever, and the listener with them.
+   */
+  private ProxyListener withServableSecrets(ProxyListener l) {
+    List<ProxyVirtualHost> kept = new ArrayList<>();
+    for (ProxyVirtualHost vh : l.virtualHosts()) {
+      String problem = vh.sslConfig() == null ? null : ListenerTls.lastGoodSecretProblem(ctx, vh);
+      if (problem != null) {
+        ctx.reports().error(vh.virtualService(), "its last accepted virtual host is not served on " + l.name()
+            + ": " + problem);
+      } else {
+        kept.add(vh);
+      }
+    }
+    return kept.size() == l.virtualHosts().size() ? l : l.withVirtualHosts(kept);
   }
 
   private ProxyListener withHosts(ProxyListener l) {
@@ -133,17 +166,43 @@ final class LastGoodAssembler {
     }
     Set<String> domains = new HashSet<>();
     accepted.forEach(vh -> domains.addAll(domainsOf(vh)));
+    ListenerTls.SniClaims claims = new ListenerTls.SniClaims();
+    accepted.stream().filter(vh -> vh.sslConfig() != null).forEach(claims::add);
     List<ProxyVirtualHost> hosts = new ArrayList<>(accepted);
     candidates.sort(Comparator.comparing(ProxyVirtualHost::name));
     for (ProxyVirtualHost last : candidates) {
       // Kept either way: it is still the last accepted version, and serves again once its domains are free.
       nextVirtualHosts.put(ProxyLastGood.virtualHostKey(l.name(), last.virtualService()), last);
+      if (l.isSsl() != (last.sslConfig() != null)) {
+        ctx.reports().warning(last.virtualService(), "its last accepted virtual host is not served on " + l.name()
+            + ": it was accepted " + (l.isSsl() ? "without" : "with") + " TLS, and the listener is now "
+            + (l.isSsl() ? "an SSL" : "a plain") + " listener");
+        continue;
+      }
       List<String> taken = domainsOf(last).stream().filter(domains::contains).toList();
       if (!taken.isEmpty()) {
         ctx.reports().warning(
             last.virtualService(), "its last accepted virtual host is not served on " + l.name() + ": domains "
                 + taken + " are now served by another VirtualService");
         continue;
+      }
+      if (last.sslConfig() != null) {
+        String problem = ListenerTls.lastGoodSecretProblem(ctx, last);
+        if (problem != null) {
+          ctx.reports().error(last.virtualService(), "its last accepted virtual host is not served on " + l.name()
+              + ": " + problem);
+          continue;
+        }
+        var overlap = claims.conflicts(last.sslConfig());
+        if (!overlap.isEmpty()) {
+          var first = overlap.entrySet().iterator().next();
+          ctx.reports().error(last.virtualService(), "its last accepted virtual host is not served on " + l.name()
+              + ": its filter chain's SNI name " + ListenerTls.describe(first.getKey()) + " is now matched by the"
+              + " filter chain of " + first.getValue().virtualService() + " with other TLS settings (Envoy would"
+              + " refuse the whole listener)");
+          continue;
+        }
+        claims.add(last);
       }
       domains.addAll(domainsOf(last));
       hosts.add(last);
@@ -154,7 +213,7 @@ final class LastGoodAssembler {
               + l.name() + " (proxy " + proxyName + ")");
     }
     hosts.sort(Comparator.comparing(ProxyVirtualHost::name));
-    return new ProxyListener(l.name(), l.bindAddress(), l.bindPort(), hosts, l.gateway());
+    return l.withVirtualHosts(hosts);
   }
 
   /** Lower-cased: Envoy compares domains case-insensitively. */

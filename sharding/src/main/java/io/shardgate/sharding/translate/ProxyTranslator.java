@@ -7,6 +7,7 @@ import io.shardgate.sharding.model.Gateway;
 import io.shardgate.sharding.model.Kind;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceRef;
+import io.shardgate.sharding.model.SslConfig;
 import io.shardgate.sharding.model.VirtualService;
 import io.shardgate.sharding.report.Contribution;
 import io.shardgate.sharding.report.Reports;
@@ -206,11 +207,6 @@ final class ProxyTranslator {
         // built below
       }
     }
-    if (g.ssl()) {
-      reports.warning(
-          g.key(), "spec.ssl: TLS listeners are not served by Shardgate yet; no listener is built for this Gateway");
-      return null;
-    }
     String expressionProblem = VirtualServiceSelection.expressionProblem(g);
     if (expressionProblem != null) {
       reports.error(g.key(), expressionProblem);
@@ -228,8 +224,12 @@ final class ProxyTranslator {
     List<VirtualService> selected =
         lookups.snapshot().virtualServices().stream().filter(v -> VirtualServiceSelection.selects(g, v)).toList();
     selected.forEach(v -> ctx.reads().resource(v.key(), v));
-    checkDomainConflicts(reports, g, selected);
+    if (g.ssl() && selected.isEmpty()) {
+      warnNoTlsVirtualServices(ctx, g);
+    }
+    Set<ResourceKey> conflicting = checkDomainConflicts(reports, g, selected);
     String listenerName = listenerName(g);
+    Map<ResourceKey, SslConfig> tls = g.ssl() ? resolveTls(ctx, g, selected, conflicting) : Map.of();
     List<ProxyVirtualHost> hosts = new ArrayList<>();
     for (VirtualService vs : selected) {
       reports.usedBy(vs.key(), proxyName);
@@ -238,10 +238,96 @@ final class ProxyTranslator {
       reads.addAll(f.reads());
       subtrees.putAll(f.subtrees());
       List<String> domains = vs.virtualHost() == null ? List.of() : vs.virtualHost().domains();
-      hosts.add(new ProxyVirtualHost(vs.meta().namespace() + "." + vs.meta().name(), domains, f.routes(), vs.key()));
+      hosts.add(new ProxyVirtualHost(vs.meta().namespace() + "." + vs.meta().name(), domains, f.routes(), vs.key(),
+          tls.get(vs.key())));
     }
     hosts.sort(Comparator.comparing(ProxyVirtualHost::name));
-    return new ProxyListener(listenerName, g.bindAddress(), g.bindPort(), hosts, g.key());
+    return g.ssl() ? ProxyListener.ssl(listenerName, g.bindAddress(), g.bindPort(), hosts, g.key())
+        : new ProxyListener(listenerName, g.bindAddress(), g.bindPort(), hosts, g.key());
+  }
+
+  /**
+   * An SSL Gateway that selects no VirtualService builds no listener. Gloo says nothing; Shardgate says why, naming
+   * the VirtualServices it would select but for their missing {@code sslConfig}.
+   */
+  private void warnNoTlsVirtualServices(TranslationContext ctx, Gateway g) {
+    List<String> plain = new ArrayList<>();
+    for (VirtualService vs : lookups.snapshot().virtualServices()) {
+      if (!vs.hasSslConfig() && VirtualServiceSelection.selectsIgnoringSsl(g, vs)) {
+        ctx.reads().resource(vs.key(), vs);
+        plain.add(vs.key().toString());
+      }
+    }
+    ctx.reports().warning(g.key(), "spec.ssl: the Gateway terminates TLS, so it selects only VirtualServices with an"
+        + " sslConfig, and none of those matches; no listener is built"
+        + (plain.isEmpty() ? "" : " (" + String.join(", ", plain) + " would match but " + (plain.size() == 1 ? "has"
+            : "have") + " no sslConfig)"));
+  }
+
+  /**
+   * The TLS of each selected VirtualService as its filter chain serves it ({@link ListenerTls#resolve}), without the
+   * ones that can have no chain. Two chains may not claim one SNI name (Envoy would refuse the whole listener): of
+   * two VirtualServices whose chains would, the one whose claim is already served keeps it (a host served on this
+   * listener last time with the same TLS), else the one first in (namespace, name) order; the other is rejected.
+   * VirtualServices already rejected for a domain conflict claim nothing.
+   */
+  private Map<ResourceKey, SslConfig> resolveTls(TranslationContext ctx, Gateway g, List<VirtualService> selected,
+      Set<ResourceKey> conflicting) {
+    Boolean oneWayTlsDefault = lookups.snapshot().settings().virtualServiceOneWayTls();
+    ProxyListener before = previous.listeners().get(ProxyLastGood.listenerKey(g.key()));
+    Map<ResourceKey, SslConfig> servedBefore = new HashMap<>();
+    if (before != null && before.isSsl()) {
+      before.virtualHosts().forEach(vh -> {
+        if (vh.sslConfig() != null) {
+          servedBefore.put(vh.virtualService(), vh.sslConfig());
+        }
+      });
+    }
+    Map<ResourceKey, SslConfig> resolved = new TreeMap<>();
+    for (VirtualService vs : selected) {
+      if (conflicting.contains(vs.key())) {
+        continue;
+      }
+      SslConfig r = ListenerTls.resolve(ctx, vs, oneWayTlsDefault);
+      if (r != null) {
+        resolved.put(vs.key(), r);
+      }
+    }
+    List<ResourceKey> order = new ArrayList<>();
+    resolved.forEach((k, r) -> {
+      if (r.equals(servedBefore.get(k))) {
+        order.add(k);
+      }
+    });
+    resolved.keySet().stream().filter(k -> !order.contains(k)).forEach(order::add);
+    ListenerTls.SniClaims claims = new ListenerTls.SniClaims();
+    List<String> overlaps = new ArrayList<>();
+    for (ResourceKey vs : order) {
+      SslConfig r = resolved.get(vs);
+      Map<String, ListenerTls.SniClaims.Claim> taken = claims.conflicts(r);
+      if (taken.isEmpty()) {
+        claims.add(r, vs);
+        continue;
+      }
+      resolved.remove(vs);
+      taken.forEach((name, claim) -> {
+        ctx.reports().error(vs, "SNI overlap: the SNI name " + ListenerTls.describe(name) + " is already matched by"
+            + " the filter chain of " + claim.virtualService() + " on " + g.key() + " (proxy " + proxyName + "),"
+            + " which has other TLS settings; Envoy would refuse the whole listener, so this VirtualService is"
+            + " rejected and " + claim.virtualService() + " keeps the name. Give both the same sslConfig, or"
+            + " sniDomains that do not overlap");
+        ctx.reports().warning(claim.virtualService(), "the SNI name " + ListenerTls.describe(name) + " of its filter"
+            + " chain on " + g.key() + " is also claimed by " + vs + " with other TLS settings; that VirtualService"
+            + " is rejected, this one keeps the name");
+        overlaps.add(ListenerTls.describe(name) + " (" + claim.virtualService() + " keeps it, " + vs
+            + " is rejected)");
+      });
+    }
+    if (!overlaps.isEmpty()) {
+      ctx.reports().warning(g.key(), "SNI overlaps between filter chains, the later VirtualServices are rejected and"
+          + " left out: " + String.join("; ", overlaps));
+    }
+    return resolved;
   }
 
   private Flattened flatten(Gateway g, String listenerName, VirtualService vs, boolean noReuse) {
@@ -266,7 +352,7 @@ final class ProxyTranslator {
    * Two VirtualServices of one Gateway may not claim the same domain (an empty domain list claims {@code *}). Each
    * conflicting VirtualService is rejected; the Gateway only gets a warning, so its other hosts keep serving.
    */
-  private void checkDomainConflicts(Reports reports, Gateway g, List<VirtualService> selected) {
+  private Set<ResourceKey> checkDomainConflicts(Reports reports, Gateway g, List<VirtualService> selected) {
     Map<String, TreeSet<ResourceKey>> byDomain = new TreeMap<>();
     for (VirtualService vs : selected) {
       List<String> domains =
@@ -279,11 +365,13 @@ final class ProxyTranslator {
       }
     }
     List<String> conflicts = new ArrayList<>();
+    Set<ResourceKey> involved = new TreeSet<>();
     byDomain.forEach(
         (domain, owners) -> {
           if (owners.size() < 2) {
             return;
           }
+          involved.addAll(owners);
           String all = owners.stream().map(ResourceKey::toString).collect(Collectors.joining(", "));
           conflicts.add("'" + domain + "' (" + all + ")");
           for (ResourceKey owner : owners) {
@@ -301,6 +389,7 @@ final class ProxyTranslator {
           g.key(),
           "domain conflicts, the VirtualServices involved are rejected and left out: " + String.join("; ", conflicts));
     }
+    return involved;
   }
 
   /** Keys of the Gateways of {@code gateways}, for callers that track inputs. */

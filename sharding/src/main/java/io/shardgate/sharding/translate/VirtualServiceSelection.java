@@ -14,9 +14,11 @@ final class VirtualServiceSelection {
   private VirtualServiceSelection() {}
 
   static boolean selects(Gateway gateway, VirtualService vs) {
-    if (gateway.ssl() != vs.hasSslConfig()) {
-      return false;
-    }
+    return gateway.ssl() == vs.hasSslConfig() && selectsIgnoringSsl(gateway, vs);
+  }
+
+  /** Whether the Gateway's selection matches {@code vs}, leaving out the ssl flag. */
+  static boolean selectsIgnoringSsl(Gateway gateway, VirtualService vs) {
     Gateway.HttpGateway h = gateway.httpGateway();
     if (h.virtualServiceExpressions() != null) {
       return h.virtualServiceExpressions().stream().allMatch(e -> e.matches(vs.meta().labels()))
