@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.envoyproxy.controlplane.cache.Resources;
+import io.shardgate.snapshot.ShardSnapshotCache;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,6 +50,7 @@ class SecretRotationE2ETest {
   private static final String ROTATING_SECRET = "rotating-tls";
   private static final String BROKEN_SECRET = "broken-tls";
   private static final String NAMESPACE = "web";
+  private static final String ROLE = "gloo-system~" + ServedShard.PROXY;
   /** The Envoy name of the rotating secret's SDS resource ({@code XdsNames.certificateSecret}). */
   private static final String ROTATING_SDS = ROTATING_SECRET + "_" + NAMESPACE;
   /** The bound the issue sets from the file write to Envoy serving the new certificate. */
@@ -125,12 +128,19 @@ class SecretRotationE2ETest {
       awaitAnswered(traffic, 20);
       for (int i = 1; i <= ROTATIONS; i++) {
         TlsTestPki.Material next = ca.issue(ROTATING_HOST, ROTATING_HOST);
+        String sdsVersion = sdsVersion();
         long written = TlsSecretFiles.writeGlooTlsSecret(shard.configDir, NAMESPACE, ROTATING_SECRET, next, null);
-        long served = awaitPresented(firstPresented, next, traffic);
+        long[] published = {0};
+        long served = awaitPresented(firstPresented, next, traffic, () -> {
+          if (published[0] == 0 && !sdsVersion.equals(sdsVersion())) {
+            published[0] = System.nanoTime();
+          }
+        });
         long millis = (served - written) / 1_000_000;
         rotationMillis.add(millis);
         System.out.println("E2E TLS rotation " + i + ": file write to first handshake presenting the new "
-            + "certificate: " + millis + " ms");
+            + "certificate: " + millis + " ms (the control plane's SDS version changed after "
+            + (published[0] == 0 ? "?" : String.valueOf((published[0] - written) / 1_000_000)) + " ms)");
         awaitAnswered(traffic, traffic.sent() + 20); // some traffic on the new certificate before the next one
       }
       traffic.close();
@@ -156,8 +166,9 @@ class SecretRotationE2ETest {
       assertTrue(millis <= ROTATION_BOUND.toMillis(), () -> "a rotation took longer than " + ROTATION_BOUND + ": "
           + rotationMillis + " ms");
     }
-    // Only SDS moved, and only the rotated secret's: one update per rotation at least (a write can be seen as more
-    // than one read, never as none).
+    // Only SDS moved: the rotated secret's, once per rotation at least (a write can be read more than once, never
+    // not at all). Over state-of-the-world ADS the other secret of the shard is sent along with it, unchanged (Envoy
+    // counts an update and keeps its context), so its success counter may move too; nothing else may.
     Map<String, Long> changed = new TreeMap<>();
     after.forEach((k, v) -> {
       if (!v.equals(before.getOrDefault(k, 0L))) {
@@ -165,9 +176,9 @@ class SecretRotationE2ETest {
       }
     });
     String sdsUpdates = "sds." + ROTATING_SDS + ".update_success";
-    assertEquals(List.of(sdsUpdates), List.copyOf(changed.keySet()),
-        () -> "Envoy counters other than the rotated secret's SDS updates moved: " + changed);
-    assertTrue(changed.get(sdsUpdates) >= ROTATIONS, () -> "fewer SDS updates than rotations: " + changed);
+    assertTrue(changed.keySet().stream().allMatch(k -> k.startsWith("sds.") && k.endsWith(".update_success")),
+        () -> "Envoy counters other than SDS updates moved: " + changed);
+    assertTrue(changed.getOrDefault(sdsUpdates, 0L) >= ROTATIONS, () -> "fewer SDS updates than rotations: " + changed);
   }
 
   @Test
@@ -306,10 +317,11 @@ class SecretRotationE2ETest {
 
   /** Waits until a new connection has been presented {@code m}; returns when that first happened. */
   private static long awaitPresented(Map<String, Long> firstPresented, TlsTestPki.Material m,
-      FixedRateTraffic traffic) throws InterruptedException {
+      FixedRateTraffic traffic, Runnable eachPoll) throws InterruptedException {
     long deadline = System.nanoTime() + ServedShard.LIVENESS.toNanos();
     while (System.nanoTime() - deadline < 0) {
       shard.envoy.checkAlive();
+      eachPoll.run();
       Long at = firstPresented.get(m.fingerprint());
       if (at != null) {
         return at;
@@ -317,6 +329,12 @@ class SecretRotationE2ETest {
       Thread.sleep(10);
     }
     return fail("no handshake presented " + m + " within " + ServedShard.LIVENESS + "; traffic: " + traffic);
+  }
+
+  /** The SDS version the control plane serves the shard now. */
+  private static String sdsVersion() {
+    return shard.controlPlane.getBean(ShardSnapshotCache.class).versionOf(ROLE, Resources.V3.SECRET_TYPE_URL)
+        .orElse("");
   }
 
   /** Waits until {@code host} answers 200 over HTTPS, presenting {@code expected} when it is not null. */
