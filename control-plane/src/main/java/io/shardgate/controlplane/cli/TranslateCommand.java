@@ -32,6 +32,10 @@ public final class TranslateCommand implements Callable<Integer> {
   @Option(names = "--proxy", paramLabel = "NAME", description = "Only this proxy name (shard).")
   String proxy;
 
+  @Option(names = "--show-secrets", description = {"Show the certificates and private keys of SDS Secrets; by default",
+      "each is shown as <redacted: N bytes, sha256:xxxxxxxx>."})
+  boolean showSecrets;
+
   @Override
   public Integer call() {
     Translation t = input.translate();
@@ -44,7 +48,7 @@ public final class TranslateCommand implements Callable<Integer> {
     for (Map.Entry<String, ShardResources> e : t.xds().entrySet()) {
       String proxyName = e.getKey().substring(e.getKey().indexOf('~') + 1);
       if (proxy == null || proxy.equals(proxyName)) {
-        out.put(e.getKey(), TranslationOutput.xds(e.getValue()));
+        out.put(e.getKey(), TranslationOutput.xds(e.getValue(), showSecrets));
       }
     }
     if (proxy != null && out.isEmpty()) {

@@ -153,25 +153,27 @@ public final class TranslationEngine {
    * outside the per-proxy and per-shard isolation propagates, and the next call translates from scratch.
    */
   public Translation translate(ConfigInput input, LastGood previous) {
-    return translate(input, previous, null);
+    return translate(input, previous, TlsSecretLookup.NONE);
   }
 
   /**
-   * As {@link #translate(ConfigInput, LastGood)}; when {@code views} is not null, gateway translation reads it instead
-   * of the secret catalog (tests that give secret views without Secret content). Merge resolution in tls-e2e between
-   * tls-listeners' lookup parameter and tls-secrets' catalog; the owners settle the final form.
+   * As {@link #translate(ConfigInput, LastGood)}, with {@code override} telling gateway translation what is known of
+   * the TLS secrets VirtualServices name (never their content) instead of the catalog of {@code input}'s Secrets:
+   * for cases that show listeners and statuses alone (golden files with fake PEM text). Since such a lookup knows
+   * no content, no SDS resources are built then. {@link TlsSecretLookup#NONE} means the catalog.
    */
-  public Translation translate(ConfigInput input, LastGood previous, TlsSecretLookup views) {
+  public Translation translate(ConfigInput input, LastGood previous, TlsSecretLookup override) {
     try {
       TlsSecretCatalog next = TlsSecretCatalog.build(input.secrets(), clock.instant(), catalog,
           GlooSecretContent::read);
-      Translation t = onlyEndpointsChanged(input, previous) && !readViewsChanged(next) && views == lastSecrets
+      boolean sameOverride = override == lastOverride;
+      Translation t = onlyEndpointsChanged(input, previous) && sameOverride && !readViewsChanged(next)
           ? translateWithoutDocuments(input, next)
-          : translateIncrementally(input, previous, next, views);
+          : translateIncrementally(input, previous, next, override);
       last = t;
       lastEndpoints = input.endpoints();
+      lastOverride = override;
       catalog = next;
-      lastSecrets = views;
       return t;
     } catch (RuntimeException | StackOverflowError e) {
       decodeCache = new DecodedResourcesCache();
@@ -185,7 +187,7 @@ public final class TranslationEngine {
       readSecrets = Set.of();
       last = null;
       lastEndpoints = EndpointState.EMPTY;
-      lastSecrets = null;
+      lastOverride = TlsSecretLookup.NONE;
       throw e;
     }
   }
@@ -282,7 +284,7 @@ public final class TranslationEngine {
       }
     }
     GatewayTranslation gateway = withSecretStatuses(last.gateway(), next);
-    if (!secretRoles.isEmpty() || gateway != last.gateway()) {
+    if (!input.secrets().changedSince(last.input().secrets()).isEmpty() || gateway != last.gateway()) {
       secretPasses++;
     } else {
       endpointPasses++;
@@ -379,25 +381,27 @@ public final class TranslationEngine {
   }
 
   /**
-   * How many inputs changed only secrets' served content or statuses (their documents were the same objects and no
-   * view gateway translation read answered differently) and were translated by rebuilding SDS resources alone.
+   * How many inputs changed Secrets but no document and no secret view gateway translation read (a valid certificate
+   * rotated, a secret no shard uses changed) and were translated by rebuilding SDS resources (and Secret statuses)
+   * alone; such an input that changed endpoints too counts here, not in {@link #endpointPasses()}.
    */
   public long secretPasses() {
     return secretPasses;
   }
 
   private Translation translateIncrementally(ConfigInput input, LastGood previous, TlsSecretCatalog next,
-      TlsSecretLookup views) {
+      TlsSecretLookup override) {
     DecodedResourcesCache.Result decode = decodeCache.decode(input.documents(), previous.documents());
     DecodedResources decoded = decode.resources();
     var settings = decoded.snapshot().settings();
     Set<ResourceRef> read = ConcurrentHashMap.newKeySet();
     TlsSecretLookup lookup = ref -> {
       read.add(ref);
-      return views != null ? views.find(ref) : next.find(ref);
+      return next.find(ref);
     };
     GatewayTranslationCache.Pass pass =
-        gatewayCache.translate(decoded, decode.changed(), previous, InvalidRoutePolicy.of(settings), lookup);
+        gatewayCache.translate(decoded, decode.changed(), previous, InvalidRoutePolicy.of(settings),
+            override == TlsSecretLookup.NONE ? lookup : override);
     PlanInput planInput = new PlanInput(pass.writeNamespace(), decoded.snapshot(), pass.shards(), pass::usedBy,
         p -> pass.lastGood().of(p), pass::resource, pass::rejectedWhileDecoding, pass::isRejected, pass.changedKeys());
     ShardPlan plan = planCache.plan(planInput, PlanSettings.of(settings));
@@ -406,7 +410,9 @@ public final class TranslationEngine {
     Map<String, SortedSet<SecretUse>> usesByRole = new HashMap<>();
     rolesBySecret.clear();
     for (ShardConfig shard : shards.values()) {
-      SortedSet<SecretUse> uses = secretUses.apply(shard);
+      // A lookup given instead of the catalog knows views, not content: no SDS resources then (golden cases).
+      SortedSet<SecretUse> uses = override == TlsSecretLookup.NONE ? secretUses.apply(shard)
+          : Collections.emptySortedSet();
       usesByRole.put(shard.proxy().role(), uses);
       for (SecretUse u : uses) {
         rolesBySecret.computeIfAbsent(KubeSecret.key(u.secret().namespace(), u.secret().name()),
@@ -617,7 +623,8 @@ public final class TranslationEngine {
   private final Map<String, SortedSet<String>> rolesByService = new HashMap<>();
   private Translation last;
   private EndpointState lastEndpoints = EndpointState.EMPTY;
-  private TlsSecretLookup lastSecrets;
+  /** The lookup the last input was translated with instead of the catalog's, or NONE. */
+  private TlsSecretLookup lastOverride = TlsSecretLookup.NONE;
   private long fullPasses;
   private long endpointPasses;
 

@@ -72,15 +72,17 @@ class DirectoryLoaderTest {
         "upstreams", List.of("Upstream", "gloo.solo.io/v1"),
         "upstreamgroups", List.of("UpstreamGroup", "gloo.solo.io/v1"),
         "settings", List.of("Settings", "gloo.solo.io/v1"),
-        "proxies", List.of("Proxy", "gloo.solo.io/v1"),
-        "secrets", List.of("Secret", "v1"));
+        "proxies", List.of("Proxy", "gloo.solo.io/v1"));
     for (String plural : expected.keySet()) {
       write(plural + "/ns1/r.yaml", "metadata: {name: r}\nsomeField: 1\n");
     }
+    // The secrets folder's files are Secrets, never documents (DirectorySecretsTest).
+    write("secrets/ns1/r.yaml", "metadata: {name: r}\nsomeField: 1\n");
 
     DirectoryContents contents = loader.load(root);
 
-    assertEquals(8, contents.documents().size());
+    assertEquals(7, contents.documents().size());
+    assertEquals(List.of(), contents.documentsOf("secrets/ns1/r.yaml"));
     for (Map.Entry<String, List<String>> e : expected.entrySet()) {
       SourceDocument doc = contents.documentsOf(e.getKey() + "/ns1/r.yaml").get(0);
       assertEquals(e.getValue().get(0), doc.content().get("kind"), e.getKey());
@@ -271,7 +273,7 @@ class DirectoryLoaderTest {
   void kindsOfOtherApisAndUnreadGlooKindsAreNotFileErrors() throws IOException {
     write("other.yaml", """
         apiVersion: v1
-        kind: Secret
+        kind: ConfigMap
         metadata: {name: creds, namespace: shop}
         ---
         apiVersion: networking.istio.io/v1
