@@ -14,6 +14,7 @@ import io.shardgate.sharding.report.Reports;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -267,21 +268,25 @@ final class ProxyTranslator {
   /**
    * The TLS of each selected VirtualService as its filter chain serves it ({@link ListenerTls#resolve}), without the
    * ones that can have no chain. Two chains may not claim one SNI name (Envoy would refuse the whole listener): of
-   * two VirtualServices whose chains would, the one whose claim is already served keeps it (a host served on this
-   * listener last time with the same TLS), else the one first in (namespace, name) order; the other is rejected.
-   * VirtualServices already rejected for a domain conflict claim nothing.
+   * two VirtualServices whose chains would, the one already served keeps it (it had a TLS host on this listener last
+   * time), else the one first in (namespace, name) order; the other is rejected. The last served hosts of
+   * VirtualServices rejected while decoding (which serve them again) claim their names first. VirtualServices already
+   * rejected for a domain conflict claim nothing.
    */
   private Map<ResourceKey, SslConfig> resolveTls(TranslationContext ctx, Gateway g, List<VirtualService> selected,
       Set<ResourceKey> conflicting) {
     Boolean oneWayTlsDefault = lookups.snapshot().settings().virtualServiceOneWayTls();
     ProxyListener before = previous.listeners().get(ProxyLastGood.listenerKey(g.key()));
-    Map<ResourceKey, SslConfig> servedBefore = new HashMap<>();
+    Set<ResourceKey> servedBefore = new HashSet<>();
+    ListenerTls.SniClaims claims = new ListenerTls.SniClaims();
     if (before != null && before.isSsl()) {
-      before.virtualHosts().forEach(vh -> {
-        if (vh.sslConfig() != null) {
-          servedBefore.put(vh.virtualService(), vh.sslConfig());
+      for (ProxyVirtualHost vh : before.virtualHosts()) {
+        servedBefore.add(vh.virtualService());
+        if (vh.sslConfig() != null && ctx.rejectedWhileDecoding(vh.virtualService())
+            && ListenerTls.lastGoodSecretProblem(ctx, vh) == null) {
+          claims.add(vh);
         }
-      });
+      }
     }
     Map<ResourceKey, SslConfig> resolved = new TreeMap<>();
     for (VirtualService vs : selected) {
@@ -294,13 +299,8 @@ final class ProxyTranslator {
       }
     }
     List<ResourceKey> order = new ArrayList<>();
-    resolved.forEach((k, r) -> {
-      if (r.equals(servedBefore.get(k))) {
-        order.add(k);
-      }
-    });
-    resolved.keySet().stream().filter(k -> !order.contains(k)).forEach(order::add);
-    ListenerTls.SniClaims claims = new ListenerTls.SniClaims();
+    resolved.keySet().stream().filter(servedBefore::contains).forEach(order::add);
+    resolved.keySet().stream().filter(k -> !servedBefore.contains(k)).forEach(order::add);
     List<String> overlaps = new ArrayList<>();
     for (ResourceKey vs : order) {
       SslConfig r = resolved.get(vs);
