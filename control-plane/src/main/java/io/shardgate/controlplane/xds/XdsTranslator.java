@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.config.core.v3.ApiVersion;
 import io.envoyproxy.envoy.config.core.v3.ConfigSource;
 import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.Metadata;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -55,7 +56,9 @@ import io.shardgate.sharding.model.Upstream;
 import io.shardgate.snapshot.ShardResources;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * xDS translation: one shard's Proxy and upstream clusters to Envoy v3 resources.
@@ -319,8 +322,19 @@ public final class XdsTranslator {
     } else {
       boolean allIps = u.hosts().stream().allMatch(h -> IpLiterals.isIp(h.addr()));
       LocalityLbEndpoints.Builder locality = LocalityLbEndpoints.newBuilder();
+      Set<String> matches = new HashSet<>();
       for (Upstream.StaticHost h : u.hosts()) {
-        locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()));
+        String match = u.tls() ? UpstreamTlsTranslator.hostSniMatch(u, h) : null;
+        if (match == null) {
+          locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()));
+          continue;
+        }
+        // A host with an SNI of its own picks its transport socket by endpoint metadata, as Gloo's static hosts do.
+        locality.addLbEndpoints(lbEndpoint(h.addr(), h.port()).toBuilder().setMetadata(
+            Metadata.newBuilder().putFilterMetadata(UpstreamTlsTranslator.TRANSPORT_SOCKET_MATCH, UpstreamTlsTranslator.matchStruct(match))));
+        if (matches.add(match)) {
+          c.addTransportSocketMatches(UpstreamTlsTranslator.hostTransportSocket(u, h, match));
+        }
       }
       c.setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(locality));
       if (allIps) {
@@ -330,7 +344,7 @@ public final class XdsTranslator {
       }
     }
     if (u.tls()) {
-      c.setTransportSocket(TlsTranslator.upstreamTransportSocket(u));
+      c.setTransportSocket(UpstreamTlsTranslator.upstreamTransportSocket(u));
     }
     if (u.http2()) {
       // As Gloo: HTTP/2 explicitly, whatever ALPN the TLS context offers (no protocol auto-selection).

@@ -110,12 +110,12 @@ class UpstreamTlsTranslatorTest {
     CommonTlsContext.CombinedCertificateValidationContext combined = common.getCombinedValidationContext();
     assertEquals("billing-client_team-ca", combined.getValidationContextSdsSecretConfig().getName());
     List<SubjectAltNameMatcher> sans = combined.getDefaultValidationContext().getMatchTypedSubjectAltNamesList();
-    // Gloo's untyped matcher matches a name of any type: each name once per SAN type.
-    assertEquals(8, sans.size());
+    // Typed by the name's form, as on the listeners (TlsContexts): a DNS name, a URI.
+    assertEquals(2, sans.size());
     assertEquals("billing.internal", sans.get(0).getMatcher().getExact());
     assertEquals(SubjectAltNameMatcher.SanType.DNS, sans.get(0).getSanType());
-    assertEquals(SubjectAltNameMatcher.SanType.URI, sans.get(5).getSanType());
-    assertEquals("spiffe://td/billing", sans.get(5).getMatcher().getExact());
+    assertEquals(SubjectAltNameMatcher.SanType.URI, sans.get(1).getSanType());
+    assertEquals("spiffe://td/billing", sans.get(1).getMatcher().getExact());
     assertEquals(0, combined.getDefaultValidationContext().getMatchSubjectAltNamesCount(), "not the deprecated form");
   }
 
@@ -128,7 +128,7 @@ class UpstreamTlsTranslatorTest {
     assertEquals("/etc/tls/c.crt", mutual.getTlsCertificates(0).getCertificateChain().getFilename());
     assertEquals("/etc/tls/c.key", mutual.getTlsCertificates(0).getPrivateKey().getFilename());
     assertEquals("/etc/tls/ca.crt", mutual.getValidationContext().getTrustedCa().getFilename());
-    assertEquals(4, mutual.getValidationContext().getMatchTypedSubjectAltNamesCount());
+    assertEquals(1, mutual.getValidationContext().getMatchTypedSubjectAltNamesCount());
 
     CommonTlsContext oneWay =
         tlsOf(XdsTranslator.cluster(staticCluster(UPSTREAM, ssl(files, null, List.of(), true), null)))
@@ -160,7 +160,7 @@ class UpstreamTlsTranslatorTest {
     var google = c2.getCombinedValidationContext().getValidationContextSdsSecretConfig().getSdsConfig()
         .getApiConfigSource().getGrpcServices(0).getGoogleGrpc();
     assertEquals("127.0.0.1:8234", google.getTargetUri());
-    assertEquals(TlsTranslator.FILE_BASED_METADATA, google.getCallCredentials(0).getFromPlugin().getName());
+    assertEquals("envoy.grpc_credentials.file_based_metadata", google.getCallCredentials(0).getFromPlugin().getName());
   }
 
   @Test
@@ -206,6 +206,27 @@ class UpstreamTlsTranslatorTest {
     assertThrows(IllegalArgumentException.class, () -> staticCluster(UPSTREAM, ssl, new SecretUse(SECRET, true, true)));
   }
 
+  @Test
+  void aHostWithItsOwnSniGetsATransportSocketMatchedByItsMetadata() throws Exception {
+    UpstreamSslConfig ssl = ssl(new TlsSecretSource.SecretRef(SECRET), null, List.of(), false);
+    List<Upstream.StaticHost> hosts = List.of(new Upstream.StaticHost("a.internal", 443, "a.internal"),
+        new Upstream.StaticHost("10.0.0.1", 443, null));
+    UpstreamCluster u = new UpstreamCluster(UPSTREAM, hosts, true, null, null, null, ssl,
+        new SecretUse(SECRET, true, true), false);
+    Cluster c = XdsTranslator.cluster(u);
+    assertEquals(1, c.getTransportSocketMatchesCount());
+    Cluster.TransportSocketMatch m = c.getTransportSocketMatches(0);
+    assertEquals("a.internal;a.internal:443", m.getName());
+    UpstreamTlsContext hostTls = m.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    assertEquals("a.internal", hostTls.getSni());
+    assertEquals("billing-client_team", hostTls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
+    var endpoints = c.getLoadAssignment().getEndpoints(0).getLbEndpointsList();
+    assertTrue(endpoints.get(0).getMetadata().getFilterMetadataOrThrow(UpstreamTlsTranslator.TRANSPORT_SOCKET_MATCH)
+        .getFieldsOrThrow("a.internal;a.internal:443").getBoolValue());
+    assertFalse(endpoints.get(1).hasMetadata(), "the IP host uses the cluster's socket");
+    assertEquals("", tlsOf(c).getSni());
+  }
+
   /** Every form above together, with its SDS names backed by secrets made here: the real Envoy accepts them. */
   @Test
   void envoyAcceptsEveryUpstreamTlsForm() throws Exception {
@@ -229,6 +250,10 @@ class UpstreamTlsTranslatorTest {
         ssl(new TlsSecretSource.Sds(null, "sds-agent", "cert", "ca", null), null, List.of("b"), false), null));
     // Not a Google gRPC SDS server (targetUri): Envoy 1.40's --mode validate reports such a bootstrap OK and then
     // crashes on exit (a running Envoy accepts it and connects); its fields are checked in the test above.
+    clusters.add(new UpstreamCluster(new ResourceRef("team", "per-host-sni"),
+        List.of(new Upstream.StaticHost("127.0.0.1", 8443, "a.internal"), new Upstream.StaticHost("127.0.0.2", 8443, null)),
+        true, "b.internal", null, null, ssl(new TlsSecretSource.SecretRef(SECRET), "b.internal", List.of(), false),
+        new SecretUse(SECRET, true, true), false));
     clusters.add(new UpstreamCluster(new ResourceRef("team", "kube"), List.of(), true, "k", null,
         new Upstream.KubeSpec("team", "k", 443, new TreeMap<>()),
         ssl(new TlsSecretSource.SecretRef(SECRET), "k", List.of(), false), new SecretUse(SECRET, true, true), true));

@@ -18,6 +18,8 @@ import io.shardgate.sharding.model.Route;
 import io.shardgate.sharding.model.RouteOptions;
 import io.shardgate.sharding.model.RouteTable;
 import io.shardgate.sharding.model.Settings;
+import io.shardgate.sharding.model.TlsParameters;
+import io.shardgate.sharding.model.TlsSecretSource;
 import io.shardgate.sharding.model.SslConfig;
 import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.model.UpstreamGroup;
@@ -648,10 +650,40 @@ public final class ResourceDecoder {
     UpstreamSslConfig sslConfig = null;
     Fields ssl = spec.obj("sslConfig");
     if (ssl != null) {
-      sslConfig = new UpstreamSslConfig(null, ssl.str("sni"), null, null, null, false, false);
-      ssl.finish();
+      sslConfig = decodeUpstreamSsl(ssl, meta.namespace());
+      if (staticSpec != null && Boolean.FALSE.equals(staticSpec.useTls())) {
+        spec.problems().warning(s.pathOf("useTls"),
+            "is false, but the Upstream has an sslConfig, which turns TLS on (as in Gloo); remove one of them");
+      }
     }
     return new Upstream(meta, type, staticSpec, kubeSpec, connectTimeout, sslConfig, spec.bool("useHttp2"));
+  }
+
+  /**
+   * An Upstream's {@code sslConfig} (Gloo's UpstreamSslConfig), finished. Every source is optional: without one,
+   * Envoy encrypts and verifies nothing; {@code sslFiles} may name only a root CA (verify the backend, present no
+   * certificate).
+   */
+  private static UpstreamSslConfig decodeUpstreamSsl(Fields ssl, String namespace) {
+    TlsSecretSource source = TlsDecoding.secretSource(ssl, namespace);
+    if (source instanceof TlsSecretSource.Files f && f.ocspStaple() != null) {
+      ssl.problems().warning(ssl.pathOf("sslFiles") + ".ocspStaple",
+          "is stapled by a server; Envoy, the client of an Upstream, sends no OCSP response; ignored");
+      source = new TlsSecretSource.Files(f.tlsCert(), f.tlsKey(), f.rootCa(), null);
+    }
+    List<String> sans = ssl.strList("verifySubjectAltName");
+    TlsDecoding.checkSubjectAltNames(ssl, source, sans);
+    TlsParameters parameters = TlsDecoding.parameters(ssl);
+    List<String> alpn = ssl.strList("alpnProtocols");
+    boolean oneWayTls = Boolean.TRUE.equals(ssl.bool("oneWayTls"));
+    if (oneWayTls && source instanceof TlsSecretSource.Sds) {
+      ssl.problems().warning(ssl.pathOf("oneWayTls"), "has no effect with sds, as in Gloo: Envoy presents the"
+          + " certificate the SDS server serves as certificatesSecretName (leave that name out instead)");
+    }
+    UpstreamSslConfig out = new UpstreamSslConfig(source, ssl.str("sni"), sans, parameters, alpn,
+        Boolean.TRUE.equals(ssl.bool("allowRenegotiation")), oneWayTls && !(source instanceof TlsSecretSource.Sds));
+    ssl.finish();
+    return out;
   }
 
   private static Upstream.KubeSpec decodeKube(Fields k, ObjectMeta meta) {
@@ -697,7 +729,8 @@ public final class ResourceDecoder {
       s.problems().error(s.pathOf("hosts"), "a static upstream needs at least one host");
     }
     Boolean useTls = s.bool("useTls");
-    boolean autoSni = Boolean.TRUE.equals(s.bool("autoSniRewrite"));
+    // Gloo's default is true: a host's name is its SNI.
+    boolean autoSni = !Boolean.FALSE.equals(s.bool("autoSniRewrite"));
     return new Upstream.StaticSpec(hosts, useTls, autoSni);
   }
 

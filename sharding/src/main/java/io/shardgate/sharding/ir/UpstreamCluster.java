@@ -10,7 +10,8 @@ import java.util.List;
  * An Upstream that can be served as an Envoy cluster: a static one (fixed hosts) or a Kubernetes one (its endpoints
  * come over EDS from the Service's EndpointSlices). Immutable value, built by gateway translation.
  *
- * @param hosts the static hosts; empty for a Kubernetes Upstream
+ * @param hosts the static hosts; empty for a Kubernetes Upstream. On a TLS cluster a host's {@code sniAddr} is the SNI
+ *     Envoy sends to that host when it differs from the cluster's {@code sni} (null: the cluster's)
  * @param tls whether connections to the hosts use TLS ({@code sslConfig}, {@code useTls}, or automatically for port
  *     443)
  * @param sni the SNI to send, or null

@@ -84,6 +84,7 @@ public record Upstream(
    * {@code static}: fixed hosts.
    *
    * @param useTls null when unset: TLS then turns on automatically when any host uses port 443
+   * @param autoSniRewrite whether a host named by a DNS name gets that name as its SNI (Gloo's default: true)
    */
   public record StaticSpec(List<StaticHost> hosts, Boolean useTls, boolean autoSniRewrite) {
     public StaticSpec {
@@ -91,6 +92,14 @@ public record Upstream(
     }
   }
 
-  /** One static host. */
-  public record StaticHost(String addr, int port, String sniAddr) {}
+  /**
+   * One static host.
+   *
+   * @param sniAddr the SNI of TLS connections to this host, or null
+   */
+  public record StaticHost(String addr, int port, String sniAddr) {
+    public StaticHost {
+      sniAddr = sniAddr == null || sniAddr.isEmpty() ? null : sniAddr;
+    }
+  }
 }

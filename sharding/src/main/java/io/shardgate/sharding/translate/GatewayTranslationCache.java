@@ -167,7 +167,7 @@ public final class GatewayTranslationCache {
     warnAboutGatewayNamespaces(snapshot, settings);
     warnAboutMissingServices(lookups);
     // Before the proxies: an Upstream whose TLS cannot be served is in error while they translate.
-    List<UpstreamCluster> allClusters = upstreamClusters(snapshot, TlsSecretLookup.NONE);
+    List<UpstreamCluster> allClusters = upstreamClusters(snapshot, secrets);
 
     Map<String, List<Gateway>> served = servedGateways(snapshot, settings, previous, lookups);
     for (String gone : new ArrayList<>(proxies.keySet())) {

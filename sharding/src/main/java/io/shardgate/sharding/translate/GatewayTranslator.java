@@ -3,13 +3,15 @@ package io.shardgate.sharding.translate;
 import io.shardgate.sharding.decode.DecodedResources;
 import io.shardgate.sharding.ir.SecretUse;
 import io.shardgate.sharding.ir.UpstreamCluster;
+import io.shardgate.sharding.model.IpLiterals;
 import io.shardgate.sharding.model.ResourceRef;
 import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.model.UpstreamSslConfig;
-import io.shardgate.sharding.secret.TlsSecretLookup;
 import io.shardgate.sharding.report.Contribution;
 import io.shardgate.sharding.secret.TlsSecretLookup;
 import java.util.List;
+import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * Gateway translation from scratch: Gateways, VirtualServices and RouteTables to one {@link io.shardgate.sharding.ir.Proxy}
@@ -65,17 +67,39 @@ public final class GatewayTranslator {
       use = new SecretUse(ref, !ssl.oneWayTls(), view.hasRootCa());
     }
     boolean tls;
+    String sni = u.sni();
     List<Upstream.StaticHost> hosts = List.of();
     if (u.kubeSpec() != null) {
       tls = ssl != null;
     } else {
       Upstream.StaticSpec s = u.staticSpec();
-      hosts = s.hosts();
       // As in Gloo: an sslConfig always means TLS; without one, useTls, else TLS when a host uses port 443.
       tls = ssl != null || (s.useTls() != null ? s.useTls() : s.hosts().stream().anyMatch(h -> h.port() == 443));
+      hosts = tls ? hostsWithSni(s, sni) : s.hosts();
+      Set<String> distinct = hosts.stream().map(h -> String.valueOf(h.sniAddr())).collect(Collectors.toSet());
+      if (tls && distinct.size() == 1 && hosts.get(0).sniAddr() != null) {
+        // Every host has the same SNI: it is the cluster's, and no host needs a transport socket of its own.
+        sni = hosts.get(0).sniAddr();
+        hosts = hosts.stream().map(h -> new Upstream.StaticHost(h.addr(), h.port(), null)).toList();
+      }
     }
-    return new Built(new UpstreamCluster(u.meta().ref(), hosts, tls, u.sni(), u.connectTimeout(), u.kubeSpec(), ssl,
+    return new Built(new UpstreamCluster(u.meta().ref(), hosts, tls, sni, u.connectTimeout(), u.kubeSpec(), ssl,
         use, u.http2()), null);
+  }
+
+  /**
+   * Each host with the SNI Envoy sends it: its {@code sniAddr}; else the {@code sslConfig.sni}; else, with
+   * {@code autoSniRewrite} (Gloo's default), its address when that is a DNS name (RFC 6066: never an IP address).
+   * Gloo lets the address win over {@code sslConfig.sni}; Shardgate keeps the SNI the Upstream names.
+   */
+  private static List<Upstream.StaticHost> hostsWithSni(Upstream.StaticSpec s, String clusterSni) {
+    return s.hosts().stream().map(h -> {
+      String sni = h.sniAddr() != null ? h.sniAddr()
+          : clusterSni != null ? clusterSni
+          : s.autoSniRewrite() && !IpLiterals.isIp(h.addr()) ? h.addr()
+          : null;
+      return new Upstream.StaticHost(h.addr(), h.port(), sni);
+    }).toList();
   }
 
   /** What is wrong with a secret that cannot be served, naming it (never its content). */

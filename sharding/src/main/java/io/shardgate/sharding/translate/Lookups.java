@@ -148,6 +148,19 @@ record Lookups(
     return exists ? null : u.kubeSpec();
   }
 
+  /**
+   * Why the Upstream {@code key} gets no cluster because of its {@code sslConfig} (see
+   * {@link GatewayTranslator#cluster}), or null when it gets one, has no such problem or is not there.
+   */
+  String upstreamTlsProblem(ResourceKey key) {
+    Upstream u = upstreams.get(key.ref());
+    if (u == null || u.sslConfig() == null || u.sslConfig().secretRef() == null
+        || (u.staticSpec() == null && u.kubeSpec() == null)) {
+      return null;
+    }
+    return GatewayTranslator.cluster(u, secrets).problem();
+  }
+
   static ResourceKey upstreamKey(ResourceRef ref) {
     return new ResourceKey(Kind.UPSTREAM, ref.namespace(), ref.name());
   }

@@ -36,6 +36,8 @@ final class Reads {
   private final Map<ResourceKey, Object> serviceMissing = new HashMap<>();
   private final Set<ResourceKey> discovered = new HashSet<>();
   private final List<RouteTableQuery> queries = new ArrayList<>();
+  /** Per Upstream, why its TLS leaves it without a cluster (ABSENT when it has one). */
+  private final Map<ResourceKey, Object> upstreamTls = new HashMap<>();
   /** Per TLS secret, the view translation got: what it may know of the secret, never its content. */
   private final Map<ResourceRef, TlsSecretView> secrets = new HashMap<>();
 
@@ -70,6 +72,10 @@ final class Reads {
     queries.add(query);
   }
 
+  void upstreamTls(ResourceKey upstream, String problem) {
+    upstreamTls.putIfAbsent(upstream, problem == null ? ABSENT : problem);
+  }
+
   void secret(ResourceRef ref, TlsSecretView view) {
     secrets.putIfAbsent(ref, view);
   }
@@ -85,6 +91,7 @@ final class Reads {
     discovered.addAll(other.discovered);
     queries.addAll(other.queries);
     other.secrets.forEach(secrets::putIfAbsent);
+    other.upstreamTls.forEach(upstreamTls::putIfAbsent);
   }
 
   /**
@@ -127,6 +134,11 @@ final class Reads {
         return false;
       }
     }
+    for (Map.Entry<ResourceKey, Object> e : upstreamTls.entrySet()) {
+      if (!same(e.getValue(), lookups.upstreamTlsProblem(e.getKey()))) {
+        return false;
+      }
+    }
     return secretsStillValid(lookups);
   }
 
@@ -156,6 +168,7 @@ final class Reads {
     out.addAll(groupErrors.keySet());
     out.addAll(substituted.keySet());
     out.addAll(serviceMissing.keySet());
+    out.addAll(upstreamTls.keySet());
     out.addAll(discovered);
   }
 

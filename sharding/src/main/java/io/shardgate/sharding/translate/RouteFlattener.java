@@ -534,10 +534,17 @@ final class RouteFlattener {
    * answers 503), and its VirtualService says so: it is never simply Accepted.
    */
   private void warnIfServiceMissing(Route route, ResourceKey owner, ResourceRef ref, String via) {
-    Upstream.KubeSpec missing = ctx.missingService(ctx.upstream(ref));
+    Upstream u = ctx.upstream(ref);
+    Upstream.KubeSpec missing = ctx.missingService(u);
     if (missing != null) {
       warn(owner, route.field() + ": " + via + "upstream " + ref + " is " + missing.describe()
           + ", which does not exist; the route returns 503 until the Service exists");
+    }
+    // An Upstream whose TLS cannot be served has no cluster: to this route it is as good as missing.
+    String tls = ctx.upstreamTlsProblem(u);
+    if (tls != null) {
+      warn(owner, route.field() + ": " + via + "upstream " + ref + " has no cluster (" + tls
+          + "); requests to this route get 503 until it has one");
     }
   }
 

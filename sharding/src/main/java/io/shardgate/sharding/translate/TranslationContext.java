@@ -112,6 +112,25 @@ final class TranslationContext {
     return errors;
   }
 
+  /**
+   * Why the Upstream {@code u} has no cluster because of its TLS (its secret cannot be served, ...), or null when it
+   * has one or {@code u} is null. Records the answer and the secret's view, so a secret that becomes servable (or
+   * stops being) re-translates exactly what depended on it.
+   */
+  String upstreamTlsProblem(Upstream u) {
+    if (u == null) {
+      return null;
+    }
+    ResourceKey key = Lookups.upstreamKey(u.meta().ref());
+    ResourceRef secret = u.sslConfig() == null ? null : u.sslConfig().secretRef();
+    if (secret != null) {
+      secret(secret);
+    }
+    String problem = lookups.upstreamTlsProblem(key);
+    reads.upstreamTls(key, problem);
+    return problem;
+  }
+
   /** What is known of the TLS secret {@code ref} (never its content), recording the view. */
   TlsSecretView secret(ResourceRef ref) {
     TlsSecretView view = lookups.secrets().find(ref);
