@@ -9,11 +9,12 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.Principal;
+import java.security.PrivateKey;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import javax.net.ssl.KeyManager;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
 import javax.net.ssl.SSLContext;
@@ -22,6 +23,7 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
@@ -99,19 +101,13 @@ final class HttpsProbe {
     return new HttpsProbe(null, null);
   }
 
-  /** This client, presenting {@code client} (its certificate and key) when the server asks for one. */
+  /**
+   * This client, presenting {@code client} (its certificate and key) whenever the server asks for one, even when
+   * the server's list of acceptable CAs does not name its issuer (the JDK's own key manager would then send none),
+   * so a test can show a server refusing a certificate of the wrong CA.
+   */
   HttpsProbe withClientCertificate(TlsTestPki.Material client) {
-    try {
-      KeyStore store = KeyStore.getInstance("PKCS12");
-      store.load(null, null);
-      char[] password = "test".toCharArray();
-      store.setKeyEntry("client", client.key(), password, new X509Certificate[] {client.certificate()});
-      KeyManagerFactory factory = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-      factory.init(store, password);
-      return new HttpsProbe(verifier, factory.getKeyManagers());
-    } catch (GeneralSecurityException | IOException e) {
-      throw new IllegalStateException("cannot build a key store for " + client, e);
-    }
+    return new HttpsProbe(verifier, new KeyManager[] {new AlwaysPresenting(client)});
   }
 
   /**
@@ -225,6 +221,51 @@ final class HttpsProbe {
     @Override
     public void close() {
       closeQuietly(socket);
+    }
+  }
+
+  /** A key manager with one client certificate, chosen for every server that asks. */
+  private static final class AlwaysPresenting extends X509ExtendedKeyManager {
+    private static final String ALIAS = "client";
+    private final TlsTestPki.Material client;
+
+    AlwaysPresenting(TlsTestPki.Material client) {
+      this.client = client;
+    }
+
+    @Override
+    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
+      return ALIAS;
+    }
+
+    @Override
+    public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
+      return ALIAS;
+    }
+
+    @Override
+    public String[] getClientAliases(String keyType, Principal[] issuers) {
+      return new String[] {ALIAS};
+    }
+
+    @Override
+    public String[] getServerAliases(String keyType, Principal[] issuers) {
+      return new String[0];
+    }
+
+    @Override
+    public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
+      return null;
+    }
+
+    @Override
+    public X509Certificate[] getCertificateChain(String alias) {
+      return new X509Certificate[] {client.certificate()};
+    }
+
+    @Override
+    public PrivateKey getPrivateKey(String alias) {
+      return client.key();
     }
   }
 
