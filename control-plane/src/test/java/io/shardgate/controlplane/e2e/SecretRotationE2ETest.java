@@ -11,10 +11,12 @@ import io.shardgate.snapshot.ShardSnapshotCache;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,21 +29,24 @@ import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Certificate rotation through SDS, seen from a real Envoy under HTTPS traffic: the control plane in-process on a
- * config directory, one <b>real Envoy process</b> of the shard, certificates made by the test. The secret files are
+ * Certificate rotation through SDS, seen from real Envoys under HTTPS traffic: the control plane in-process on a
+ * config directory and two <b>real Envoy processes</b> of the shard, one over state-of-the-world ADS and one over
+ * delta ADS, on the same listener port ({@code SO_REUSEPORT}), certificates made by the test. The secret files are
  * rewritten the way a certificate manager does (atomically), and the test watches what TLS clients are shown:
  *
  * <ul>
- *   <li>a valid new certificate is served within two seconds of the write (measured from the rename to the first
- *       handshake presenting it, and printed; after one warm-up rotation, see the test), with no failed request among continuous new connections and on a
- *       connection kept alive across the rotation, and only SDS updating in Envoy: no LDS, CDS or RDS update, no
- *       listener modified, added or removed (Envoy's own counters);
+ *   <li>a valid new certificate is served within two seconds of the write: no handshake later than that presents
+ *       the old one, on either Envoy (the times from the rename to the first handshake presenting the new certificate
+ *       and to the last presenting the old one are printed; two warm-up rotations come first, see the test); no
+ *       request fails among continuous new connections nor on a connection kept alive across the rotations; and in
+ *       each Envoy only SDS updated: no LDS, CDS or RDS update, no listener added, modified or removed (Envoy's own
+ *       counters);
  *   <li>a certificate whose key does not match, written over a good one, is not served: the last good certificate
  *       keeps serving, and {@code /api/status} shows the error on the Secret and on the VirtualService using it, and
  *       no secret material; a valid secret written afterwards clears both and is served.
  * </ul>
  *
- * <p>The two tests use different secrets and VirtualServices of one SSL Gateway, so they share one Envoy.
+ * <p>The two tests use different secrets and VirtualServices of one SSL Gateway, so they share the Envoys.
  */
 class SecretRotationE2ETest {
 
@@ -56,6 +61,8 @@ class SecretRotationE2ETest {
   /** The bound the issue sets from the file write to Envoy serving the new certificate. */
   private static final Duration ROTATION_BOUND = Duration.ofSeconds(2);
   private static final int ROTATIONS = 3;
+  /** Rotations before those, measured but not held to the bound (see the test). */
+  private static final int WARM_UPS = 2;
   /** New HTTPS connections a second during the rotations. */
   private static final int RATE = 40;
   /** Xds update counters of every type, and the listener manager's listener counters. */
@@ -68,20 +75,21 @@ class SecretRotationE2ETest {
   private static int httpsPort;
   private static ServedShard shard;
   private static TlsTestPki ca;
+  private static TlsTestPki.Material rotatingFirst;
   private static TlsTestPki.Material brokenFirst;
 
   @RegisterExtension
-  static final TestWatcher LOGS = E2eSupport.envoyLogsOnFailure(() -> new EnvoyProcess[] {
-      shard == null ? null : shard.envoy});
+  static final TestWatcher LOGS = E2eSupport.envoyLogsOnFailure(() -> shard == null ? new EnvoyProcess[0]
+      : shard.envoys.toArray(EnvoyProcess[]::new));
 
   @BeforeAll
   static void serve() throws Exception {
-    int[] ports = ExampleConfig.freePorts(4);
+    int[] ports = ExampleConfig.freePorts(5);
     httpsPort = ports[0];
     ca = TlsTestPki.create("rotation-ca", work.resolve("pki"));
     Path config = work.resolve("config");
-    TlsSecretFiles.writeGlooTlsSecret(config, NAMESPACE, ROTATING_SECRET, ca.issue(ROTATING_HOST, ROTATING_HOST),
-        null);
+    rotatingFirst = ca.issue(ROTATING_HOST, ROTATING_HOST);
+    TlsSecretFiles.writeGlooTlsSecret(config, NAMESPACE, ROTATING_SECRET, rotatingFirst, null);
     brokenFirst = ca.issue(BROKEN_HOST, BROKEN_HOST);
     TlsSecretFiles.writeGlooTlsSecret(config, NAMESPACE, BROKEN_SECRET, brokenFirst, null);
     TlsSecretFiles.replace(config.resolve(GlooYaml.gatewayFile("gateway-proxy-https")),
@@ -92,7 +100,7 @@ class SecretRotationE2ETest {
     TlsSecretFiles.replace(config.resolve(GlooYaml.virtualServiceFile(NAMESPACE, "broken")),
         GlooYaml.directVirtualService(NAMESPACE, "broken", List.of(BROKEN_HOST),
             GlooYaml.secretRef(NAMESPACE, BROKEN_SECRET)));
-    shard = ServedShard.start(config, work.resolve("run"), ports[1], ports[2], ports[3]);
+    shard = ServedShard.start(config, work.resolve("run"), ports[1], ports[2], ports[3], ports[4]);
     awaitServed(ROTATING_HOST, null);
     awaitServed(BROKEN_HOST, null);
   }
@@ -107,14 +115,16 @@ class SecretRotationE2ETest {
   @Test
   void aRotatedSecretFileIsServedWithinTwoSecondsWithNoListenerUpdateAndNoFailedRequest() throws Exception {
     HttpsProbe browser = HttpsProbe.trusting(ca.caCertificate());
-    Map<String, Long> before = shard.stableEnvoyCounters(XDS_AND_LISTENER_STATS);
-    // The certificates each new connection is shown, with when: the first handshake presenting a rotation's
-    // certificate is its time to serve.
-    Map<String, Long> firstPresented = new ConcurrentHashMap<>();
+    Map<EnvoyProcess, Map<String, Long>> before = new HashMap<>();
+    for (EnvoyProcess e : shard.envoys) {
+      before.put(e, ServedShard.stableEnvoyCounters(e, XDS_AND_LISTENER_STATS));
+    }
+    // Every handshake of the traffic: when the certificate was received, and which it was.
+    Queue<Handshake> handshakes = new ConcurrentLinkedQueue<>();
     FixedRateTraffic traffic = FixedRateTraffic.start(n -> {
       HttpsProbe.Outcome o = browser.attempt(httpsPort, ROTATING_HOST, ROTATING_HOST, "/traffic/" + n);
       if (o.presented() != null) {
-        firstPresented.merge(o.presentedFingerprint(), o.presentedAt(), Math::min);
+        handshakes.add(new Handshake(o.presentedAt(), o.presentedFingerprint()));
       }
       if (o.response() == null) {
         throw o.failure();
@@ -122,31 +132,47 @@ class SecretRotationE2ETest {
       return o.response();
     }, RATE, Duration.ofMinutes(3).toMillis());
     KeptAlive keptAlive = KeptAlive.start(browser.open(httpsPort, ROTATING_HOST));
-    List<Long> rotationMillis = new ArrayList<>();
+    TlsTestPki.Material current = rotatingFirst;
+    List<String> measured = new ArrayList<>();
+    List<String> late = new ArrayList<>();
     RawHttp.Response keptAfter;
     try {
       awaitAnswered(traffic, 20);
-      // Rotation 0 warms up: the first secret-only pass after start loads and compiles its code (hundreds of ms on a
-      // loaded machine, once per process). It is measured and printed, bounded only by the liveness bound; the
-      // ROTATIONS after it are what a running control plane does, and are held to the two seconds.
-      for (int i = 0; i <= ROTATIONS; i++) {
+      // The first WARM_UPS rotations warm up: the first secret-only passes after start run cold code (1.6 s, then
+      // 0.9 s, then 30 ms at a load average of 12 on 2 cores, once per process). They are measured and printed,
+      // bounded only by the liveness bound; the ROTATIONS after them are what a running control plane does, and are
+      // held to the two seconds.
+      for (int i = 1 - WARM_UPS; i <= ROTATIONS; i++) {
         TlsTestPki.Material next = ca.issue(ROTATING_HOST, ROTATING_HOST);
         String sdsVersion = sdsVersion();
         long written = TlsSecretFiles.writeGlooTlsSecret(shard.configDir, NAMESPACE, ROTATING_SECRET, next, null);
         long[] published = {0};
-        long served = awaitPresented(firstPresented, next, traffic, () -> {
+        long firstNew = awaitPresented(handshakes, next, traffic, () -> {
           if (published[0] == 0 && !sdsVersion.equals(sdsVersion())) {
             published[0] = System.nanoTime();
           }
         });
-        long millis = (served - written) / 1_000_000;
+        // Both Envoys take connections (SO_REUSEPORT): after the bound, every handshake must show the new
+        // certificate. Wait until enough handshakes after the bound were seen to say so.
+        long bound = written + ROTATION_BOUND.toNanos();
+        awaitHandshakesAfter(handshakes, bound, 20, traffic);
+        String old = current.fingerprint();
+        long lastOld = handshakes.stream().filter(h -> h.fingerprint().equals(old)).mapToLong(Handshake::at).max()
+            .orElse(written);
+        long oldAfterBound = handshakes.stream().filter(h -> h.at() - bound > 0 && h.fingerprint().equals(old))
+            .count();
+        String line = "rotation " + (i <= 0 ? i + " (warm-up)" : i) + ": file write to the first handshake presenting"
+            + " the new certificate " + millis(firstNew - written) + " ms, to the last presenting the old one "
+            + millis(lastOld - written) + " ms (the control plane's SDS version changed after "
+            + (published[0] == 0 ? "?" : String.valueOf(millis(published[0] - written))) + " ms)";
+        System.out.println("E2E TLS " + line);
         if (i > 0) {
-          rotationMillis.add(millis);
+          measured.add(millis(firstNew - written) + "/" + millis(lastOld - written));
+          if (oldAfterBound > 0) {
+            late.add(line + ": " + oldAfterBound + " handshakes after " + ROTATION_BOUND + " still got the old one");
+          }
         }
-        System.out.println("E2E TLS rotation " + (i == 0 ? "0 (warm-up)" : i) + ": file write to first handshake presenting the new "
-            + "certificate: " + millis + " ms (the control plane's SDS version changed after "
-            + (published[0] == 0 ? "?" : String.valueOf((published[0] - written) / 1_000_000)) + " ms)");
-        awaitAnswered(traffic, traffic.sent() + 20); // some traffic on the new certificate before the next one
+        current = next;
       }
       traffic.close();
       keptAlive.close();
@@ -157,33 +183,46 @@ class SecretRotationE2ETest {
       keptAlive.close();
       keptAlive.connection.close();
     }
-    Map<String, Long> after = shard.stableEnvoyCounters(XDS_AND_LISTENER_STATS);
-    System.out.println("E2E TLS rotation-to-served ms: " + rotationMillis + "; in-flight failures: new connections "
-        + traffic.errors() + " of " + traffic.sent() + ", kept-alive connection " + keptAlive.failures.get() + " of "
-        + keptAlive.requests.get());
-    System.out.println("E2E TLS rotation Envoy counters before " + before + "\n  after " + after);
+    System.out.println("E2E TLS rotation-to-served ms (first new / last old handshake): " + measured
+        + "; in-flight failures: new connections " + traffic.errors() + " of " + traffic.sent()
+        + ", kept-alive connection " + keptAlive.failures.get() + " of " + keptAlive.requests.get());
 
     assertEquals(0, traffic.errors(), () -> "requests failed across the rotations: " + traffic);
     assertEquals(0, keptAlive.failures.get(), () -> "the kept-alive connection failed: " + keptAlive.samples);
     assertTrue(keptAlive.requests.get() >= 10, () -> "the kept-alive connection carried too little: " + keptAlive);
     assertEquals(200, keptAfter.status(), keptAfter::toString);
-    for (long millis : rotationMillis) {
-      assertTrue(millis <= ROTATION_BOUND.toMillis(), () -> "a rotation took longer than " + ROTATION_BOUND + ": "
-          + rotationMillis + " ms");
-    }
-    // Only SDS moved: the rotated secret's, once per rotation at least (a write can be read more than once, never
-    // not at all). Over state-of-the-world ADS the other secret of the shard is sent along with it, unchanged (Envoy
-    // counts an update and keeps its context), so its success counter may move too; nothing else may.
-    Map<String, Long> changed = new TreeMap<>();
-    after.forEach((k, v) -> {
-      if (!v.equals(before.getOrDefault(k, 0L))) {
-        changed.put(k, v - before.getOrDefault(k, 0L));
-      }
-    });
+    assertEquals(List.of(), late, "rotations not served within " + ROTATION_BOUND);
+
     String sdsUpdates = "sds." + ROTATING_SDS + ".update_success";
-    assertTrue(changed.keySet().stream().allMatch(k -> k.startsWith("sds.") && k.endsWith(".update_success")),
-        () -> "Envoy counters other than SDS updates moved: " + changed);
-    assertTrue(changed.getOrDefault(sdsUpdates, 0L) >= ROTATIONS + 1, () -> "fewer SDS updates than rotations: " + changed);
+    String connections = "listener.127.0.0.1_" + httpsPort + ".downstream_cx_total";
+    for (EnvoyProcess e : shard.envoys) {
+      Map<String, Long> was = before.get(e);
+      Map<String, Long> changed = new TreeMap<>();
+      ServedShard.stableEnvoyCounters(e, XDS_AND_LISTENER_STATS + "|" + connections.replace(".", "\\.") + "$")
+          .forEach((k, v) -> {
+            if (!v.equals(was.getOrDefault(k, 0L))) {
+              changed.put(k, v - was.getOrDefault(k, 0L));
+            }
+          });
+      System.out.println("E2E TLS rotation " + e.name + " counters that moved: " + changed);
+      assertTrue(changed.getOrDefault(connections, 0L) > 0, () -> e.name + " took no connection: " + changed);
+      changed.remove(connections);
+      // Only SDS moved: the rotated secret's, once per rotation at least (a write can be read more than once, never
+      // not at all). Over state-of-the-world ADS the shard's other secret is sent along with it, unchanged (Envoy
+      // counts an update and keeps its context); over delta ADS only the changed secret is sent.
+      boolean delta = e != shard.envoy;
+      assertTrue(changed.keySet().stream().allMatch(k -> delta ? k.equals(sdsUpdates)
+              : k.startsWith("sds.") && k.endsWith(".update_success")),
+          () -> e.name + ": Envoy counters other than the rotated secret's SDS updates moved: " + changed);
+      assertTrue(changed.getOrDefault(sdsUpdates, 0L) >= WARM_UPS + ROTATIONS,
+          () -> e.name + ": fewer SDS updates than rotations: " + changed);
+    }
+  }
+
+  private record Handshake(long at, String fingerprint) {}
+
+  private static long millis(long nanos) {
+    return nanos / 1_000_000;
   }
 
   @Test
@@ -320,20 +359,34 @@ class SecretRotationE2ETest {
     }
   }
 
-  /** Waits until a new connection has been presented {@code m}; returns when that first happened. */
-  private static long awaitPresented(Map<String, Long> firstPresented, TlsTestPki.Material m,
-      FixedRateTraffic traffic, Runnable eachPoll) throws InterruptedException {
+  /** Waits until a handshake of the traffic was presented {@code m}; returns when the first one was. */
+  private static long awaitPresented(Queue<Handshake> handshakes, TlsTestPki.Material m, FixedRateTraffic traffic,
+      Runnable eachPoll) throws InterruptedException {
     long deadline = System.nanoTime() + ServedShard.LIVENESS.toNanos();
+    String fingerprint = m.fingerprint();
     while (System.nanoTime() - deadline < 0) {
-      shard.envoy.checkAlive();
+      shard.envoys.forEach(EnvoyProcess::checkAlive);
       eachPoll.run();
-      Long at = firstPresented.get(m.fingerprint());
-      if (at != null) {
-        return at;
+      long first = handshakes.stream().filter(h -> h.fingerprint().equals(fingerprint)).mapToLong(Handshake::at)
+          .min().orElse(0);
+      if (first != 0) {
+        return first;
       }
       Thread.sleep(10);
     }
     return fail("no handshake presented " + m + " within " + ServedShard.LIVENESS + "; traffic: " + traffic);
+  }
+
+  /** Waits until at least {@code count} handshakes of the traffic happened after {@code instant} (nanoTime). */
+  private static void awaitHandshakesAfter(Queue<Handshake> handshakes, long instant, int count,
+      FixedRateTraffic traffic) throws InterruptedException {
+    long deadline = System.nanoTime() + ServedShard.LIVENESS.toNanos();
+    while (handshakes.stream().filter(h -> h.at() - instant > 0).count() < count) {
+      if (System.nanoTime() - deadline > 0) {
+        fail("fewer than " + count + " handshakes after the bound within " + ServedShard.LIVENESS + ": " + traffic);
+      }
+      Thread.sleep(20);
+    }
   }
 
   /** The SDS version the control plane serves the shard now. */

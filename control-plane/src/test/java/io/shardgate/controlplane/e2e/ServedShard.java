@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -19,10 +20,11 @@ import org.yaml.snakeyaml.Yaml;
 /**
  * One shard served for real, what the HTTPS end-to-end tests share per class: the control plane in-process on a
  * config directory ({@code serve --config-dir}) and one <b>real Envoy process</b> of shard {@value #PROXY},
- * bootstrapped by the project's own {@code bootstrap} command, over real gRPC ADS. Plus what those tests read: the
- * Envoy's admin counters and the control plane's {@code GET /api/status}.
+ * bootstrapped by the project's own {@code bootstrap} command, over real gRPC ADS (state of the world; optionally a
+ * second one over delta ADS, on the same listener ports by {@code SO_REUSEPORT}, as replicas of a shard run). Plus
+ * what those tests read: the Envoys' admin counters and the control plane's {@code GET /api/status}.
  *
- * <p>{@link #close()} stops the Envoy by its own process handle, then the control plane.
+ * <p>{@link #close()} stops the Envoys by their own process handles, then the control plane.
  */
 final class ServedShard implements AutoCloseable {
 
@@ -32,13 +34,17 @@ final class ServedShard implements AutoCloseable {
   final Path configDir;
   final int adminPort;
   final ApplicationContext controlPlane;
+  /** The state-of-the-world Envoy. */
   final EnvoyProcess envoy;
+  /** Every Envoy of the shard: {@link #envoy}, then the delta one if started. */
+  final List<EnvoyProcess> envoys;
 
-  private ServedShard(Path configDir, int adminPort, ApplicationContext controlPlane, EnvoyProcess envoy) {
+  private ServedShard(Path configDir, int adminPort, ApplicationContext controlPlane, List<EnvoyProcess> envoys) {
     this.configDir = configDir;
     this.adminPort = adminPort;
     this.controlPlane = controlPlane;
-    this.envoy = envoy;
+    this.envoy = envoys.get(0);
+    this.envoys = List.copyOf(envoys);
   }
 
   /**
@@ -47,19 +53,34 @@ final class ServedShard implements AutoCloseable {
    */
   static ServedShard start(Path configDir, Path run, int xdsPort, int adminPort, int envoyAdminPort)
       throws Exception {
+    return start(configDir, run, xdsPort, adminPort, envoyAdminPort, 0);
+  }
+
+  /**
+   * As {@link #start(Path, Path, int, int, int)}, plus a second Envoy of the shard over delta ADS with its admin on
+   * {@code deltaAdminPort} (none when 0).
+   */
+  static ServedShard start(Path configDir, Path run, int xdsPort, int adminPort, int envoyAdminPort,
+      int deltaAdminPort) throws Exception {
     EnvoyProcess.binary(); // fails at once, with the install command, when Envoy is missing
     Files.createDirectories(run);
     ApplicationContext controlPlane = ServeCommand.start(configDir, run.resolve("state"), xdsPort, adminPort,
         "127.0.0.1");
-    EnvoyProcess envoy = null;
+    List<EnvoyProcess> envoys = new ArrayList<>();
     try {
       ServeCommand.awaitFirstTranslation(controlPlane);
-      envoy = E2eSupport.startShardEnvoy(PROXY, PROXY, xdsPort, envoyAdminPort, run);
-      envoy.awaitReady(LIVENESS);
-      return new ServedShard(configDir, adminPort, controlPlane, envoy);
+      envoys.add(E2eSupport.startShardEnvoy(PROXY, PROXY, xdsPort, envoyAdminPort, run));
+      if (deltaAdminPort != 0) {
+        envoys.add(E2eSupport.startShardEnvoy(PROXY + "-delta", PROXY, xdsPort, deltaAdminPort, run, "--node-id",
+            PROXY + "-delta", "--delta"));
+      }
+      for (EnvoyProcess e : envoys) {
+        e.awaitReady(LIVENESS);
+      }
+      return new ServedShard(configDir, adminPort, controlPlane, envoys);
     } catch (Throwable t) {
-      E2eSupport.printEnvoyLogs("the start of " + configDir, envoy);
-      E2eSupport.stopAll(envoy == null ? List.of() : List.of(envoy), controlPlane);
+      E2eSupport.printEnvoyLogs("the start of " + configDir, envoys.toArray(EnvoyProcess[]::new));
+      E2eSupport.stopAll(envoys, controlPlane);
       throw t;
     }
   }
@@ -71,10 +92,15 @@ final class ServedShard implements AutoCloseable {
 
   // ---- Envoy ----
 
-  /** The Envoy's numeric stats whose names match {@code regex} (Envoy's admin {@code /stats?filter=}). */
+  /** The numeric stats of {@link #envoy} whose names match {@code regex} (Envoy's admin {@code /stats?filter=}). */
   Map<String, Long> envoyCounters(String regex) throws IOException {
+    return envoyCounters(envoy, regex);
+  }
+
+  /** The numeric stats of {@code e} whose names match {@code regex}. */
+  static Map<String, Long> envoyCounters(EnvoyProcess e, String regex) throws IOException {
     Map<String, Long> out = new TreeMap<>();
-    for (String line : E2eSupport.admin(envoy, "/stats?filter=" + regex).split("\n")) {
+    for (String line : E2eSupport.admin(e, "/stats?filter=" + regex).split("\n")) {
       int colon = line.lastIndexOf(": ");
       if (colon > 0) {
         String value = line.substring(colon + 2).trim();
@@ -86,19 +112,19 @@ final class ServedShard implements AutoCloseable {
     return out;
   }
 
-  /** {@link #envoyCounters}, read until two reads 300 ms apart agree (no update in flight). */
-  Map<String, Long> stableEnvoyCounters(String regex) throws Exception {
-    Map<String, Long> last = envoyCounters(regex);
+  /** {@link #envoyCounters(EnvoyProcess, String)}, read until two reads 300 ms apart agree (no update in flight). */
+  static Map<String, Long> stableEnvoyCounters(EnvoyProcess e, String regex) throws Exception {
+    Map<String, Long> last = envoyCounters(e, regex);
     long deadline = System.nanoTime() + LIVENESS.toNanos();
     while (System.nanoTime() - deadline < 0) {
       Thread.sleep(300);
-      Map<String, Long> now = envoyCounters(regex);
+      Map<String, Long> now = envoyCounters(e, regex);
       if (now.equals(last)) {
         return now;
       }
       last = now;
     }
-    return fail(envoy.name + " stats " + regex + " never settled within " + LIVENESS + ": " + last);
+    return fail(e.name + " stats " + regex + " never settled within " + LIVENESS + ": " + last);
   }
 
   /** One counter's value, 0 when Envoy does not have it (yet). */
@@ -156,6 +182,6 @@ final class ServedShard implements AutoCloseable {
 
   @Override
   public void close() {
-    E2eSupport.stopAll(List.of(envoy), controlPlane);
+    E2eSupport.stopAll(envoys, controlPlane);
   }
 }
