@@ -113,7 +113,21 @@ public final class TranslationEngine {
 
   /** An engine that times nothing. */
   public TranslationEngine() {
-    this(null);
+    this((ObjLongConsumer<String>) null);
+  }
+
+  /**
+   * An engine whose TLS secrets start from {@code secrets} (another engine's {@link #secretCatalog()}): the last good
+   * content is state beside {@link LastGood}, so a fresh engine given both translates as the one that made them.
+   */
+  public TranslationEngine(TlsSecretCatalog secrets) {
+    this((ObjLongConsumer<String>) null);
+    this.catalog = secrets;
+  }
+
+  /** The TLS secret catalog of the last input translated (its last good content included). */
+  public TlsSecretCatalog secretCatalog() {
+    return catalog;
   }
 
   /**

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.shardgate.controlplane.golden.Diff;
 import io.shardgate.controlplane.render.TranslationOutput;
 import io.shardgate.controlplane.render.Trees;
+import io.shardgate.controlplane.secret.TestSecrets;
 import io.shardgate.controlplane.source.SourceException;
 import io.shardgate.controlplane.source.YamlDocumentReader;
 import io.shardgate.controlplane.xds.EndpointTranslator;
@@ -15,13 +16,21 @@ import io.shardgate.sharding.discovery.DiscoveredUpstreams;
 import io.shardgate.sharding.discovery.EndpointState;
 import io.shardgate.sharding.discovery.KubeEndpoint;
 import io.shardgate.sharding.discovery.ServiceEndpoints;
+import io.shardgate.sharding.secret.KubeSecret;
+import io.shardgate.sharding.secret.SecretState;
+import io.shardgate.sharding.secret.TlsSecretCatalog;
 import io.shardgate.sharding.translate.LastGood;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
@@ -58,19 +67,28 @@ class IncrementalTranslationTest {
 
   private static void run(long seed) throws SourceException {
     Random random = new Random(seed);
+    Random tlsRandom = new Random(-seed);
     Config config = Config.generate(random);
+    config.addTls(tlsRandom);
     TranslationEngine engine = new TranslationEngine();
     LastGood incrementalLastGood = LastGood.EMPTY;
     LastGood freshLastGood = LastGood.EMPTY;
     Parser parser = new Parser();
+    TlsSecretCatalog freshSecrets = TlsSecretCatalog.EMPTY;
     int reused = 0;
+    int servedSecrets = 0;
     int endpointOnly = 0;
     int servedEndpoints = 0;
     for (int step = 0; step <= STEPS; step++) {
-      String edit = step == 0 ? "initial" : config.mutate(random);
-      ConfigInput input = parser.input(config.files(), config.endpointState());
+      // TLS edits come from their own stream, so every other edit of a seed is what it was before TLS existed.
+      String edit = step == 0 ? "initial" : tlsRandom.nextInt(8) == 0 ? config.mutateTls(tlsRandom)
+          : config.mutate(random);
+      ConfigInput input = parser.input(config.files(), config.endpointState(), config.secretState());
       Translation incremental = engine.translate(input, incrementalLastGood);
-      Translation fresh = new TranslationEngine().translate(input, freshLastGood);
+      // The secrets' last good content is state beside LastGood: the fresh engine starts from its own, as it did.
+      TranslationEngine freshEngine = new TranslationEngine(freshSecrets);
+      Translation fresh = freshEngine.translate(input, freshLastGood);
+      freshSecrets = freshEngine.secretCatalog();
       String where = "seed " + seed + ", step " + step + " (" + edit + ")";
       boolean same = fresh.gateway().equals(incremental.gateway()) && fresh.xds().equals(incremental.xds())
           && fresh.plan().equals(incremental.plan());
@@ -83,9 +101,9 @@ class IncrementalTranslationTest {
               + "\nconfig:\n" + config.files());
         }
         for (String role : fresh.xds().keySet()) {
-          String x = Trees.yaml(TranslationOutput.xds(fresh.xds().get(role)));
+          String x = Trees.yaml(TranslationOutput.xds(fresh.xds().get(role), true));
           Object other = incremental.xds().get(role);
-          String y = Trees.yaml(other == null ? "none" : TranslationOutput.xds(incremental.xds().get(role)));
+          String y = Trees.yaml(other == null ? "none" : TranslationOutput.xds(incremental.xds().get(role), true));
           if (!x.equals(y)) {
             fail(where + ": xDS resources of " + role + " differ\n" + Diff.unified(x, y));
           }
@@ -100,7 +118,10 @@ class IncrementalTranslationTest {
       endpointOnly += incremental.endpointsOnly() ? 1 : 0;
       servedEndpoints += incremental.xds().values().stream()
           .mapToInt(x -> x.endpoints().stream().mapToInt(EndpointTranslator::endpointCount).sum()).sum();
+      servedSecrets += incremental.xds().values().stream().mapToInt(x -> x.secrets().size()).sum();
     }
+    assertTrue(servedSecrets > 0, "seed " + seed + ": no shard ever served an SDS secret");
+    assertTrue(engine.secretPasses() > 0, "seed " + seed + ": no secret-only step");
     // The generator must reach what it is for: endpoint-only passes, and EDS clusters that get endpoints.
     assertTrue(endpointOnly > 0, "seed " + seed + ": no endpoint-only step");
     assertTrue(servedEndpoints > 0, "seed " + seed + ": no EDS cluster ever had an endpoint");
@@ -112,7 +133,8 @@ class IncrementalTranslationTest {
   private static final class Parser {
     private final Map<String, Map.Entry<String, List<SourceDocument>>> parsed = new HashMap<>();
 
-    ConfigInput input(Map<String, String> files, EndpointState endpoints) throws SourceException {
+    ConfigInput input(Map<String, String> files, EndpointState endpoints, SecretState secrets)
+        throws SourceException {
       List<SourceDocument> docs = new ArrayList<>();
       for (Map.Entry<String, String> f : files.entrySet()) {
         Map.Entry<String, List<SourceDocument>> p = parsed.get(f.getKey());
@@ -122,7 +144,7 @@ class IncrementalTranslationTest {
         }
         docs.addAll(p.getValue());
       }
-      return new ConfigInput("generated", docs, List.of(), endpoints);
+      return new ConfigInput("generated", docs, List.of(), endpoints, secrets);
     }
   }
 
@@ -134,6 +156,8 @@ class IncrementalTranslationTest {
     private static final String[] SHARD_LABELS = {"one", "two", "three", "none"};
     private static final String[] SERVICES = {"svc-a", "svc-b"};
     private static final int[] SERVICE_PORTS = {80, 81};
+    private static final String[] SECRETS = {"tls-a", "tls-b", "tls-c"};
+    private static final String[] SECRET_CONTENTS = {"v1", "v2", "bad"};
 
     final Map<String, Gw> gateways = new TreeMap<>();
     final Map<String, Vs> virtualServices = new TreeMap<>();
@@ -142,6 +166,8 @@ class IncrementalTranslationTest {
     final Map<String, Ug> groups = new TreeMap<>();
     /** Service key to its endpoints; an edit replaces one Service's object and keeps the others'. */
     final Map<String, ServiceEndpoints> endpoints = new TreeMap<>();
+    /** Secret name (in namespace shared) to its content: v1, v2 (valid), bad (key not matching); absent: missing. */
+    final Map<String, String> secrets = new TreeMap<>();
     boolean replaceInvalidRoutes;
     boolean readAllNamespaces;
     boolean settingsBroken;
@@ -159,6 +185,7 @@ class IncrementalTranslationTest {
       List<String> refs = new ArrayList<>();
       boolean broken;
       boolean noType;
+      boolean ssl;
     }
 
     static final class Vs {
@@ -168,6 +195,8 @@ class IncrementalTranslationTest {
       List<String> domains = new ArrayList<>();
       List<Route> routes = new ArrayList<>();
       boolean broken;
+      /** The secretRef of its sslConfig (namespace shared), or null for none. */
+      String secret;
     }
 
     static final class Rt {
@@ -222,6 +251,18 @@ class IncrementalTranslationTest {
         c.addVirtualService(r);
       }
       return c;
+    }
+
+    /**
+     * Makes some Gateways SSL and gives some VirtualServices a secretRef, with {@code r} its own random stream so the
+     * rest of the generated configuration stays what it was for each seed.
+     */
+    void addTls(Random r) {
+      for (String name : SECRETS) {
+        secrets.put(name, "v1");
+      }
+      gateways.values().forEach(g -> g.ssl = r.nextInt(3) == 0);
+      virtualServices.values().forEach(v -> v.secret = r.nextBoolean() ? pick(r, SECRETS) : null);
     }
 
     private static <T> T pick(Random r, T[] values) {
@@ -289,6 +330,13 @@ class IncrementalTranslationTest {
       ServiceEndpoints se = new ServiceEndpoints(ns, svc, byPort);
       endpoints.put(se.key(), se);
       return "endpoints of " + se.key();
+    }
+
+    /** The secrets as a source hands them over: an unchanged secret is the very object it was. */
+    SecretState secretState() {
+      SortedMap<String, KubeSecret> out = new TreeMap<>();
+      secrets.forEach((name, content) -> out.put("shared/" + name, SecretPool.secret(name, content)));
+      return new SecretState(out);
     }
 
     EndpointState endpointState() {
@@ -375,6 +423,36 @@ class IncrementalTranslationTest {
             r.nextInt(4) == 0 ? "*" : pick(r, NAMESPACES));
         default -> new Route(prefix, r.nextInt(3) == 0 ? "none" : "direct", "404", null, null);
       };
+    }
+
+    /** Applies one random TLS edit (secret content, secretRefs, SSL Gateways) and says what it was. */
+    String mutateTls(Random r) {
+      switch (r.nextInt(4)) {
+        case 0 -> {
+          String name = pick(r, SECRETS);
+          secrets.put(name, "v1".equals(secrets.get(name)) ? "v2" : "v1");
+          return "rotate secret " + name + " to " + secrets.get(name);
+        }
+        case 1 -> {
+          String name = pick(r, SECRETS);
+          if (r.nextBoolean()) {
+            secrets.put(name, "bad");
+            return "break secret " + name;
+          }
+          secrets.remove(name);
+          return "delete secret " + name;
+        }
+        case 2 -> {
+          Vs v = pick(r, new ArrayList<>(virtualServices.values()));
+          v.secret = v.secret == null || r.nextBoolean() ? pick(r, SECRETS) : null;
+          return "sslConfig of " + v.name + ": " + v.secret;
+        }
+        default -> {
+          Gw g = pick(r, new ArrayList<>(gateways.values()));
+          g.ssl = !g.ssl;
+          return "ssl of " + g.name + ": " + g.ssl;
+        }
+      }
     }
 
     /** Applies one random edit and says what it was. */
@@ -592,9 +670,10 @@ class IncrementalTranslationTest {
           spec:
             bindPort: %s
             proxyNames: [%s]
+            ssl: %s
           %s
           """.formatted(g.name, g.namespace, g.broken ? "eighty" : String.valueOf(g.port),
-          String.join(", ", g.proxies), g.noType ? "" : "  httpGateway: {" + selection + "}");
+          String.join(", ", g.proxies), g.ssl, g.noType ? "" : "  httpGateway: {" + selection + "}");
     }
 
     private static String ref(String nsName) {
@@ -635,10 +714,13 @@ class IncrementalTranslationTest {
           kind: VirtualService
           metadata: {name: %s, namespace: %s, labels: %s}
           spec:
+            %s
             virtualHost:
               domains: [%s]
               routes:
-          %s""".formatted(v.name, v.namespace, labels(v.labels), String.join(", ", v.domains),
+          %s""".formatted(v.name, v.namespace, labels(v.labels),
+          v.secret == null ? "" : "sslConfig: {secretRef: {name: " + v.secret + ", namespace: shared}}",
+          String.join(", ", v.domains),
           v.broken ? "      - matchers: [{prefix: 7}]\n        directResponseAction: {status: nope}\n"
               : routes(v.routes, "      "));
     }
@@ -692,6 +774,33 @@ class IncrementalTranslationTest {
             destinations:
           %s""".formatted(g.name, g.namespace, String.join("", g.destinations.stream()
           .map(d -> "    - {weight: 1, destination: {upstream: " + ref(d) + "}}\n").toList()));
+    }
+  }
+
+  /**
+   * Test-made certificates for the generated secrets, made once per JVM: per name a v1 and a v2 (both valid) and a
+   * bad one (v1's certificate with another key); one {@link KubeSecret} object per name and content.
+   */
+  private static final class SecretPool {
+    private static final Map<String, KubeSecret> SECRETS = new HashMap<>();
+    private static TestSecrets pki;
+
+    static synchronized KubeSecret secret(String name, String content) {
+      return SECRETS.computeIfAbsent(name + "/" + content, k -> {
+        if (pki == null) {
+          try {
+            Path dir = Files.createTempDirectory("incremental-pki");
+            dir.toFile().deleteOnExit();
+            pki = new TestSecrets("incremental-ca", dir);
+          } catch (IOException e) {
+            throw new UncheckedIOException(e);
+          }
+        }
+        TestSecrets.Pem pem = content.equals("bad")
+            ? new TestSecrets.Pem(secret(name, "v1").text(KubeSecret.TLS_CERT), pki.leaf("other").key())
+            : pki.leaf(name + ".example.com");
+        return TestSecrets.kubeTls("shared", name, pem, null, "secrets/shared/" + name + ".yaml:1");
+      });
     }
   }
 }
