@@ -23,15 +23,15 @@ import java.util.TreeMap;
  * or expiry; the TLS secret catalog of the secrets work (tls-secrets) builds the real {@link TlsSecretLookup} from
  * {@code ConfigInput.secrets()} and replaces this one.
  */
-final class GoldenSecrets {
+public final class GoldenSecrets {
 
-  record Split(List<SourceDocument> documents, TlsSecretLookup secrets) {}
+  public record Split(List<SourceDocument> documents, TlsSecretLookup secrets) {}
 
   private GoldenSecrets() {}
 
   /** The documents other than {@code kubernetes.io/tls} Secrets, and the lookup those Secrets describe. */
   @SuppressWarnings("unchecked")
-  static Split split(List<SourceDocument> docs) {
+  public static Split split(List<SourceDocument> docs) {
     List<SourceDocument> rest = new ArrayList<>();
     SortedMap<ResourceRef, TlsSecretView> views = new TreeMap<>();
     for (SourceDocument d : docs) {
