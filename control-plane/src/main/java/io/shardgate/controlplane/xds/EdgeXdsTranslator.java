@@ -4,7 +4,10 @@ import com.google.protobuf.Any;
 import com.google.protobuf.Duration;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
@@ -23,6 +26,9 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.shardgate.sharding.ir.ProxyFilterChain;
 import io.shardgate.sharding.model.IpLiterals;
 import io.shardgate.sharding.model.Settings;
 import io.shardgate.sharding.plan.EdgePlan;
@@ -32,8 +38,10 @@ import java.util.List;
 
 /**
  * xDS translation of the edge shard: an HTTP listener whose virtual hosts send each shard's domains (by Host /
- * {@code :authority}) to that shard's gateway-proxy, and, when some shard has a TLS address, a TLS passthrough
- * listener that picks the shard by SNI and proxies the TCP stream to it without terminating TLS.
+ * {@code :authority}) to that shard's gateway-proxy, and, when some shard has a TLS address and terminates TLS, a TLS
+ * listener that picks the shard by SNI: it proxies the TCP stream to the shard without terminating TLS
+ * (passthrough), or, with {@code tlsMode: Terminate}, terminates it with the shard's own TLS settings (its secrets
+ * over SDS, see {@link EdgePlan#secretUses}) and sends each request by Host to the shard's TLS address.
  *
  * <p>The edge is plain forwarding: no rewrites, no retries, no route options; Host is preserved, the route timeout
  * is off (the shard behind applies its own), and WebSocket upgrades pass through (the shard decides whether to
@@ -64,45 +72,67 @@ public final class EdgeXdsTranslator {
       }
       String cluster = httpCluster(t.shard(), edge.writeNamespace());
       clusters.add(cluster(cluster, t.http()));
-      rc.addVirtualHosts(
-          VirtualHost.newBuilder()
-              .setName(t.shard())
-              .addAllDomains(t.domains())
-              .addRoutes(
-                  Route.newBuilder()
-                      .setName(t.shard() + "-route-0-matcher-0")
-                      .setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                      .setRoute(
-                          RouteAction.newBuilder()
-                              .setCluster(cluster)
-                              // Off: the shard behind applies the route's own timeout.
-                              .setTimeout(Duration.getDefaultInstance()))));
+      rc.addVirtualHosts(forwardAll(t.shard(), t.domains(), cluster));
     }
     routes.add(rc.build());
 
     if (edge.hasTlsListener()) {
+      String tlsName = listenerName(edge.bindAddress(), edge.tlsBindPort());
       Listener.Builder tls =
           Listener.newBuilder()
-              .setName(listenerName(edge.bindAddress(), edge.tlsBindPort()))
+              .setName(tlsName)
               .setAddress(address(edge.bindAddress(), edge.tlsBindPort()))
               .addListenerFilters(
                   ListenerFilter.newBuilder()
                       .setName(TLS_INSPECTOR)
                       .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())));
+      RouteConfiguration.Builder terminated =
+          RouteConfiguration.newBuilder().setName(XdsNames.routeConfiguration(tlsName));
+      Filter https = Filter.newBuilder()
+          .setName(XdsTranslator.HCM_FILTER)
+          .setTypedConfig(Any.pack(hcm("edge_https", XdsNames.routeConfiguration(tlsName))))
+          .build();
       for (EdgePlan.Target t : edge.targets()) {
-        if (t.tls() == null || t.serverNames().isEmpty()) {
+        if (t.tls() == null) {
           continue;
         }
-        String cluster = tlsCluster(t.shard(), edge.writeNamespace());
-        clusters.add(cluster(cluster, t.tls()));
-        TcpProxy proxy = TcpProxy.newBuilder().setStatPrefix("edge_tls_" + t.shard()).setCluster(cluster).build();
-        tls.addFilterChains(
-            FilterChain.newBuilder()
-                .setName(t.shard())
-                .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(t.serverNames()))
-                .addFilters(Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(proxy))));
+        if (!t.serverNames().isEmpty()) {
+          String cluster = tlsCluster(t.shard(), edge.writeNamespace());
+          clusters.add(cluster(cluster, t.tls()));
+          TcpProxy proxy = TcpProxy.newBuilder().setStatPrefix("edge_tls_" + t.shard()).setCluster(cluster).build();
+          tls.addFilterChains(
+              FilterChain.newBuilder()
+                  .setName(t.shard())
+                  .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(t.serverNames()))
+                  .addFilters(Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(proxy))));
+        }
+        if (t.tlsChains().isEmpty()) {
+          continue;
+        }
+        // Terminated here with the shard's own TLS settings (the same SDS secrets), then sent by Host to the shard's
+        // TLS listener, where those hosts live.
+        String cluster = httpsCluster(t.shard(), edge.writeNamespace());
+        clusters.add(reencryptingCluster(cluster, t.tls()));
+        for (int i = 0; i < t.tlsChains().size(); i++) {
+          ProxyFilterChain chain = t.tlsChains().get(i);
+          FilterChain.Builder fc = FilterChain.newBuilder()
+              .setName(t.shard() + "-terminate-" + i)
+              .setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(chain.serverNames()))
+              .addFilters(https)
+              .setTransportSocket(TransportSocket.newBuilder()
+                  .setName(XdsTranslator.TLS_TRANSPORT_SOCKET)
+                  .setTypedConfig(Any.pack(TlsContexts.downstream(chain))));
+          if (chain.sslConfig().transportSocketConnectTimeout() != null) {
+            fc.setTransportSocketConnectTimeout(XdsTranslator.duration(chain.sslConfig().transportSocketConnectTimeout()));
+          }
+          tls.addFilterChains(fc);
+        }
+        terminated.addVirtualHosts(forwardAll(t.shard(), t.tlsDomains(), cluster));
       }
       listeners.add(tls.build());
+      if (terminated.getVirtualHostsCount() > 0) {
+        routes.add(terminated.build());
+      }
     }
     return new ShardResources(clusters, List.of(), listeners, routes, List.of());
   }
@@ -122,22 +152,42 @@ public final class EdgeXdsTranslator {
     return "listener-" + bindAddress + "-" + port;
   }
 
+  /** Every request for {@code domains} to {@code cluster}, as is. */
+  private static VirtualHost forwardAll(String shard, List<String> domains, String cluster) {
+    return VirtualHost.newBuilder()
+        .setName(shard)
+        .addAllDomains(domains)
+        .addRoutes(
+            Route.newBuilder()
+                .setName(shard + "-route-0-matcher-0")
+                .setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                .setRoute(
+                    RouteAction.newBuilder()
+                        .setCluster(cluster)
+                        // Off: the shard behind applies the route's own timeout.
+                        .setTimeout(Duration.getDefaultInstance())))
+        .build();
+  }
+
+  private static HttpConnectionManager hcm(String statPrefix, String routeConfiguration) {
+    return HttpConnectionManager.newBuilder()
+        .setStatPrefix(statPrefix)
+        .setCodecType(HttpConnectionManager.CodecType.AUTO)
+        .setRds(
+            Rds.newBuilder()
+                .setRouteConfigName(routeConfiguration)
+                .setConfigSource(XdsTranslator.adsConfigSource()))
+        // Upgrades pass through; the shard behind decides whether its route accepts them.
+        .addUpgradeConfigs(HttpConnectionManager.UpgradeConfig.newBuilder().setUpgradeType("websocket"))
+        .addHttpFilters(
+            HttpFilter.newBuilder()
+                .setName(XdsTranslator.ROUTER_FILTER)
+                .setTypedConfig(Any.pack(Router.getDefaultInstance())))
+        .build();
+  }
+
   private static Listener httpListener(EdgePlan edge, String name) {
-    HttpConnectionManager hcm =
-        HttpConnectionManager.newBuilder()
-            .setStatPrefix("edge_http")
-            .setCodecType(HttpConnectionManager.CodecType.AUTO)
-            .setRds(
-                Rds.newBuilder()
-                    .setRouteConfigName(XdsNames.routeConfiguration(name))
-                    .setConfigSource(XdsTranslator.adsConfigSource()))
-            // Upgrades pass through; the shard behind decides whether its route accepts them.
-            .addUpgradeConfigs(HttpConnectionManager.UpgradeConfig.newBuilder().setUpgradeType("websocket"))
-            .addHttpFilters(
-                HttpFilter.newBuilder()
-                    .setName(XdsTranslator.ROUTER_FILTER)
-                    .setTypedConfig(Any.pack(Router.getDefaultInstance())))
-            .build();
+    HttpConnectionManager hcm = hcm("edge_http", XdsNames.routeConfiguration(name));
     return Listener.newBuilder()
         .setName(name)
         .setAddress(address(edge.bindAddress(), edge.bindPort()))
@@ -154,6 +204,29 @@ public final class EdgeXdsTranslator {
       a.setIpv4Compat(true);
     }
     return Address.newBuilder().setSocketAddress(a).build();
+  }
+
+  /** {@code <proxyName>-https_<writeNamespace>}: the cluster of a shard's TLS after the edge terminated it. */
+  public static String httpsCluster(String shard, String writeNamespace) {
+    return shard + "-https_" + writeNamespace;
+  }
+
+  /**
+   * The cluster to a shard's TLS listener for requests whose TLS the edge terminated: TLS again, with the request's
+   * Host as SNI (so the shard's filter chain for that host answers), HTTP/1.1. The shard's certificate is not
+   * verified: it is one of the very certificates the edge itself serves, on a hop inside the platform.
+   */
+  private static Cluster reencryptingCluster(String name, Settings.HostPort to) {
+    return cluster(name, to).toBuilder()
+        .setTransportSocket(TransportSocket.newBuilder()
+            .setName(XdsTranslator.TLS_TRANSPORT_SOCKET)
+            .setTypedConfig(Any.pack(UpstreamTlsContext.getDefaultInstance())))
+        .putTypedExtensionProtocolOptions(XdsTranslator.HTTP_PROTOCOL_OPTIONS, Any.pack(HttpProtocolOptions.newBuilder()
+            .setUpstreamHttpProtocolOptions(UpstreamHttpProtocolOptions.newBuilder().setAutoSni(true))
+            .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance()))
+            .build()))
+        .build();
   }
 
   /** STATIC for an IP literal, STRICT_DNS otherwise (a Kubernetes Service name, a load balancer's name). */

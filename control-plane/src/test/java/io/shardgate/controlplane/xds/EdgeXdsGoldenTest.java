@@ -13,6 +13,7 @@ import io.shardgate.sharding.decode.SourceDocument;
 import io.shardgate.sharding.plan.EdgePlan;
 import io.shardgate.sharding.plan.ShardPlan;
 import io.shardgate.snapshot.ShardResources;
+import io.shardgate.templates.TestPki;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,6 +24,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.SortedSet;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -93,6 +98,10 @@ class EdgeXdsGoldenTest {
     e.put("role", edge.role());
     e.put("http", edge.httpListener().toString());
     e.put("tls", edge.hasTlsListener() ? edge.tlsListener().toString() : "none");
+    e.put("tlsMode", edge.tlsMode().settingName());
+    if (!edge.secretUses().isEmpty()) {
+      e.put("secretUses", Trees.tree(List.copyOf(edge.secretUses())));
+    }
     e.put("targets", Trees.tree(edge.targets()));
     p.put("edge", e);
     out.put("plan", p);
@@ -101,7 +110,29 @@ class EdgeXdsGoldenTest {
     return out;
   }
 
+  /**
+   * Envoy accepts the edge's resources, with the certificate files its terminating chains name (relative paths, made
+   * here by a test CA: a {@code .crt} with a {@code .key} of the same name is a leaf, a lone {@code .crt} a CA).
+   */
   private void envoyAccepts(String caseName, ShardResources edge) throws Exception {
+    String text = Trees.yaml(TranslationOutput.xds(edge));
+    Matcher m = Pattern.compile("filename: (\\S+)").matcher(text);
+    SortedSet<String> files = new TreeSet<>();
+    while (m.find()) {
+      files.add(m.group(1));
+    }
+    TestPki pki = TestPki.create("edge-golden-ca");
+    for (String f : files) {
+      if (!f.endsWith(".crt")) {
+        continue;
+      }
+      String base = f.substring(0, f.length() - ".crt".length());
+      if (files.contains(base + ".key")) {
+        pki.leaf(base).sans("DNS:" + Path.of(base).getFileName()).writeTo(work.resolve(f), work.resolve(base + ".key"));
+      } else {
+        pki.writeCertificate(work.resolve(f));
+      }
+    }
     Path config = EnvoyValidation.write(work, caseName, EnvoyValidation.bootstrap(edge));
     EnvoyValidation.Run run = EnvoyValidation.validate(config, work);
     assertEquals(0, run.exitCode(), caseName + ": envoy --mode validate rejected the edge:\n" + run.output()

@@ -54,7 +54,9 @@ final class ShardgateSettingsDecoder {
     }
     Map<String, Settings.HostPort> addresses = addresses(e, "shardAddresses");
     Map<String, Settings.HostPort> tlsAddresses = addresses(e, "shardTlsAddresses");
-    return new Settings.Edge(enabled, proxyName, bindAddress, http, tls, addresses, tlsAddresses);
+    String mode = e.enumName("tlsMode");
+    return new Settings.Edge(enabled, proxyName, bindAddress, http, tls, addresses, tlsAddresses,
+        mode == null ? Settings.Edge.TlsMode.PASSTHROUGH : Settings.Edge.TlsMode.of(mode));
   }
 
   /** A mapping of proxy name to {@code host:port}; an absent key is an empty map. */

@@ -128,6 +128,8 @@ public record Settings(
    * @param tlsBindPort the port of its TLS passthrough listener (built only when some shard has a TLS address)
    * @param shardAddresses per shard (proxy name), where its gateway-proxy takes plain HTTP
    * @param shardTlsAddresses per shard (proxy name), where its gateway-proxy takes TLS
+   * @param tlsMode what the edge's TLS listener does with TLS: pass it through by SNI to the shard that terminates it
+   *     (the default), or terminate it with the shards' certificates and route by Host
    */
   public record Edge(
       boolean enabled,
@@ -136,7 +138,8 @@ public record Settings(
       int bindPort,
       int tlsBindPort,
       Map<String, HostPort> shardAddresses,
-      Map<String, HostPort> shardTlsAddresses) {
+      Map<String, HostPort> shardTlsAddresses,
+      TlsMode tlsMode) {
 
     public static final String DEFAULT_PROXY_NAME = "gateway-proxy-edge";
     public static final String DEFAULT_BIND_ADDRESS = "::";
@@ -144,13 +147,43 @@ public record Settings(
     public static final int DEFAULT_TLS_BIND_PORT = 8443;
     public static final Edge DEFAULT =
         new Edge(false, DEFAULT_PROXY_NAME, DEFAULT_BIND_ADDRESS, DEFAULT_BIND_PORT, DEFAULT_TLS_BIND_PORT,
-            Map.of(), Map.of());
+            Map.of(), Map.of(), TlsMode.PASSTHROUGH);
 
     public Edge {
       proxyName = proxyName == null || proxyName.isEmpty() ? DEFAULT_PROXY_NAME : proxyName;
       bindAddress = bindAddress == null || bindAddress.isEmpty() ? DEFAULT_BIND_ADDRESS : bindAddress;
       shardAddresses = Collections.unmodifiableSortedMap(new TreeMap<>(shardAddresses));
       shardTlsAddresses = Collections.unmodifiableSortedMap(new TreeMap<>(shardTlsAddresses));
+      tlsMode = tlsMode == null ? TlsMode.PASSTHROUGH : tlsMode;
+    }
+
+    /** {@code spec.shardgate.edge.tlsMode}: where TLS ends for traffic that enters through the edge. */
+    public enum TlsMode {
+      /** The edge picks the shard by SNI and relays the TLS stream; the shard terminates it (keys only on shards). */
+      PASSTHROUGH("Passthrough"),
+      /** The edge terminates TLS with the shards' certificates, routes by Host, and re-encrypts to the shard. */
+      TERMINATE("Terminate");
+
+      private final String settingName;
+
+      TlsMode(String settingName) {
+        this.settingName = settingName;
+      }
+
+      /** The value as written in Settings. */
+      public String settingName() {
+        return settingName;
+      }
+
+      /** The mode named {@code value} in Settings. */
+      public static TlsMode of(String value) {
+        for (TlsMode m : values()) {
+          if (m.settingName.equals(value)) {
+            return m;
+          }
+        }
+        throw new IllegalArgumentException(value);
+      }
     }
   }
 

@@ -1,6 +1,7 @@
 package io.shardgate.sharding.plan;
 
 import io.shardgate.sharding.ir.Proxy;
+import io.shardgate.sharding.ir.ProxyFilterChain;
 import io.shardgate.sharding.ir.ProxyListener;
 import io.shardgate.sharding.ir.ProxyRoute;
 import io.shardgate.sharding.ir.ProxyVirtualHost;
@@ -147,7 +148,8 @@ public final class ShardPlanner {
     SortedMap<ResourceKey, List<String>> warnings = new TreeMap<>();
     EdgePlan edge = null;
     if (settings.edge().enabled()) {
-      edge = edge(in.snapshot().settings().key(), in.writeNamespace(), shards, conflicts, settings, errors, warnings);
+      edge = edge(in.snapshot().settings().key(), in.writeNamespace(), shards, in.shards(), conflicts, settings, errors,
+          warnings);
     }
     return new ShardPlan(
         in.writeNamespace(), settings.allUpstreamsPerShard(), shards, conflicts, errors, warnings, edge);
@@ -206,6 +208,7 @@ public final class ShardPlanner {
       ResourceKey settingsKey,
       String namespace,
       SortedMap<String, ShardPlan.Shard> shards,
+      SortedMap<String, ShardConfig> configs,
       List<ShardPlan.DomainConflict> conflicts,
       PlanSettings settings,
       SortedMap<ResourceKey, List<String>> errors,
@@ -247,6 +250,8 @@ public final class ShardPlanner {
             + ": no Gateway feeds a shard named '" + name + "'; ignored (shards: " + shards.keySet() + ")");
       }
     }
+    boolean terminate = e.tlsMode() == Settings.Edge.TlsMode.TERMINATE;
+    Set<String> sniConflicts = sniConflicts(shards.keySet(), configs, settingsKey, warnings);
     List<EdgePlan.Target> targets = new ArrayList<>();
     for (ShardPlan.Shard shard : shards.values()) {
       List<String> domains = shard.domains().stream().filter(d -> !conflicted.contains(d)).toList();
@@ -263,16 +268,107 @@ public final class ShardPlanner {
       if (http == null && tls == null) {
         continue;
       }
-      List<String> serverNames = tls == null ? List.of() : domains.stream().filter(ShardPlanner::isServerName).toList();
-      targets.add(new EdgePlan.Target(shard.proxyName(), http, tls, domains, serverNames));
+      EdgeTls edgeTls = edgeTls(shard.proxyName(), configs.get(shard.proxyName()), terminate, sniConflicts,
+          conflicted, tls, settingsKey, warnings);
+      targets.add(new EdgePlan.Target(shard.proxyName(), http, tls, domains, edgeTls.passthrough(),
+          edgeTls.terminated(), edgeTls.domains()));
     }
-    return EdgePlan.of(e.proxyName(), namespace, e.bindAddress(), e.bindPort(), e.tlsBindPort(), targets);
+    return EdgePlan.of(e.proxyName(), namespace, e.bindAddress(), e.bindPort(), e.tlsBindPort(), e.tlsMode(),
+        targets);
   }
 
-  /** Whether a domain can be a TLS server name match: a host name, or {@code *.} and a host name; no port. */
-  static boolean isServerName(String domain) {
-    String d = domain.startsWith("*.") ? domain.substring(2) : domain;
-    return !d.isEmpty() && d.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*");
+  /** What the edge does with one shard's TLS: names it passes through, chains it terminates, their Host values. */
+  private record EdgeTls(List<String> passthrough, List<ProxyFilterChain> terminated, List<String> domains) {
+    static final EdgeTls NONE = new EdgeTls(List.of(), List.of(), List.of());
+  }
+
+  /**
+   * The TLS of one shard as the edge sees it: exactly the SNI names its TLS filter chains match (the names two shards
+   * claim left out: the edge's one TLS listener could not tell them apart, and Envoy would refuse it). With
+   * {@code Terminate}, the chains that do not verify client certificates are terminated at the edge (with the same
+   * TLS settings, so the same secrets) and their hosts sent on by Host; the others stay passed through, because the
+   * edge cannot present the client's certificate to the shard.
+   */
+  private static EdgeTls edgeTls(String shard, ShardConfig config, boolean terminate, Set<String> sniConflicts,
+      Set<String> domainConflicts, Settings.HostPort tls, ResourceKey settingsKey,
+      SortedMap<ResourceKey, List<String>> warnings) {
+    List<ProxyListener> ssl = config == null ? List.of()
+        : config.proxy().listeners().stream().filter(ProxyListener::isSsl).toList();
+    if (ssl.isEmpty()) {
+      return EdgeTls.NONE;
+    }
+    if (tls == null) {
+      add(warnings, settingsKey, "spec.shardgate.edge.shardTlsAddresses: no address for shard " + shard + ", which"
+          + " terminates TLS (" + ssl.get(0).name() + "); the edge sends it no TLS (add " + shard
+          + ": \"host:port\")");
+      return EdgeTls.NONE;
+    }
+    if (ssl.size() > 1) {
+      add(warnings, settingsKey, "spec.shardgate.edge.shardTlsAddresses." + shard + ": shard " + shard + " has "
+          + ssl.size() + " TLS listeners (" + ssl.stream().map(ProxyListener::name).collect(Collectors.joining(", "))
+          + "); the edge sends the TLS of all of them to its one TLS address " + tls);
+    }
+    SortedSet<String> passthrough = new TreeSet<>();
+    List<ProxyFilterChain> terminated = new ArrayList<>();
+    SortedSet<String> domains = new TreeSet<>();
+    for (ProxyListener l : ssl) {
+      for (ProxyFilterChain c : l.filterChains()) {
+        if (c.serverNames().isEmpty()) {
+          add(warnings, settingsKey, "spec.shardgate.edge: shard " + shard + " has a TLS filter chain that matches"
+              + " every SNI (" + c.virtualServices().stream().map(ResourceKey::toString)
+              .collect(Collectors.joining(", ")) + "); the edge routes TLS by SNI name only, so it sends that chain"
+              + " nothing (give those VirtualServices domains or sniDomains)");
+          continue;
+        }
+        List<String> names = c.serverNames().stream().filter(n -> !sniConflicts.contains(n)).toList();
+        if (names.isEmpty()) {
+          continue;
+        }
+        if (!terminate || c.requiresClientCertificate()) {
+          passthrough.addAll(names);
+          continue;
+        }
+        terminated.add(new ProxyFilterChain(names, c.sslConfig(), c.virtualServices()));
+        Set<ResourceKey> members = Set.copyOf(c.virtualServices());
+        for (ProxyVirtualHost vh : l.virtualHosts()) {
+          if (members.contains(vh.virtualService())) {
+            domains(vh).stream().filter(d -> !domainConflicts.contains(d)).forEach(domains::add);
+          }
+        }
+      }
+    }
+    return new EdgeTls(List.copyOf(passthrough), terminated, List.copyOf(domains));
+  }
+
+  /**
+   * The SNI names the TLS filter chains of more than one shard match, each with a warning on the Settings naming the
+   * shards: the edge leaves them out for all of them.
+   */
+  private static Set<String> sniConflicts(Set<String> shards, SortedMap<String, ShardConfig> configs,
+      ResourceKey settingsKey, SortedMap<ResourceKey, List<String>> warnings) {
+    SortedMap<String, SortedSet<String>> claims = new TreeMap<>();
+    for (String shard : shards) {
+      ShardConfig config = configs.get(shard);
+      if (config == null) {
+        continue;
+      }
+      for (ProxyListener l : config.proxy().listeners()) {
+        if (l.isSsl()) {
+          l.filterChains().forEach(c -> c.serverNames().forEach(
+              n -> claims.computeIfAbsent(n, k -> new TreeSet<>()).add(shard)));
+        }
+      }
+    }
+    Set<String> out = new TreeSet<>();
+    claims.forEach((name, by) -> {
+      if (by.size() > 1) {
+        out.add(name);
+        add(warnings, settingsKey, "spec.shardgate.edge: the SNI name '" + name + "' is matched by TLS filter chains"
+            + " of the shards " + String.join(" and ", by) + "; the edge sends its TLS to none of them until only one"
+            + " shard terminates it");
+      }
+    });
+    return out;
   }
 
   private static void add(SortedMap<ResourceKey, List<String>> map, ResourceKey key, String message) {

@@ -735,7 +735,7 @@ public final class GatewayTranslationCache {
       } else {
         problems.add(u.key());
         ledger.put(new TlsSlot(u.key()), StatusLedger.Layer.FINDINGS,
-            new Reports().error(u.key(), b.built().problem()).contribution());
+            new Reports().error(u.key(), b.built().upstreamError()).contribution());
       }
     }
     for (ResourceKey k : tlsKeys) {

@@ -56,12 +56,11 @@ public final class GatewayTranslator {
       ResourceRef ref = ssl.secretRef();
       TlsSecretLookup.TlsSecretView view = secrets.find(ref);
       if (!view.servable()) {
-        return new Built(null, "spec.sslConfig.secretRef: " + problem(ref, view) + "; no cluster is served for this"
-            + " Upstream, so requests routed to it get 503 until the secret can be served");
+        return new Built(null, "spec.sslConfig.secretRef: " + problem(ref, view));
       }
       if (!ssl.verifySubjectAltName().isEmpty() && !view.hasRootCa()) {
         return new Built(null, "spec.sslConfig.verifySubjectAltName: secret " + ref + " has no root CA (ca.crt or"
-            + " rootCa) to verify the backend with; no cluster is served for this Upstream");
+            + " rootCa) to verify the backend with");
       }
       // A servable secret has a certificate and key: Envoy presents them unless oneWayTls (Gloo's rule).
       use = new SecretUse(ref, !ssl.oneWayTls(), view.hasRootCa());
@@ -112,7 +111,14 @@ public final class GatewayTranslator {
    * An Upstream's cluster, or why it has none.
    *
    * @param cluster the cluster, or null
-   * @param problem the error for the Upstream's status when there is no cluster, else null
+   * @param problem why there is no cluster (the field and the cause), else null
    */
-  record Built(UpstreamCluster cluster, String problem) {}
+  record Built(UpstreamCluster cluster, String problem) {
+
+    /** The error on the Upstream's status when it has no cluster. */
+    String upstreamError() {
+      return problem + "; no cluster is served for this Upstream, so requests routed to it get 503 until this is"
+          + " fixed";
+    }
+  }
 }

@@ -198,7 +198,7 @@ class UpstreamTlsTranslationTest {
     ResourceStatus vs = t.statuses().get(VS);
     assertEquals(ResourceState.WARNING, vs.state());
     assertTrue(vs.warnings().get(0).contains("upstream team/billing has no cluster (spec.sslConfig.secretRef: secret"
-        + " team/billing-tls not found"), vs.warnings().toString());
+        + " team/billing-tls not found); requests to this route get 503"), vs.warnings().toString());
     // The route stays: Envoy answers 503 for it, as for a route to a missing Upstream.
     assertEquals(1, t.shards().get("gateway-proxy").proxy().listeners().get(0).virtualHosts().get(0).routes().size());
 
