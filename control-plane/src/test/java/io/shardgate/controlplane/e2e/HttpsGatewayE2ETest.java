@@ -75,20 +75,15 @@ class HttpsGatewayE2ETest {
         alphaCert, null);
     TlsSecretFiles.writeGlooTlsSecret(config, "beta", "beta-tls", betaCert, null);
     TlsSecretFiles.writeGlooTlsSecret(config, "gamma", "gamma-mtls", gammaCert, clientCa.caPem());
-    write(config, GlooYaml.gatewayFile("gateway-proxy-https"), GlooYaml.gateway("gateway-proxy-https", httpsPort, true));
+    write(config, GlooYaml.gatewayFile("gateway-proxy-https"),
+        GlooYaml.gateway("gateway-proxy-https", httpsPort, true));
     write(config, GlooYaml.gatewayFile("gateway-proxy-http"), GlooYaml.gateway("gateway-proxy-http", httpPort, false));
-    write(config, GlooYaml.virtualServiceFile("alpha", "alpha-www"),
-        GlooYaml.directVirtualService("alpha", "alpha-www", List.of(WWW_ALPHA), GlooYaml.secretRef("alpha", "alpha-tls")));
-    write(config, GlooYaml.virtualServiceFile("alpha", "alpha-api"),
-        GlooYaml.directVirtualService("alpha", "alpha-api", List.of(API_ALPHA), GlooYaml.secretRef("alpha", "alpha-tls")));
-    write(config, GlooYaml.virtualServiceFile("beta", "beta"),
-        GlooYaml.directVirtualService("beta", "beta", List.of(BETA), GlooYaml.secretRef("beta", "beta-tls")));
-    write(config, GlooYaml.virtualServiceFile("gamma", "gamma"),
-        GlooYaml.directVirtualService("gamma", "gamma", List.of(GAMMA), GlooYaml.secretRef("gamma", "gamma-mtls")));
-    write(config, GlooYaml.virtualServiceFile("delta", "delta"),
-        GlooYaml.directVirtualService("delta", "delta", List.of(DELTA), GlooYaml.secretRef("delta", "no-such-tls")));
-    write(config, GlooYaml.virtualServiceFile("plain", "plain"),
-        GlooYaml.directVirtualService("plain", "plain", List.of(PLAIN), null));
+    virtualService(config, "alpha", "alpha-www", WWW_ALPHA, GlooYaml.secretRef("alpha", "alpha-tls"));
+    virtualService(config, "alpha", "alpha-api", API_ALPHA, GlooYaml.secretRef("alpha", "alpha-tls"));
+    virtualService(config, "beta", "beta", BETA, GlooYaml.secretRef("beta", "beta-tls"));
+    virtualService(config, "gamma", "gamma", GAMMA, GlooYaml.secretRef("gamma", "gamma-mtls"));
+    virtualService(config, "delta", "delta", DELTA, GlooYaml.secretRef("delta", "no-such-tls"));
+    virtualService(config, "plain", "plain", PLAIN, null);
 
     shard = ServedShard.start(config, work.resolve("run"), ports[2], ports[3], ports[4]);
     // Serving starts when the listener has warmed, i.e. every secret it references has arrived by SDS.
@@ -238,6 +233,12 @@ class HttpsGatewayE2ETest {
     } catch (Exception e) {
       return e.toString();
     }
+  }
+
+  private static void virtualService(Path config, String namespace, String name, String host, String sslConfig)
+      throws Exception {
+    write(config, GlooYaml.virtualServiceFile(namespace, name),
+        GlooYaml.directVirtualService(namespace, name, List.of(host), sslConfig));
   }
 
   private static void write(Path config, String relative, String text) throws Exception {

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The HTTPS test tools against each other, no Envoy: {@link HttpsProbe} reports the certificate a server presents
  * and sends the SNI it is given, verifies names against it (a mismatch is an {@link SSLException}), presents its
- * client certificate, and reports a connection that got no answer; {@link HttpsBackend} records SNI and client. The end-to-end tests' TLS
- * assertions rest on these.
+ * client certificate, and reports a connection that got no answer; {@link HttpsBackend} records SNI and client. The
+ * end-to-end tests' TLS assertions rest on these.
  */
 class HttpsProbeTest {
 

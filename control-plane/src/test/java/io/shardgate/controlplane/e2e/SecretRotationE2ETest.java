@@ -242,7 +242,8 @@ class SecretRotationE2ETest {
       while (probing.get()) {
         HttpsProbe.Outcome o = browser.attempt(httpsPort, BROKEN_HOST, BROKEN_HOST, "/");
         probes.incrementAndGet();
-        if (o.response() == null || o.response().status() != 200 || !good.fingerprint().equals(o.presentedFingerprint())) {
+        if (o.response() == null || o.response().status() != 200
+            || !good.fingerprint().equals(o.presentedFingerprint())) {
           wrong.add(o.toString());
         }
       }
