@@ -80,6 +80,7 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
   private final Counter passes;
   private final Counter translationFailures;
   private final Counter endpointPasses;
+  private final Counter secretPasses;
   private final Timer translation;
   private final Timer passCpu;
 
@@ -110,6 +111,9 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
         .register(registry);
     this.endpointPasses = Counter.builder("shardgate.translation.endpoint.passes")
         .description("Passes in which only Service endpoints changed: only load assignments were rebuilt")
+        .register(registry);
+    this.secretPasses = Counter.builder("shardgate.translation.secret.passes")
+        .description("Passes in which only Secrets changed as far as gateway translation sees: only SDS was rebuilt")
         .register(registry);
     this.translationFailures = Counter.builder("shardgate.translation.failures")
         .description("Translation passes that threw (a bug); every shard kept its snapshot")
@@ -210,6 +214,11 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
       ensureVersionGauges(shard);
       ensureConnectedGauge(shard);
     }
+  }
+
+  @Override
+  public void secretsTranslated(SortedSet<String> updatedShards, long translationNanos) {
+    secretPasses.increment();
   }
 
   @Override

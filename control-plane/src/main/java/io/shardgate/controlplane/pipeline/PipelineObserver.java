@@ -37,6 +37,17 @@ public interface PipelineObserver {
   }
 
   /**
+   * One pass in which Secrets changed but no document and no secret view gateway translation read finished and was
+   * published: only SDS resources (and Secret statuses) were rebuilt, with the load assignments of any endpoint change
+   * in the same input ({@link #endpointsTranslated} is not called for it).
+   *
+   * @param updatedShards the node role of every shard whose SDS resources (or load assignments) changed
+   * @param translationNanos time spent rebuilding them, publishing excluded
+   */
+  default void secretsTranslated(SortedSet<String> updatedShards, long translationNanos) {
+  }
+
+  /**
    * One shard was translated to xDS in this pass (shards whose inputs did not change are not).
    *
    * @param translationNanos time of that shard's xDS translation alone

@@ -161,6 +161,7 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
 
   private void pass(ConfigInput input) {
     long started = System.nanoTime();
+    long secretPassesBefore = engine.secretPasses();
     if (lastGood == null) {
       lastGood = lastGoodStore == null ? LastGood.EMPTY : lastGoodStore.load();
     }
@@ -225,7 +226,11 @@ public final class ShardPipeline implements Consumer<ConfigInput> {
     }
     Translation previous = latest.getAndSet(t);
     if (t.endpointsOnly()) {
-      observer.endpointsTranslated(t.translated(), translationNanos);
+      if (engine.secretPasses() != secretPassesBefore) {
+        observer.secretsTranslated(t.translated(), translationNanos);
+      } else {
+        observer.endpointsTranslated(t.translated(), translationNanos);
+      }
       if (previous != null && previous.gateway() != t.gateway()) {
         logProblems(t, previous); // a Secret's status changed
       }

@@ -4,6 +4,7 @@ import io.envoyproxy.controlplane.cache.Resources;
 import io.shardgate.sharding.ir.ProxyListener;
 import io.shardgate.sharding.ir.ProxyRoute;
 import io.shardgate.sharding.ir.ProxyVirtualHost;
+import io.shardgate.sharding.ir.SecretUse;
 import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.ir.UpstreamCluster;
 import io.shardgate.sharding.model.Kind;
@@ -34,6 +35,8 @@ import java.util.TreeSet;
  *   <tr><td>route {@code <vhost>-route-<i>[-<name>]-matcher-<j>}</td><td>the VirtualService or RouteTable the route
  *       was written in</td></tr>
  *   <tr><td>cluster {@code <name>_<namespace>}</td><td>Upstream {@code namespace/name}</td></tr>
+ *   <tr><td>secret {@code <name>_<namespace>} and {@code <name>_<namespace>-ca}</td><td>Secret
+ *       {@code namespace/name}</td></tr>
  * </table>
  *
  * <p>Names are matched exactly against what this shard's translation produced, never parsed: a cluster name that
@@ -48,6 +51,7 @@ public final class XdsSources {
   private static final String EDS = Resources.V3.ENDPOINT_TYPE_URL;
   private static final String LDS = Resources.V3.LISTENER_TYPE_URL;
   private static final String RDS = Resources.V3.ROUTE_TYPE_URL;
+  private static final String SDS = Resources.V3.SECRET_TYPE_URL;
 
   /** Type URL to name to source. EDS resources are named like their clusters and share CDS's map. */
   private final Map<String, Map<String, ResourceKey>> byType;
@@ -81,8 +85,15 @@ public final class XdsSources {
       clusters.put(XdsNames.cluster(c.upstream()),
           new ResourceKey(Kind.UPSTREAM, c.upstream().namespace(), c.upstream().name()));
     }
+    Map<String, ResourceKey> secrets = new HashMap<>();
+    for (SecretUse u : shard.secretUses()) {
+      ResourceKey key = new ResourceKey(Kind.SECRET, u.secret().namespace(), u.secret().name());
+      secrets.put(XdsNames.certificateSecret(u.secret()), key);
+      secrets.put(XdsNames.validationSecret(u.secret()), key);
+    }
     Map<String, ResourceKey> c = Map.copyOf(clusters);
-    return new XdsSources(Map.of(LDS, Map.copyOf(listeners), RDS, Map.copyOf(routes), CDS, c, EDS, c));
+    return new XdsSources(Map.of(LDS, Map.copyOf(listeners), RDS, Map.copyOf(routes), CDS, c, EDS, c, SDS,
+        Map.copyOf(secrets)));
   }
 
   /**
