@@ -388,8 +388,9 @@ public final class DirectorySource implements ConfigSource {
     current = contents;
     long n = reloads.incrementAndGet();
     long errors = contents.problems().stream().filter(p -> p.severity() == Severity.ERROR).count();
-    LOG.info("config directory {}: {} files, {} documents, {} problems ({} errors) [{}, delivery {}]", root,
-        contents.fileHashes().size(), contents.documents().size(), contents.problems().size(), errors, reason, n);
+    LOG.info("config directory {}: {} files, {} documents, {} secrets, {} problems ({} errors) [{}, delivery {}]",
+        root, contents.fileHashes().size(), contents.documents().size(), contents.secrets().size(),
+        contents.problems().size(), errors, reason, n);
     Set<SourceProblem> known = before == null ? Set.of() : new HashSet<>(before.problems());
     for (SourceProblem p : contents.problems()) {
       if (known.contains(p)) {

@@ -171,7 +171,8 @@ class SslGatewayEnvoyValidateTest {
 
   /** An SDS name served over ADS becomes a static secret's; an external server's cluster gets a stub. */
   private static void staticOrStub(SdsSecretConfig.Builder s, TreeSet<String> names, TreeSet<String> clusters) {
-    if (s.getSdsConfig().hasAds()) {
+    // EnvoyValidation.bootstrap already made ADS references static (no sds_config): those need a static secret too.
+    if (s.getSdsConfig().hasAds() || !s.hasSdsConfig()) {
       names.add(s.getName());
       s.clearSdsConfig();
       return;
