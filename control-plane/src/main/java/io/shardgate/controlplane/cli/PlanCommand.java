@@ -110,8 +110,8 @@ public final class PlanCommand implements Callable<Integer> {
       rows.add("fingerprint", edge.fingerprint());
       rows.add("http listener", edge.httpListener().toString());
       rows.add("tls listener", edge.hasTlsListener()
-          ? edge.tlsListener() + " (SNI passthrough)"
-          : "none (no shard with an address in shardTlsAddresses has a domain to route by SNI)");
+          ? edge.tlsListener() + " (by SNI; tlsMode " + edge.tlsMode().settingName() + ")"
+          : "none (no shard with an address in shardTlsAddresses terminates TLS)");
       rows.print(out);
       Rows routes = new Rows();
       routes.add("DOMAIN", "SHARD", "HTTP TO", "TLS TO");
@@ -122,7 +122,10 @@ public final class PlanCommand implements Callable<Integer> {
             d,
             target.shard(),
             target.http() == null ? "-" : target.http().toString(),
-            target.tls() == null || !target.serverNames().contains(d) ? "-" : target.tls().toString()});
+            target.tls() == null ? "-"
+                : target.serverNames().contains(d) ? target.tls() + " (passthrough)"
+                : target.tlsDomains().contains(d) ? target.tls() + " (terminated at the edge)"
+                : "-"});
         }
       }
       lines.sort((a, b) -> a[0].compareTo(b[0]));

@@ -18,6 +18,7 @@ import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.ir.UpstreamCluster;
 import io.shardgate.sharding.plan.PlanSettings;
 import io.shardgate.sharding.plan.ShardPlan;
+import io.shardgate.sharding.plan.EdgePlan;
 import io.shardgate.sharding.plan.PlanInput;
 import io.shardgate.sharding.plan.ShardPlanCache;
 import io.shardgate.sharding.model.Kind;
@@ -421,16 +422,26 @@ public final class TranslationEngine {
     ShardPlan plan = planCache.plan(planInput, PlanSettings.of(settings));
     SortedMap<String, ShardConfig> shards = new TreeMap<>();
     pass.shards().forEach((name, shard) -> shards.put(name, reachedClusters(plan, shard)));
+    // Every role served: the shards, and the edge (whose terminating TLS chains use the shards' secrets too).
+    List<RoleInput> roleInputs = new ArrayList<>();
+    for (ShardConfig shard : shards.values()) {
+      roleInputs.add(new RoleInput(shard.proxy().role(), shard, () -> xdsTranslator.apply(shard), shard.clusters(),
+          secretUses.apply(shard)));
+    }
+    if (plan.edge() != null) {
+      EdgePlan edge = plan.edge();
+      roleInputs.add(new RoleInput(edge.role(), edge, () -> EdgeXdsTranslator.translate(edge), List.of(),
+          edge.secretUses()));
+    }
     Map<String, SortedSet<SecretUse>> usesByRole = new HashMap<>();
     rolesBySecret.clear();
-    for (ShardConfig shard : shards.values()) {
+    for (RoleInput r : roleInputs) {
       // A lookup given instead of the catalog knows views, not content: no SDS resources then (golden cases).
-      SortedSet<SecretUse> uses = override == TlsSecretLookup.NONE ? secretUses.apply(shard)
-          : Collections.emptySortedSet();
-      usesByRole.put(shard.proxy().role(), uses);
+      SortedSet<SecretUse> uses = override == TlsSecretLookup.NONE ? r.secretUses() : Collections.emptySortedSet();
+      usesByRole.put(r.role(), uses);
       for (SecretUse u : uses) {
         rolesBySecret.computeIfAbsent(KubeSecret.key(u.secret().namespace(), u.secret().name()),
-            k -> new TreeSet<>()).add(shard.proxy().role());
+            k -> new TreeSet<>()).add(r.role());
       }
     }
     Reports extra = new Reports().addAll(planContribution(plan)).addAll(secretReports(next).contribution());
@@ -454,15 +465,15 @@ public final class TranslationEngine {
     Map<String, RoleSecrets> nextSecrets = new HashMap<>();
     Map<String, SecretProto> protosBefore = secretProtos;
     secretProtos = new HashMap<>();
-    for (ShardConfig shard : shards.values()) {
-      String role = shard.proxy().role();
-      boolean ok = translate(role, shard, () -> xdsTranslator.apply(shard), inputs, xds, done, failures);
+    for (RoleInput r : roleInputs) {
+      String role = r.role();
+      boolean ok = translate(role, r.from(), r.translate(), inputs, xds, done, failures);
       RoleEndpoints before = endpoints.get(role);
       RoleSecrets secretsBefore = secrets.get(role);
       ShardResources servedBefore = secretsBefore != null ? secretsBefore.merged
           : before != null ? before.merged : null;
       if (ok) {
-        RoleEndpoints re = RoleEndpoints.of(before, xds.get(role), shard.clusters(), input.endpoints());
+        RoleEndpoints re = RoleEndpoints.of(before, xds.get(role), r.clusters(), input.endpoints());
         nextEndpoints.put(role, re);
         try {
           SortedSet<SecretUse> uses = usesByRole.get(role);
@@ -486,11 +497,6 @@ public final class TranslationEngine {
         nextSecrets.put(role, secretsBefore);
       }
     }
-    if (plan.edge() != null) {
-      String role = plan.edge().role();
-      translate(role, plan.edge(), () -> EdgeXdsTranslator.translate(plan.edge()), inputs, xds, done, failures);
-      served.put(role, xds.get(role));
-    }
     lastInputs = inputs;
     lastXds = xds;
     xdsCaches.keySet().retainAll(xds.keySet());
@@ -506,7 +512,14 @@ public final class TranslationEngine {
     return new Translation(input, gateway, plan, served, done, failures, settings, false);
   }
 
-  /** One load assignment, with what it was built from (its source compared by identity). */
+  /**
+   * One role to serve in a full pass: what its xDS resources are translated from (compared with last time's), how,
+   * its EDS clusters and its SDS secrets.
+   */
+  private record RoleInput(String role, Object from, Supplier<ShardResources> translate, List<UpstreamCluster> clusters,
+      SortedSet<SecretUse> secretUses) {}
+
+    /** One load assignment, with what it was built from (its source compared by identity). */
   private record Assignment(UpstreamCluster cluster, ServiceEndpoints source, ClusterLoadAssignment proto) {}
 
   /**

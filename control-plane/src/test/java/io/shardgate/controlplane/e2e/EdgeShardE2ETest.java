@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.net.httpserver.HttpServer;
 import io.micronaut.context.ApplicationContext;
 import io.shardgate.controlplane.cli.ServeCommand;
+import io.shardgate.templates.TestPki;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -41,8 +42,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The edge shard end to end: the sharded example with {@code spec.shardgate.edge} enabled in its Settings, served by
  * the control plane in-process to <b>three real Envoys</b> (protected, noisy, and the edge, each from the project's
  * own {@code bootstrap} command). Requests sent to the edge Envoy reach the right shard by Host, and through it the
- * right backend; a host no shard claims gets 404 at the edge. TLS is passed through by SNI without being terminated:
- * a plain TCP server standing in for the protected shard's TLS port receives the client's ClientHello as sent.
+ * right backend; a host no shard claims gets 404 at the edge. TLS is passed through by SNI without being terminated,
+ * for the names the protected shard's TLS filter chains match: a plain TCP server standing in for that shard's TLS
+ * address receives the client's ClientHello as sent.
  */
 class EdgeShardE2ETest {
 
@@ -76,7 +78,7 @@ class EdgeShardE2ETest {
   @BeforeAll
   static void startEverything() throws Exception {
     EnvoyProcess.binary(); // fails at once, with the install command, when Envoy is missing
-    int[] ports = ExampleConfig.freePorts(12);
+    int[] ports = ExampleConfig.freePorts(13);
     config = ExampleConfig.copyTo(work.resolve("config"), ports);
     int xdsPort = ports[4];
     adminPort = ports[5];
@@ -98,6 +100,30 @@ class EdgeShardE2ETest {
               gateway-proxy-protected: 127.0.0.1:%d
         gateway:
         """.formatted(edgePort, edgeTlsPort, config.protectedPort(), config.noisyPort(), tlsStandInPort));
+    // The protected shard terminates TLS for the payments host (an SSL Gateway with a certificate made here): the
+    // edge passes through exactly the SNI names of the shards' TLS filter chains.
+    TestPki.Issued cert = TestPki.create("edge-e2e-ca").leaf(PAYMENTS_HOST).sans("DNS:" + PAYMENTS_HOST)
+        .writeTo(work.resolve("pki"), "payments");
+    Files.writeString(config.dir().resolve("payments-https.yaml"), """
+        apiVersion: gateway.solo.io/v1
+        kind: Gateway
+        metadata: {name: gateway-proxy-protected-https, namespace: gloo-system}
+        spec:
+          bindAddress: 127.0.0.1
+          bindPort: %d
+          ssl: true
+          proxyNames: [gateway-proxy-protected]
+          httpGateway: {virtualServiceSelector: {shard: protected}}
+        ---
+        apiVersion: gateway.solo.io/v1
+        kind: VirtualService
+        metadata: {name: payments-https, namespace: payments, labels: {shard: protected}}
+        spec:
+          sslConfig: {sslFiles: {tlsCert: "%s", tlsKey: "%s"}}
+          virtualHost:
+            domains: [%s]
+            routes: [{directResponseAction: {status: 200, body: payments over TLS}}]
+        """.formatted(ports[12], cert.certificateFile(), cert.keyFile(), PAYMENTS_HOST));
     Path run = Files.createDirectories(work.resolve("run"));
     try {
       paymentsBackend = E2eSupport.echoBackend(config.paymentsPort(), "payments-backend");

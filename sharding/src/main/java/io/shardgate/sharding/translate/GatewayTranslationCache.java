@@ -70,7 +70,10 @@ public final class GatewayTranslationCache {
 
   private record FailureSlot(String proxy) {}
 
-  /** An Upstream whose TLS cannot be served (its secret, its root CA): it has no cluster. */
+  /**
+   * An Upstream whose TLS cannot be served (its secret, its root CA): it has no cluster; or whose secret serves its
+   * last good content.
+   */
   private record TlsSlot(ResourceKey key) {}
 
   /** An Upstream's cluster (or why none) and the view of its TLS secret it was built with (null: no secretRef). */
@@ -732,7 +735,8 @@ public final class GatewayTranslationCache {
       seen.put(u, b);
       if (b.built().cluster() != null) {
         out.add(b.built().cluster());
-      } else {
+      }
+      if (b.built().upstreamError() != null) {
         problems.add(u.key());
         ledger.put(new TlsSlot(u.key()), StatusLedger.Layer.FINDINGS,
             new Reports().error(u.key(), b.built().upstreamError()).contribution());

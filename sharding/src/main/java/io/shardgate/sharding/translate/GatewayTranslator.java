@@ -52,6 +52,7 @@ public final class GatewayTranslator {
   static Built cluster(Upstream u, TlsSecretLookup secrets) {
     UpstreamSslConfig ssl = u.sslConfig();
     SecretUse use = null;
+    String lastGoodProblem = null;
     if (ssl != null && ssl.secretRef() != null) {
       ResourceRef ref = ssl.secretRef();
       TlsSecretLookup.TlsSecretView view = secrets.find(ref);
@@ -64,6 +65,8 @@ public final class GatewayTranslator {
       }
       // A servable secret has a certificate and key: Envoy presents them unless oneWayTls (Gloo's rule).
       use = new SecretUse(ref, !ssl.oneWayTls(), view.hasRootCa());
+      // Servable with a problem: its current content is bad and its last good content serves; the Upstream says so.
+      lastGoodProblem = view.problem() == null ? null : "spec.sslConfig.secretRef: " + problem(ref, view);
     }
     boolean tls;
     String sni = u.sni();
@@ -83,7 +86,7 @@ public final class GatewayTranslator {
       }
     }
     return new Built(new UpstreamCluster(u.meta().ref(), hosts, tls, sni, u.connectTimeout(), u.kubeSpec(), ssl,
-        use, u.http2()), null);
+        use, u.http2()), lastGoodProblem);
   }
 
   /**
@@ -111,14 +114,23 @@ public final class GatewayTranslator {
    * An Upstream's cluster, or why it has none.
    *
    * @param cluster the cluster, or null
-   * @param problem why there is no cluster (the field and the cause), else null
+   * @param problem why there is no cluster (the field and the cause); with a cluster, why its secret serves its last
+   *     good content; else null
    */
   record Built(UpstreamCluster cluster, String problem) {
 
-    /** The error on the Upstream's status when it has no cluster. */
+    /** The error on the Upstream's status, or null when there is none. */
     String upstreamError() {
+      if (problem == null || cluster != null) {
+        return problem;
+      }
       return problem + "; no cluster is served for this Upstream, so requests routed to it get 503 until this is"
           + " fixed";
+    }
+
+    /** Why the Upstream has no cluster, or null when it has one. */
+    String noClusterProblem() {
+      return cluster == null ? problem : null;
     }
   }
 }

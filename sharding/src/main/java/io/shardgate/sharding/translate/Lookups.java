@@ -158,7 +158,7 @@ record Lookups(
         || (u.staticSpec() == null && u.kubeSpec() == null)) {
       return null;
     }
-    return GatewayTranslator.cluster(u, secrets).problem();
+    return GatewayTranslator.cluster(u, secrets).noClusterProblem();
   }
 
   static ResourceKey upstreamKey(ResourceRef ref) {

@@ -211,13 +211,30 @@ class UpstreamTlsTranslationTest {
   }
 
   @Test
+  void aSecretServingItsLastGoodContentKeepsTheClusterAndTheUpstreamSaysWhy() {
+    DecodedResources d = decode(GATEWAY_AND_VS, upstream("secretRef: {name: billing-tls}"));
+    TlsSecretView lastGood = new TlsSecretView(true, true,
+        "secret team/billing-tls: certificate expired 2026-01-01T00:00:00Z; its last valid content keeps serving");
+    GatewayTranslation t = translate(d, only(lastGood));
+    assertEquals(List.of(new SecretUse(SECRET, true, true)), clusterOf(t).secretUses());
+    ResourceStatus us = t.statuses().get(UPSTREAM);
+    assertEquals(ResourceState.REJECTED, us.state());
+    assertEquals(List.of("spec.sslConfig.secretRef: secret team/billing-tls: certificate expired"
+        + " 2026-01-01T00:00:00Z; its last valid content keeps serving"), us.errors());
+    // The route has its cluster: no warning on the VirtualService.
+    assertEquals(ResourceState.ACCEPTED, t.statuses().get(VS).state(), t.statuses().get(VS).toString());
+  }
+
+  @Test
   void theCacheFollowsTheSecretViewLikeATranslationFromScratch() {
     DecodedResources d = decode(GATEWAY_AND_VS, upstream("secretRef: {name: billing-tls}"));
     GatewayTranslationCache cache = new GatewayTranslationCache();
     InvalidRoutePolicy policy = InvalidRoutePolicy.of(d.snapshot().settings());
     List<TlsSecretLookup> views = List.of(TlsSecretLookup.NONE, only(TlsSecretView.valid(true)),
         only(TlsSecretView.valid(true)), only(new TlsSecretView(false, false, "secret team/billing-tls: tls.key is"
-            + " missing or empty")), TlsSecretLookup.NONE, only(TlsSecretView.valid(false)));
+            + " missing or empty")), TlsSecretLookup.NONE, only(TlsSecretView.valid(false)),
+        only(new TlsSecretView(true, false, "secret team/billing-tls: tls.key is not a PEM private key; its last"
+            + " valid content keeps serving")), only(TlsSecretView.valid(false)));
     for (TlsSecretLookup secrets : views) {
       GatewayTranslation cached = cache.translate(d, null, LastGood.EMPTY, policy, secrets)
           .translation(Contribution.EMPTY);
