@@ -519,7 +519,7 @@ public final class TranslationEngine {
   private record RoleInput(String role, Object from, Supplier<ShardResources> translate, List<UpstreamCluster> clusters,
       SortedSet<SecretUse> secretUses) {}
 
-    /** One load assignment, with what it was built from (its source compared by identity). */
+  /** One load assignment, with what it was built from (its source compared by identity). */
   private record Assignment(UpstreamCluster cluster, ServiceEndpoints source, ClusterLoadAssignment proto) {}
 
   /**
