@@ -17,8 +17,9 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * HTTP traffic at a fixed rate (open loop: a slow answer does not slow the sending down) to one loopback port, one
- * connection per request ({@link RawHttp}), for end-to-end tests that must see every failed request while the
- * configuration changes underneath. Bounded: it stops by itself after {@code maxDuration}.
+ * connection per request ({@link RawHttp}, or any other {@link Sender}, e.g. HTTPS through {@link HttpsProbe}), for
+ * end-to-end tests that must see every failed request while the configuration changes underneath. Bounded: it stops
+ * by itself after {@code maxDuration}.
  *
  * <p>It classifies each answer: a 200 counts for the backend named at the start of its body (the echo backends of
  * {@link E2eSupport#echoBackend} answer with their name), anything else is an error with its status, and a request
@@ -29,8 +30,13 @@ final class FixedRateTraffic implements AutoCloseable {
 
   private static final int SAMPLES = 10;
 
-  private final int port;
-  private final String host;
+  /** Sends request number {@code n} on a connection of its own and returns the answer. */
+  @FunctionalInterface
+  interface Sender {
+    RawHttp.Response send(long n) throws IOException;
+  }
+
+  private final Sender sender;
   private final ScheduledExecutorService ticker;
   private final ExecutorService senders;
   private final LongAdder sent = new LongAdder();
@@ -43,9 +49,8 @@ final class FixedRateTraffic implements AutoCloseable {
   private final AtomicLong lastBackendSequence = new AtomicLong(-1);
   private final List<String> errorSamples = new CopyOnWriteArrayList<>();
 
-  private FixedRateTraffic(int port, String host, int perSecond, long maxDurationMillis) {
-    this.port = port;
-    this.host = host;
+  private FixedRateTraffic(Sender sender, int perSecond, long maxDurationMillis) {
+    this.sender = sender;
     this.ticker = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "traffic-ticker"));
     // Enough senders that requests overlap when Envoy or a backend is slow, as real clients would.
     this.senders = Executors.newFixedThreadPool(32, r -> daemon(r, "traffic-sender"));
@@ -66,7 +71,12 @@ final class FixedRateTraffic implements AutoCloseable {
 
   /** Starts sending {@code perSecond} requests a second to {@code host} on 127.0.0.1:{@code port}. */
   static FixedRateTraffic start(int port, String host, int perSecond, long maxDurationMillis) {
-    return new FixedRateTraffic(port, host, perSecond, maxDurationMillis);
+    return new FixedRateTraffic(n -> RawHttp.get(port, host, "/traffic/" + n), perSecond, maxDurationMillis);
+  }
+
+  /** Starts sending {@code perSecond} requests a second, each one by {@code sender}. */
+  static FixedRateTraffic start(Sender sender, int perSecond, long maxDurationMillis) {
+    return new FixedRateTraffic(sender, perSecond, maxDurationMillis);
   }
 
   private void one() {
@@ -74,7 +84,7 @@ final class FixedRateTraffic implements AutoCloseable {
     sent.increment();
     RawHttp.Response r;
     try {
-      r = RawHttp.get(port, host, "/traffic/" + n);
+      r = sender.send(n);
     } catch (IOException e) {
       connectionErrors.increment();
       sample("#" + n + " no answer: " + e);

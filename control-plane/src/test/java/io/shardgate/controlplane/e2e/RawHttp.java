@@ -57,8 +57,11 @@ public final class RawHttp {
     }
   }
 
-  /** Status line, headers and (unless {@code withBody} is false) the body of one response. */
-  private static Response readResponse(InputStream in, boolean withBody) throws IOException {
+  /**
+   * Status line, headers and (unless {@code withBody} is false) the body of one response; also for callers that keep
+   * a connection open (HTTPS keep-alive in {@link HttpsProbe}).
+   */
+  static Response readResponse(InputStream in, boolean withBody) throws IOException {
     String statusLine = line(in);
     String[] parts = statusLine.split(" ", 3);
     if (parts.length < 2 || !parts[0].startsWith("HTTP/1.")) {
