@@ -140,6 +140,16 @@ class EdgeTlsE2ETest {
         + adminOrError(edgeEnvoy, "/config_dump?resource=dynamic_warming_secrets"));
   }
 
+  @Test
+  @Order(3)
+  void aNameNoShardTerminatesGetsNoCertificateFromTheEdge() {
+    // Runs after the edge terminated for the shop (order 2), so the refusal is not a listener still warming.
+    HttpsProbe.Outcome o = HttpsProbe.trusting(ca.caCertificate())
+        .attempt(edgeTlsPort, "other.example.com", "other.example.com", "/");
+    assertTrue(o.presented() == null && o.response() == null,
+        "a name no shard terminates must get no certificate and no answer from the edge: " + o);
+  }
+
   /** An admin page for a failure message; never the secrets' content (config_dump redacts private keys). */
   private static String adminOrError(EnvoyProcess envoy, String path) {
     try {
