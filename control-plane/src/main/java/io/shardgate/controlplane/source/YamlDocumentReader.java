@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
@@ -135,7 +136,7 @@ public final class YamlDocumentReader {
     } catch (ReaderException e) {
       throw fromReader(file, text, e);
     } catch (YAMLException e) {
-      throw new SourceException(file, 0, 0, withHint(e.getMessage()));
+      throw new SourceException(file, 0, 0, withHint(wording(e.getMessage())));
     }
     return out;
   }
@@ -181,10 +182,10 @@ public final class YamlDocumentReader {
   private static SourceException fromMarked(String file, MarkedYAMLException e) {
     Mark problem = e.getProblemMark();
     Mark context = e.getContextMark();
-    String reason = e.getProblem() == null ? String.valueOf(e.getMessage()) : e.getProblem().strip();
-    StringBuilder sb = new StringBuilder(reason);
+    // Never getMessage(): it quotes the offending line (a PEM or base64 line in a secret file) under a caret.
+    StringBuilder sb = new StringBuilder(wording(e.getProblem()));
     if (e.getContext() != null) {
-      sb.append(" (").append(e.getContext().strip());
+      sb.append(" (").append(wording(e.getContext()));
       if (context != null && (problem == null || context.getLine() != problem.getLine())) {
         sb.append(" started at line ").append(context.getLine() + 1);
       }
@@ -212,6 +213,63 @@ public final class YamlDocumentReader {
     return new SourceException(file, line, column, String.format(
         "the character U+%04X is not allowed in YAML; delete it, or write it as an escape in a double-quoted string",
         e.getCodePoint()));
+  }
+
+  /**
+   * SnakeYAML's problem and context phrases as Shardgate words them: what went wrong, without the parts of some
+   * phrases that repeat the file's text (the character found, an anchor, alias or tag name, a version number). A
+   * file that does not parse cannot be told to be a secret or not, so no parse error of any file quotes it; the
+   * location (file:line:column) says where. First match wins; a phrase no entry knows becomes a generic one.
+   */
+  private static final List<Wording> WORDINGS = List.of(
+      // Fixed phrases of the scanner, parser and composer (no text of the file in them).
+      Wording.kept("(?:mapping values|mapping keys|sequence entries) are not allowed here"),
+      Wording.kept("could not find expected ':'"),
+      Wording.kept("found unexpected (?:end of stream|document separator)"),
+      Wording.kept("A simple key is required only if it is the first token in the current line"),
+      Wording.kept("expected indentation indicator in the range 1-9, but found 0"),
+      Wording.kept("found duplicate YAML directive"),
+      Wording.kept("found incompatible YAML document \\(version 1\\.\\* is required\\)"),
+      Wording.kept("expected a single document in the stream|but found another document"),
+      Wording.kept("while (?:scanning|parsing) (?:a|an) [A-Za-z -]+|while scanning for the next token"
+          + "|while parsing a node|second occurrence"),
+      Wording.kept("Number of aliases for non-scalar nodes exceeds the specified max=\\d+"),
+      Wording.kept("The incoming YAML document exceeds the limit: \\d+ code points\\.?"),
+      Wording.kept("Nesting Depth exceeded max \\d+"),
+      // The parser names tokens ('<block mapping start>'), never text.
+      Wording.kept("expected [^\\n]{1,40}?, but found '?<[a-z ]+>'?"),
+      Wording.kept("found character '\\\\t\\(TAB\\)' that cannot start any token.*"),
+      // Phrases that end in the file's text: the text is left out.
+      new Wording("found character .* that cannot start any token.*", "found a character that cannot start any token"),
+      new Wording("(expected [^\\n]*?), but found.*", "$1, but found something else"),
+      new Wording("(expected URI in UTF-8):.*", "$1"),
+      new Wording("(found unknown escape character|found undefined alias|found undefined tag handle|Global tag is not"
+          + " allowed|found a number which cannot represent a valid version|unexpected character found).*", "$1"),
+      new Wording("found duplicate anchor .*", "found duplicate anchor"));
+
+  private record Wording(Pattern pattern, String replacement) {
+    Wording(String regex, String replacement) {
+      this(Pattern.compile(regex, Pattern.DOTALL), replacement);
+    }
+
+    static Wording kept(String regex) {
+      return new Wording("(" + regex + ")", "$1");
+    }
+  }
+
+  /** {@code phrase} as worded by {@link #WORDINGS}: never a character of the file's text. */
+  static String wording(String phrase) {
+    if (phrase == null) {
+      return "the YAML does not parse here";
+    }
+    String p = phrase.strip();
+    for (Wording w : WORDINGS) {
+      Matcher m = w.pattern().matcher(p);
+      if (m.matches()) {
+        return m.replaceFirst(w.replacement());
+      }
+    }
+    return "the YAML does not parse here";
   }
 
   // Short advice for the mistakes people actually make; the parser's own wording names the symptom, not the fix.

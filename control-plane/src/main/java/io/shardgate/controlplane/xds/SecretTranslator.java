@@ -20,9 +20,9 @@ import java.util.function.Function;
  * chain, private key and OCSP staple; {@link XdsNames#validationSecret} with the root CA), the bytes inline.
  *
  * <p>Stage: xDS translation. Pure; thread-safe. Gateway translation builds TLS only for secrets that can serve, so a
- * use without content (or a validation use of a secret without a root CA) is a bug: it throws
- * {@link IllegalStateException} naming the secret, never its content, and the shard's translation fails as for any
- * internal error, so no listener can reference an SDS name that is not served.
+ * use without content (a certificate use of a secret that holds only a root CA, or a validation use of a secret
+ * without one) is a bug: it throws {@link IllegalStateException} naming the secret, never its content, and the
+ * shard's translation fails as for any internal error, so no listener can reference an SDS name that is not served.
  */
 public final class SecretTranslator {
 
@@ -30,6 +30,10 @@ public final class SecretTranslator {
 
   /** The certificate secret of {@code content}, named for {@code ref}. */
   public static Secret certificate(ResourceRef ref, TlsSecretContent content) {
+    if (!content.hasCertificateChain() || !content.hasPrivateKey()) {
+      throw new IllegalStateException("secret " + ref + " is used to present a certificate but its served content"
+          + " holds only a root CA; gateway translation must not have built that use");
+    }
     TlsCertificate.Builder tls = TlsCertificate.newBuilder()
         .setCertificateChain(inline(content.certificateChain()))
         .setPrivateKey(inline(content.privateKey()));

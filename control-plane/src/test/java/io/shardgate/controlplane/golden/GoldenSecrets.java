@@ -19,7 +19,8 @@ import java.util.TreeMap;
  * ({@code -----BEGIN CERTIFICATE-----\nTEST...}), never real keys.
  *
  * <p>A test-side stand-in, and deliberately minimal: a Secret is servable when its {@code tls.crt} and
- * {@code tls.key} are not empty, and has a root CA when its {@code ca.crt} is not empty. It checks no PEM, key match
+ * {@code tls.key} are not empty, and has a root CA when its {@code ca.crt} is not empty; one with only a
+ * {@code ca.crt} holds only a root CA (servable, no certificate), as the catalog sees it. It checks no PEM, key match
  * or expiry; the TLS secret catalog of the secrets work (tls-secrets) builds the real {@link TlsSecretLookup} from
  * {@code ConfigInput.secrets()} and replaces this one.
  */
@@ -52,7 +53,8 @@ public final class GoldenSecrets {
       boolean key = !data.getOrDefault("tls.key", "").isEmpty();
       boolean ca = !data.getOrDefault("ca.crt", "").isEmpty();
       views.put(ref, cert && key ? TlsSecretView.valid(ca)
-          : new TlsSecretView(false, false, "secret " + ref + ": " + (cert ? "tls.key" : "tls.crt") + " is empty"));
+          : !cert && !key && ca ? TlsSecretView.rootCaOnly()
+          : TlsSecretView.unservable("secret " + ref + ": " + (cert ? "tls.key" : "tls.crt") + " is empty"));
     }
     return new Split(rest, ref -> views.getOrDefault(ref, TlsSecretView.missing(ref)));
   }

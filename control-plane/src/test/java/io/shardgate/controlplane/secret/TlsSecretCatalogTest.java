@@ -79,6 +79,42 @@ class TlsSecretCatalogTest {
   }
 
   @Test
+  void aSecretWithOnlyARootCaIsValidWithoutACertificateAndHalfAPairStaysInvalid() {
+    TestSecrets.Pem pem = pki.leaf("web.example.com");
+    String glooCaOnly = "rootCa: |\n" + indent(pki.caPem());
+    TlsSecretCatalog c = build(TlsSecretCatalog.EMPTY,
+        TestSecrets.kubeTls("shop", "web-tls", Map.of("ca.crt", pki.caPem()), "f:1"),
+        new KubeSecret("shop", "gloo-ca", "Opaque",
+            new TreeMap<>(Map.of("tls", glooCaOnly.getBytes(StandardCharsets.UTF_8))), "Secret shop/gloo-ca@1"),
+        TestSecrets.kubeTls("shop", "cert-no-key", Map.of("tls.crt", pem.certificate(), "ca.crt", pki.caPem()),
+            "f:2"),
+        TestSecrets.kubeTls("shop", "key-no-cert", Map.of("tls.key", pem.key(), "ca.crt", pki.caPem()), "f:3"),
+        TestSecrets.kubeTls("shop", "bad-ca-only", Map.of("ca.crt", "hello"), "f:4"));
+    assertEquals(TlsSecretView.rootCaOnly(), c.find(WEB));
+    assertFalse(c.find(WEB).hasCertificate());
+    assertEquals(TlsSecretView.rootCaOnly(), c.find(new ResourceRef("shop", "gloo-ca")));
+    TlsSecretContent served = c.served(WEB).orElseThrow();
+    assertEquals(pki.caPem(), new String(served.rootCa(), StandardCharsets.UTF_8));
+    assertFalse(served.hasCertificateChain());
+    Map<String, String> problems = new TreeMap<>();
+    c.problems().forEach((k, e) -> problems.put(k, e.problem()));
+    assertEquals(Map.of(
+        "shop/cert-no-key", "secret shop/cert-no-key: tls.key is missing or empty",
+        "shop/key-no-cert", "secret shop/key-no-cert: tls.crt is missing or empty",
+        "shop/bad-ca-only", "secret shop/bad-ca-only: ca.crt holds no certificate: expected a PEM block"
+            + " -----BEGIN CERTIFICATE-----"), problems);
+    assertEquals(Optional.empty(), c.nextChange(), "a root CA alone is not rechecked by time");
+
+    // From a full secret to only its root CA: the view changes (gateway translation sees it), the content serves.
+    TlsSecretCatalog full = build(TlsSecretCatalog.EMPTY, TestSecrets.kubeTls("shop", "web-tls", pem, pki.caPem(),
+        "f:5"));
+    TlsSecretCatalog caOnly = build(full, TestSecrets.kubeTls("shop", "web-tls", Map.of("ca.crt", pki.caPem()),
+        "f:6"));
+    assertEquals(Set.of("shop/web-tls"), caOnly.viewsChangedSince(full));
+    assertEquals(TlsSecretView.rootCaOnly(), caOnly.find(WEB));
+  }
+
+  @Test
   void rsaAndTraditionalKeyEncodingsAreRead() {
     TestSecrets.Pem rsa = pki.leaf(pki.ca().leaf("rsa.example.com").rsa()
         .keyEncoding(TestPki.KeyEncoding.TRADITIONAL));

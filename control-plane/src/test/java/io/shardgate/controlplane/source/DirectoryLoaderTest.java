@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.shardgate.controlplane.secret.TestSecrets;
 import io.shardgate.controlplane.source.SourceProblem.Severity;
 import io.shardgate.sharding.decode.SourceDocument;
 import java.io.IOException;
@@ -21,6 +22,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -455,6 +457,56 @@ class DirectoryLoaderTest {
       }
     }
     return Integer.compare(x.length, y.length);
+  }
+
+  /**
+   * A secret file that does not parse because of a PEM line (one dedented line of a block scalar, as an editor
+   * leaves it): the problem names the file and line, says what is wrong, and holds no five characters in a row of
+   * the key; the same for a Secret document outside the secrets folder. An ordinary file's error still says what is
+   * wrong and where.
+   */
+  @Test
+  void aSyntaxErrorInASecretFileNamesTheLineAndNeverQuotesThePem(@TempDir Path pki) throws IOException {
+    String key = new TestSecrets("loader-ca", pki).leaf("web.example.com").key();
+    String[] lines = key.strip().split("\n");
+    StringBuilder glooKey = new StringBuilder();
+    StringBuilder kubeKey = new StringBuilder();
+    for (int i = 0; i < lines.length; i++) {
+      // The third line lost its indentation.
+      glooKey.append(i == 2 ? "" : "    ").append(lines[i]).append('\n');
+      kubeKey.append(i == 2 ? "" : "    ").append(lines[i]).append('\n');
+    }
+    write("secrets/shop/web.yaml", "metadata: {name: web}\ntls:\n  privateKey: |\n" + glooKey);
+    write("certs.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: web, namespace: shop}\n"
+        + "type: kubernetes.io/tls\nstringData:\n  tls.key: |\n" + kubeKey);
+    write("upstreams/shop/echo.yaml", "static:\n  hosts:\n  - addr: echo\n   port: 8080\n");
+
+    DirectoryContents contents = loader.load(root);
+
+    Map<String, SourceProblem> byFile = new TreeMap<>();
+    contents.problems().forEach(p -> byFile.put(p.file(), p));
+    assertEquals(List.of("certs.yaml", "secrets/shop/web.yaml", "upstreams/shop/echo.yaml"),
+        List.copyOf(byFile.keySet()), contents.problems().toString());
+    // The parser notices two lines on; it says where the broken line (the simple key) started.
+    assertEquals(8, byFile.get("secrets/shop/web.yaml").line(), byFile.toString());
+    assertEquals(11, byFile.get("certs.yaml").line(), byFile.toString());
+    for (String f : List.of("secrets/shop/web.yaml", "certs.yaml")) {
+      SourceProblem p = byFile.get(f);
+      assertEquals(Severity.ERROR, p.severity());
+      assertTrue(p.column() > 0, p.toString());
+      assertTrue(p.message().startsWith("could not find expected ':' (while scanning a simple key started at line "
+          + (p.line() - 2) + "); a key is missing its ':'"), p.toString());
+      String body = TestSecrets.pemBody(key);
+      for (int i = 0; i + 5 <= body.length(); i++) {
+        assertFalse(p.toString().contains(body.substring(i, i + 5)), "quotes the key: " + p);
+      }
+      assertFalse(p.toString().contains("PRIVATE KEY"), p.toString());
+    }
+    SourceProblem ordinary = byFile.get("upstreams/shop/echo.yaml");
+    assertEquals("upstreams/shop/echo.yaml:4:4: expected <block end>, but found '<block mapping start>' (while"
+        + " parsing a block mapping started at line 2); this line is indented differently from its siblings; the file"
+        + " contributes nothing until it is fixed", ordinary.toString());
+    assertTrue(contents.secretState().secrets().isEmpty(), "nothing of a broken secret file is read");
   }
 
   private static SourceDocument single(DirectoryContents contents) {

@@ -1,12 +1,15 @@
 package io.shardgate.controlplane.source;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.shardgate.sharding.decode.SourceDocument;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -162,6 +165,65 @@ class YamlDocumentReaderTest {
 
     assertTrue(e.getMessage().contains("started at line 1"), e.getMessage());
     assertTrue(e.getMessage().contains("never closed"), e.getMessage());
+  }
+
+  /** A PEM body line as a secret file holds it (made up for the test, like any such line). */
+  private static final String PEM_LINE = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7xKq9Zr3Tn";
+
+  private static final String SECRET_HEAD = """
+      apiVersion: v1
+      kind: Secret
+      metadata: {name: web, namespace: shop}
+      type: kubernetes.io/tls
+      stringData:
+      """;
+
+  /**
+   * Each way a PEM line can break a secret file: the error says what is wrong and where (file:line:column), and no
+   * five characters of the line in a row, although several of SnakeYAML's own phrases end in the text they choke on
+   * and its messages show the line under a caret.
+   */
+  @Test
+  void aSyntaxErrorOnAPemLineNeverQuotesTheLine() {
+    Map<String, String> broken = new LinkedHashMap<>();
+    broken.put("  tls.key: " + PEM_LINE + ": x\n", "6:");
+    broken.put("\t" + PEM_LINE + "\n", "6:");
+    broken.put("  tls.crt: *" + PEM_LINE + "\n", "6:");
+    broken.put("  tls.key: \"" + PEM_LINE.substring(0, 20) + "\\q" + PEM_LINE.substring(20) + "\"\n", "6:");
+    broken.put("  tls.crt: |" + PEM_LINE + "\n", "6:");
+    broken.put("  tls.crt: !!" + PEM_LINE + " x\n", "6:");
+    broken.put("  tls.key: \"" + PEM_LINE + "\n", "7:");
+    broken.put("  tls.key: -----BEGIN PRIVATE KEY-----\n" + PEM_LINE + "\n  tls.crt: x\n", "8:");
+    List<String> reasons = new ArrayList<>();
+    for (Map.Entry<String, String> b : broken.entrySet()) {
+      SourceException e;
+      try {
+        reader.read("secrets/shop/web.yaml", SECRET_HEAD + b.getKey());
+        reasons.add("parsed: " + b.getKey().length());
+        continue;
+      } catch (SourceException x) {
+        e = x;
+      }
+      assertTrue(e.getMessage().startsWith("secrets/shop/web.yaml:" + b.getValue()), e.getMessage());
+      assertTrue(e.column() > 0, e.getMessage());
+      for (int i = 0; i + 5 <= PEM_LINE.length(); i++) {
+        assertFalse(e.getMessage().contains(PEM_LINE.substring(i, i + 5)), "quotes the PEM line: " + e.getMessage());
+      }
+      reasons.add(e.reason());
+    }
+    assertEquals(List.of(
+        "mapping values are not allowed here; check the indentation of this line, or quote a value that contains ': '",
+        "found character '\\t(TAB)' that cannot start any token. (Do not use \\t(TAB) for indentation) (while"
+            + " scanning for the next token)",
+        "found undefined alias; define the anchor (&name) before using the alias (*name)",
+        "found unknown escape character (while scanning a double-quoted scalar); in double quotes, write a backslash"
+            + " as \\\\ or use single quotes",
+        "expected chomping or indentation indicators, but found something else (while scanning a block scalar)",
+        "Global tag is not allowed; remove the !!type tag; resources are plain YAML",
+        "found unexpected end of stream (while scanning a quoted scalar started at line 6); a quote or bracket opened"
+            + " above is never closed",
+        "could not find expected ':' (while scanning a simple key started at line 7); a key is missing its ':', or a"
+            + " multi-line value needs quoting or indenting"), reasons);
   }
 
   @Test

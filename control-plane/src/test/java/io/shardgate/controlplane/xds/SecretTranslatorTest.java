@@ -60,6 +60,18 @@ class SecretTranslatorTest {
   }
 
   @Test
+  void aSecretHoldingOnlyARootCaServesOnlyItsValidationSecretAndACertificateUseOfItIsABug() {
+    TlsSecretContent caOnly = new TlsSecretContent(null, null, bytes("CA-PEM"), null);
+    List<Secret> out = SecretTranslator.translate(List.of(new SecretUse(CA, false, true)),
+        ref -> Optional.of(caOnly));
+    assertEquals(List.of(XdsNames.validationSecret(CA)), out.stream().map(Secret::getName).toList());
+    IllegalStateException noCertificate = assertThrows(IllegalStateException.class, () -> SecretTranslator.translate(
+        List.of(new SecretUse(CA, true, true)), ref -> Optional.of(caOnly)));
+    assertEquals("secret shop/ca-only is used to present a certificate but its served content holds only a root CA;"
+        + " gateway translation must not have built that use", noCertificate.getMessage());
+  }
+
+  @Test
   void renderingRedactsEveryInlineValueUnlessAsked() {
     List<Secret> out = SecretTranslator.translate(List.of(new SecretUse(WEB, true, true)),
         ref -> Optional.of(CONTENT));

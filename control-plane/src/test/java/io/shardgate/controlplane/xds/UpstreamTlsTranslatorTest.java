@@ -22,6 +22,7 @@ import io.shardgate.sharding.model.TlsParameters;
 import io.shardgate.sharding.model.TlsSecretSource;
 import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.model.UpstreamSslConfig;
+import io.shardgate.sharding.secret.TlsSecretContent;
 import io.shardgate.snapshot.ShardResources;
 import io.shardgate.templates.TestPki;
 import java.nio.file.Files;
@@ -29,6 +30,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,6 +46,7 @@ class UpstreamTlsTranslatorTest {
 
   private static final ResourceRef UPSTREAM = new ResourceRef("team", "billing");
   private static final ResourceRef SECRET = new ResourceRef("team", "billing-client");
+  private static final ResourceRef CA_ONLY = new ResourceRef("team", "backend-ca");
   private static final List<Upstream.StaticHost> HOSTS = List.of(new Upstream.StaticHost("127.0.0.1", 8443, null));
 
   @TempDir Path work;
@@ -257,10 +260,19 @@ class UpstreamTlsTranslatorTest {
     clusters.add(new UpstreamCluster(new ResourceRef("team", "kube"), List.of(), true, "k", null,
         new Upstream.KubeSpec("team", "k", 443, new TreeMap<>()),
         ssl(new TlsSecretSource.SecretRef(SECRET), "k", List.of(), false), new SecretUse(SECRET, true, true), true));
+    // A secret holding only a root CA: the cluster verifies with it and presents nothing; SecretTranslator serves
+    // only its validation secret, and nothing else backs the cluster.
+    SecretUse caOnlyUse = new SecretUse(CA_ONLY, false, true);
+    clusters.add(staticCluster(new ResourceRef("team", "ca-only"), ssl(new TlsSecretSource.SecretRef(CA_ONLY), "b",
+        List.of("billing.internal"), false), caOnlyUse));
     List<Cluster> protos = new ArrayList<>(clusters.stream().map(XdsTranslator::cluster).toList());
     protos.add(EnvoyValidation.staticCluster("sds-agent", "127.0.0.1", 8234, true));
+    TlsSecretContent caOnlyContent = new TlsSecretContent(null, null, Files.readAllBytes(ca), null);
+    List<Secret> caOnlySecrets = SecretTranslator.translate(List.of(caOnlyUse), ref -> Optional.of(caOnlyContent));
+    assertEquals(List.of(XdsNames.validationSecret(CA_ONLY)), caOnlySecrets.stream().map(Secret::getName).toList());
 
-    List<Secret> secrets = List.of(
+    List<Secret> secrets = new ArrayList<>(caOnlySecrets);
+    secrets.addAll(List.of(
         Secret.newBuilder().setName(XdsNames.certificateSecret(SECRET))
             .setTlsCertificate(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate.newBuilder()
                 .setCertificateChain(inline(Files.readString(leaf.certificateFile())))
@@ -269,7 +281,7 @@ class UpstreamTlsTranslatorTest {
         Secret.newBuilder().setName(XdsNames.validationSecret(SECRET))
             .setValidationContext(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext
                 .newBuilder().setTrustedCa(inline(Files.readString(ca))))
-            .build());
+            .build()));
     ShardResources shard = new ShardResources(protos, List.of(), List.of(), List.of(), secrets);
     Path config = EnvoyValidation.write(work, "upstream-tls", EnvoyValidation.bootstrap(shard));
     EnvoyValidation.Run run = EnvoyValidation.validate(config, work);
@@ -277,7 +289,7 @@ class UpstreamTlsTranslatorTest {
         + "\n--- bootstrap\n" + Files.readString(config));
 
     // Not vacuous: without the validation secret the same clusters are refused.
-    ShardResources missing = new ShardResources(protos, List.of(), List.of(), List.of(), secrets.subList(0, 1));
+    ShardResources missing = new ShardResources(protos, List.of(), List.of(), List.of(), secrets.subList(0, 2));
     Path broken = EnvoyValidation.write(work, "upstream-tls-missing-ca", EnvoyValidation.bootstrap(missing));
     EnvoyValidation.Run refused = EnvoyValidation.validate(broken, work);
     assertNotEquals(0, refused.exitCode(), "Envoy accepted a cluster whose validation secret does not exist:\n"

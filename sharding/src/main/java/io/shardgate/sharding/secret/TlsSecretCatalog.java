@@ -19,9 +19,9 @@ import java.util.function.Function;
 /**
  * The TLS secrets as they are served: per Secret of a {@link SecretState}, whether its current content can serve
  * (the certificate chain and key are PEM, the key is the leaf certificate's, the leaf is valid at {@code now}, the
- * root CA if any is PEM), what is served (the current content when it can, else the last content that could, from
- * the catalog before), and why the current content cannot, in words that describe the content by kind only. The
- * {@link TlsSecretLookup} gateway translation reads.
+ * root CA if any is PEM; or, without certificate and key, a root CA alone that is PEM), what is served (the current
+ * content when it can, else the last content that could, from the catalog before), and why the current content
+ * cannot, in words that describe the content by kind only. The {@link TlsSecretLookup} gateway translation reads.
  *
  * <p>Stage: between the source and translation. Pure: a function of the state, the instant and the catalog before,
  * all passed in; the clock is read by the caller. A certificate's expiry (or start of validity) is therefore seen at
@@ -115,17 +115,27 @@ public final class TlsSecretCatalog implements TlsSecretLookup {
     }
     if (v.problem() == null) {
       TlsSecretContent served = before != null && v.content().equals(before.served()) ? before.served() : v.content();
-      return new Entry(secret, served, null, v.recheckAt(), TlsSecretView.valid(served.hasRootCa()));
+      return new Entry(secret, served, null, v.recheckAt(), viewOf(served, null));
     }
     TlsSecretContent lastGood = before == null ? null : before.served();
     String problem = name + ": " + v.problem()
         + (lastGood != null ? "; its last valid content keeps serving" : "");
-    TlsSecretView view = new TlsSecretView(lastGood != null, lastGood != null && lastGood.hasRootCa(), problem);
+    TlsSecretView view = lastGood == null ? TlsSecretView.unservable(problem) : viewOf(lastGood, problem);
     return new Entry(secret, lastGood, problem, v.recheckAt(), view);
+  }
+
+  /** The view of content that serves (valid, or the last good content while the current one has {@code problem}). */
+  private static TlsSecretView viewOf(TlsSecretContent served, String problem) {
+    return new TlsSecretView(true, served.hasCertificateChain(), served.hasRootCa(), problem);
   }
 
   /** Checks one content; the problem (without the secret's name) or the content with its recheck instant. */
   private static Verdict verdict(TlsSecretContent content, Instant now) {
+    if (!content.hasCertificateChain() && !content.hasPrivateKey() && content.hasRootCa()) {
+      // Only a root CA (Gloo accepts one as an Upstream's secretRef): it verifies a backend, presents nothing.
+      PemReader.certificates(KubeSecret.CA_CERT, content.rootCa());
+      return new Verdict(content, null, null);
+    }
     if (!content.hasCertificateChain()) {
       return new Verdict(null, KubeSecret.TLS_CERT + " is missing or empty", null);
     }

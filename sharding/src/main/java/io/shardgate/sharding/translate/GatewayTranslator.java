@@ -63,8 +63,9 @@ public final class GatewayTranslator {
         return new Built(null, "spec.sslConfig.verifySubjectAltName: secret " + ref + " has no root CA (ca.crt or"
             + " rootCa) to verify the backend with");
       }
-      // A servable secret has a certificate and key: Envoy presents them unless oneWayTls (Gloo's rule).
-      use = new SecretUse(ref, !ssl.oneWayTls(), view.hasRootCa());
+      // Envoy presents the secret's certificate and key unless oneWayTls (Gloo's rule); a secret with only a root CA
+      // verifies the backend and presents nothing.
+      use = new SecretUse(ref, view.hasCertificate() && !ssl.oneWayTls(), view.hasRootCa());
       // Servable with a problem: its current content is bad and its last good content serves; the Upstream says so.
       lastGoodProblem = view.problem() == null ? null : "spec.sslConfig.secretRef: " + problem(ref, view);
     }

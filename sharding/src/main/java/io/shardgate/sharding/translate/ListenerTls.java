@@ -37,9 +37,9 @@ final class ListenerTls {
    *   <li>SNI names: {@code sniDomains}, else the VirtualService's domains without their ports (Shardgate's default;
    *       Gloo's is every SNI); {@code *} or no domains stand for every SNI. A domain Envoy cannot match as SNI
    *       ({@code foo.*}) is left out with a warning; when none is left the VirtualService is rejected.
-   *   <li>A {@code secretRef} whose view is not servable rejects the VirtualService, with no chain; one that serves
-   *       its last good content while the current one is bad also rejects it (so it serves its last good host, whose
-   *       chain uses that content), but the chain is kept.
+   *   <li>A {@code secretRef} whose view is not servable, or that holds only a root CA (nothing to present), rejects
+   *       the VirtualService, with no chain; one that serves its last good content while the current one is bad also
+   *       rejects it (so it serves its last good host, whose chain uses that content), but the chain is kept.
    *   <li>Client certificates are required and verified (mTLS) when the source has a root CA, unless
    *       {@code oneWayTls} (or Settings {@code gateway.virtualServiceOptions.oneWayTls}) says otherwise.
    * </ul>
@@ -55,7 +55,7 @@ final class ListenerTls {
     if (source instanceof TlsSecretSource.SecretRef r) {
       TlsSecretView view = ctx.secret(r.ref());
       String at = vs.at("spec.sslConfig.secretRef");
-      if (!view.servable()) {
+      if (!view.servable() || !view.hasCertificate()) {
         ctx.reports().error(vs.key(), at + ": " + problem(view, r.ref()) + "; no filter chain is built for this"
             + " VirtualService (the rest of the Gateway keeps serving)");
         return null;
@@ -81,7 +81,11 @@ final class ListenerTls {
         cfg.ocspStaplePolicy());
   }
 
+  /** Why a VirtualService cannot serve {@code ref}: it cannot be served, or it has no certificate to present. */
   private static String problem(TlsSecretView view, ResourceRef ref) {
+    if (view.servable() && !view.hasCertificate()) {
+      return "secret " + ref + " holds only a root CA; a VirtualService needs a certificate and key";
+    }
     // The lookup's problems name the secret.
     return view.problem() != null ? view.problem() : "secret " + ref + " has no content that can be served";
   }
@@ -169,8 +173,8 @@ final class ListenerTls {
 
   /**
    * Why the last good host {@code vh} of an SSL listener cannot be served again under the current secret views, or
-   * null when it can: its secret must still be servable, and have a root CA if the host verifies client
-   * certificates (an SDS name that no Secret backs would block the listener in Envoy forever).
+   * null when it can: its secret must still be servable with a certificate and key, and have a root CA if the host
+   * verifies client certificates (an SDS name that no Secret backs would block the listener in Envoy forever).
    */
   static String lastGoodSecretProblem(TranslationContext ctx, ProxyVirtualHost vh) {
     ResourceRef ref = vh.sslConfig().secretRef();
@@ -178,7 +182,7 @@ final class ListenerTls {
       return null;
     }
     TlsSecretView view = ctx.secret(ref);
-    if (!view.servable()) {
+    if (!view.servable() || !view.hasCertificate()) {
       return problem(view, ref);
     }
     if (Boolean.FALSE.equals(vh.sslConfig().oneWayTls()) && !view.hasRootCa()) {

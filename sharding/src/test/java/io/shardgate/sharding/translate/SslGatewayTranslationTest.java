@@ -306,7 +306,7 @@ class SslGatewayTranslationTest {
     DecodedResources in = decode(SSL_GATEWAY,
         virtualService("a", "m", "{secretRef: {name: s}}", "[m.example.com]"));
     Run first = run(cache, in, LastGood.EMPTY, secrets(Map.of("a/s", false)));
-    TlsSecretLookup expired = ref -> new TlsSecretView(true, false, "secret a/s: tls.crt expired");
+    TlsSecretLookup expired = ref -> new TlsSecretView(true, true, false, "secret a/s: tls.crt expired");
     Run bad = run(cache, in, first.translation().lastGood(), expired);
     assertError(bad, vs("a", "m"), "spec.sslConfig.secretRef", "expired", "last good certificate");
     assertEquals(first.listener().filterChains(), bad.listener().filterChains(), "the last good chain serves");
@@ -320,5 +320,32 @@ class SslGatewayTranslationTest {
     assertError(gone, vs("a", "m"), "not found");
     assertNotNull(gone.translation().lastGood().of("gateway-proxy").virtualHosts().values().iterator().next()
         .sslConfig(), "the last good host is kept for when the secret comes back");
+  }
+
+  @Test
+  void aSecretHoldingOnlyARootCaRejectsItsVirtualServiceAndItsLastGoodHostIsNotServedAgain() {
+    TlsSecretLookup caOnly = ref -> ref.toString().equals("a/s") ? TlsSecretView.rootCaOnly()
+        : TlsSecretView.missing(ref);
+    DecodedResources in = decode(SSL_GATEWAY,
+        virtualService("a", "m", "{secretRef: {name: s}}", "[m.example.com]"),
+        virtualService("a", "n", "{secretRef: {name: t}}", "[n.example.com]"));
+    Run r = run(new GatewayTranslationCache(), in, LastGood.EMPTY, ref -> ref.toString().equals("a/t")
+        ? TlsSecretView.valid(false) : caOnly.find(ref));
+    assertError(r, vs("a", "m"), "spec.sslConfig.secretRef",
+        "secret a/s holds only a root CA; a VirtualService needs a certificate and key");
+    assertEquals(List.of(List.of("n.example.com")), r.listener().filterChains().stream()
+        .map(ProxyFilterChain::serverNames).toList(), "only the host with a certificate has a chain");
+    assertEquals(List.of(new SecretUse(new ResourceRef("a", "t"), true, false)),
+        List.copyOf(r.translation().shards().get("gateway-proxy").secretUses()));
+
+    // A host served with a full secret whose secret now holds only a root CA: its last good host cannot serve again.
+    GatewayTranslationCache cache = new GatewayTranslationCache();
+    DecodedResources one = decode(SSL_GATEWAY, virtualService("a", "m", "{secretRef: {name: s}}", "[m.example.com]"));
+    Run first = run(cache, one, LastGood.EMPTY, secrets(Map.of("a/s", false)));
+    assertEquals(1, first.listener().filterChains().size());
+    Run after = run(cache, one, first.translation().lastGood(), caOnly);
+    assertNull(after.listener(), "no chain would have a certificate to present");
+    assertError(after, vs("a", "m"), "holds only a root CA");
+    assertTrue(after.translation().shards().get("gateway-proxy").secretUses().isEmpty());
   }
 }

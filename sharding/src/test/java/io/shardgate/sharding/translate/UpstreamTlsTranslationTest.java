@@ -186,6 +186,19 @@ class UpstreamTlsTranslationTest {
   }
 
   @Test
+  void aSecretHoldingOnlyARootCaVerifiesTheBackendAndPresentsNoClientCertificate() {
+    DecodedResources d = decode(GATEWAY_AND_VS,
+        upstream("{secretRef: {name: billing-tls}, verifySubjectAltName: [billing.internal]}"));
+    GatewayTranslation t = translate(d, only(TlsSecretView.rootCaOnly()));
+    assertEquals(List.of(new SecretUse(SECRET, false, true)), clusterOf(t).secretUses(),
+        "the root CA only, whatever oneWayTls says");
+    assertEquals(List.of(new SecretUse(SECRET, false, true)),
+        List.copyOf(t.shards().get("gateway-proxy").secretUses()));
+    assertEquals(ResourceState.ACCEPTED, t.statuses().get(UPSTREAM).state(), t.statuses().get(UPSTREAM).toString());
+    assertEquals(ResourceState.ACCEPTED, t.statuses().get(VS).state(), t.statuses().get(VS).toString());
+  }
+
+  @Test
   void aSecretThatCannotBeServedLeavesTheUpstreamWithoutACluster() {
     DecodedResources d = decode(GATEWAY_AND_VS, upstream("secretRef: {name: billing-tls}"));
     GatewayTranslation t = translate(d, TlsSecretLookup.NONE);
@@ -213,7 +226,7 @@ class UpstreamTlsTranslationTest {
   @Test
   void aSecretServingItsLastGoodContentKeepsTheClusterAndTheUpstreamSaysWhy() {
     DecodedResources d = decode(GATEWAY_AND_VS, upstream("secretRef: {name: billing-tls}"));
-    TlsSecretView lastGood = new TlsSecretView(true, true,
+    TlsSecretView lastGood = new TlsSecretView(true, true, true,
         "secret team/billing-tls: certificate expired 2026-01-01T00:00:00Z; its last valid content keeps serving");
     GatewayTranslation t = translate(d, only(lastGood));
     assertEquals(List.of(new SecretUse(SECRET, true, true)), clusterOf(t).secretUses());
@@ -231,9 +244,9 @@ class UpstreamTlsTranslationTest {
     GatewayTranslationCache cache = new GatewayTranslationCache();
     InvalidRoutePolicy policy = InvalidRoutePolicy.of(d.snapshot().settings());
     List<TlsSecretLookup> views = List.of(TlsSecretLookup.NONE, only(TlsSecretView.valid(true)),
-        only(TlsSecretView.valid(true)), only(new TlsSecretView(false, false, "secret team/billing-tls: tls.key is"
+        only(TlsSecretView.valid(true)), only(TlsSecretView.unservable("secret team/billing-tls: tls.key is"
             + " missing or empty")), TlsSecretLookup.NONE, only(TlsSecretView.valid(false)),
-        only(new TlsSecretView(true, false, "secret team/billing-tls: tls.key is not a PEM private key; its last"
+        only(new TlsSecretView(true, true, false, "secret team/billing-tls: tls.key is not a PEM private key; its last"
             + " valid content keeps serving")), only(TlsSecretView.valid(false)));
     for (TlsSecretLookup secrets : views) {
       GatewayTranslation cached = cache.translate(d, null, LastGood.EMPTY, policy, secrets)
