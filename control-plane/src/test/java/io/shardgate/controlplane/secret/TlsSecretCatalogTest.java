@@ -127,6 +127,24 @@ class TlsSecretCatalogTest {
   }
 
   @Test
+  void anRsaKeyOfAnotherPairIsAMismatchAndAnEcKeyForAnRsaCertificateToo() {
+    // RSA keys are matched by their public half (no signature): this holds that comparison to the same verdict.
+    TestSecrets.Pem rsa = pki.leaf(pki.ca().leaf("rsa.example.com").rsa());
+    TestSecrets.Pem otherRsa = pki.leaf(pki.ca().leaf("other.example.com").rsa());
+    TestSecrets.Pem ec = pki.leaf("ec.example.com");
+    TlsSecretCatalog c = build(TlsSecretCatalog.EMPTY,
+        TestSecrets.kubeTls("shop", "rsa-pair", new TestSecrets.Pem(rsa.certificate(), otherRsa.key()), null, "f:1"),
+        TestSecrets.kubeTls("shop", "ec-for-rsa", new TestSecrets.Pem(rsa.certificate(), ec.key()), null, "f:2"),
+        TestSecrets.kubeTls("shop", "rsa-for-ec", new TestSecrets.Pem(ec.certificate(), rsa.key()), null, "f:3"));
+    Map<String, String> problems = new TreeMap<>();
+    c.problems().forEach((k, e) -> problems.put(k, e.problem()));
+    assertEquals(Map.of(
+        "shop/rsa-pair", "secret shop/rsa-pair: tls.key does not match the certificate's public key",
+        "shop/ec-for-rsa", "secret shop/ec-for-rsa: tls.key does not match the certificate's public key",
+        "shop/rsa-for-ec", "secret shop/rsa-for-ec: tls.key does not match the certificate's public key"), problems);
+  }
+
+  @Test
   void badPemKeyMismatchExpiredAndNotYetValidAreRejectedWithoutQuotingContent() {
     TestSecrets.Pem a = pki.leaf("a.example.com");
     TestSecrets.Pem b = pki.leaf("b.example.com");
