@@ -10,12 +10,12 @@ import io.shardgate.controlplane.xds.XdsNames;
 import io.shardgate.controlplane.xds.XdsTranslationCache;
 import io.shardgate.sharding.decode.DecodedResources;
 import io.shardgate.sharding.decode.DecodedResourcesCache;
-import io.shardgate.sharding.decode.SourceDocument;
 import io.shardgate.sharding.discovery.EndpointState;
 import io.shardgate.sharding.discovery.ServiceEndpoints;
 import io.shardgate.sharding.ir.SecretUse;
 import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.ir.UpstreamCluster;
+import io.shardgate.sharding.model.SameObjects;
 import io.shardgate.sharding.plan.PlanSettings;
 import io.shardgate.sharding.plan.ShardPlan;
 import io.shardgate.sharding.plan.EdgePlan;
@@ -239,17 +239,8 @@ public final class TranslationEngine {
     if (last == null || previous != last.gateway().lastGood() || !last.failures().isEmpty()) {
       return false;
     }
-    List<SourceDocument> before = last.input().documents();
-    List<SourceDocument> now = input.documents();
-    if (before.size() != now.size() || !last.input().problems().equals(input.problems())) {
-      return false;
-    }
-    for (int i = 0; i < now.size(); i++) {
-      if (before.get(i) != now.get(i)) {
-        return false;
-      }
-    }
-    return true;
+    return last.input().problems().equals(input.problems())
+        && SameObjects.inOrder(last.input().documents(), input.documents());
   }
 
   /**
@@ -624,24 +615,12 @@ public final class TranslationEngine {
     static RoleSecrets of(RoleSecrets before, ShardResources input, SortedSet<SecretUse> uses,
         List<Secret> resources) {
       if (before != null && before.input == input && before.uses.equals(uses)
-          && sameElements(before.resources, resources)) {
+          && SameObjects.inOrder(before.resources, resources)) {
         return before;
       }
       ShardResources merged = resources.isEmpty() && input.secrets().isEmpty() ? input
           : new ShardResources(input.clusters(), input.endpoints(), input.listeners(), input.routes(), resources);
       return new RoleSecrets(input, uses, List.copyOf(resources), merged);
-    }
-
-    private static boolean sameElements(List<Secret> a, List<Secret> b) {
-      if (a.size() != b.size()) {
-        return false;
-      }
-      for (int i = 0; i < a.size(); i++) {
-        if (a.get(i) != b.get(i)) {
-          return false;
-        }
-      }
-      return true;
     }
   }
 

@@ -1,6 +1,7 @@
 package io.shardgate.controlplane.source;
 
 import io.shardgate.sharding.decode.SourceDocument;
+import io.shardgate.sharding.model.SameObjects;
 import io.shardgate.sharding.secret.KubeSecret;
 import io.shardgate.sharding.secret.SecretState;
 import java.io.DataOutputStream;
@@ -86,20 +87,10 @@ public record DirectoryContents(
    */
   public boolean sameAs(DirectoryContents other) {
     if (other == null || other.documents.size() != documents.size() || !other.fileHashes.equals(fileHashes)
-        || !other.problems.equals(problems) || other.secrets.size() != secrets.size()) {
+        || !other.problems.equals(problems)) {
       return false;
     }
-    for (int i = 0; i < documents.size(); i++) {
-      if (documents.get(i) != other.documents.get(i)) {
-        return false;
-      }
-    }
-    for (int i = 0; i < secrets.size(); i++) {
-      if (secrets.get(i) != other.secrets.get(i)) {
-        return false;
-      }
-    }
-    return true;
+    return SameObjects.inOrder(documents, other.documents) && SameObjects.inOrder(secrets, other.secrets);
   }
 
   /** The documents read from {@code file} (relative path), in file order; empty when none. */

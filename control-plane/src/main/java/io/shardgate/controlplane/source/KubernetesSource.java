@@ -30,6 +30,7 @@ import io.shardgate.sharding.decode.SourceDocument;
 import io.shardgate.sharding.discovery.EndpointState;
 import io.shardgate.sharding.discovery.ServiceEndpoints;
 import io.shardgate.sharding.model.ResourceKey;
+import io.shardgate.sharding.model.SameObjects;
 import io.shardgate.sharding.model.Settings;
 import io.shardgate.sharding.secret.KubeSecret;
 import io.shardgate.sharding.secret.SecretState;
@@ -782,7 +783,7 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
       List<SourceDocument> previous = before == null ? List.of() : before.documents();
       List<SourceDocument> docs = ServiceDiscovery.upstreamDocuments(view, discoveryNamespace, previous);
       services.put(key, new ServiceEntry(view, docs));
-      boolean sameDocs = sameDocuments(docs, previous);
+      boolean sameDocs = SameObjects.inOrder(docs, previous);
       boolean samePorts = before != null && before.view().ports().equals(view.ports());
       if (sameDocs && samePorts) {
         unchangedUpdates.incrementAndGet();
@@ -1234,7 +1235,7 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
   }
 
   private void deliver(List<SourceDocument> documents, EndpointState state, SecretState secretState) {
-    if (sameDocuments(documents, lastDelivered) && state.changedSince(lastEndpoints).isEmpty()
+    if (SameObjects.inOrder(documents, lastDelivered) && state.changedSince(lastEndpoints).isEmpty()
         && secretState.changedSince(lastSecrets).isEmpty()) {
       LOG.debug("Kubernetes: changes cancelled out; nothing to deliver");
       return;
@@ -1252,18 +1253,6 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     } catch (Throwable e) { // NOPMD: whatever the listener does must not stop config from being read
       LOG.error("Kubernetes: the listener failed on delivery {}; reading goes on", n, e);
     }
-  }
-
-  private static boolean sameDocuments(List<SourceDocument> a, List<SourceDocument> b) {
-    if (b == null || a.size() != b.size()) {
-      return false;
-    }
-    for (int i = 0; i < a.size(); i++) {
-      if (a.get(i) != b.get(i)) {
-        return false;
-      }
-    }
-    return true;
   }
 
   // ---- object to document (pure) ----

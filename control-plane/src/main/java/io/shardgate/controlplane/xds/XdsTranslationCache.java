@@ -8,6 +8,7 @@ import io.shardgate.sharding.ir.ProxyListener;
 import io.shardgate.sharding.ir.ProxyVirtualHost;
 import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.ir.UpstreamCluster;
+import io.shardgate.sharding.model.SameObjects;
 import io.shardgate.snapshot.ShardResources;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -67,7 +68,7 @@ public final class XdsTranslationCache {
         cors |= h.cors();
       }
       Routes before = routes.get(l.name());
-      Routes rc = before != null && sameElements(before.hosts(), protos)
+      Routes rc = before != null && SameObjects.inOrder(before.hosts(), protos)
           ? before
           : new Routes(protos, XdsTranslator.routeConfiguration(l.name(), protos));
       nextRoutes.put(l.name(), rc);
@@ -109,17 +110,5 @@ public final class XdsTranslationCache {
     if (earlier != null) {
       throw new EnvoyNameCollisionException(what, envoyName, earlier, source);
     }
-  }
-
-  private static boolean sameElements(List<VirtualHost> a, List<VirtualHost> b) {
-    if (a.size() != b.size()) {
-      return false;
-    }
-    for (int i = 0; i < a.size(); i++) {
-      if (a.get(i) != b.get(i)) {
-        return false;
-      }
-    }
-    return true;
   }
 }
