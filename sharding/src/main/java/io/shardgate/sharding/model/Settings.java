@@ -66,42 +66,6 @@ public record Settings(
     shardgate = shardgate == null ? Shardgate.DEFAULT : shardgate;
   }
 
-  /** Settings without a default for VirtualServices' {@code oneWayTls}. */
-  public Settings(
-      ObjectMeta meta,
-      String discoveryNamespace,
-      List<String> watchNamespaces,
-      boolean readGatewaysFromAllNamespaces,
-      InvalidConfigPolicy invalidConfigPolicy,
-      Shardgate shardgate,
-      boolean persistProxySpec,
-      boolean compressedProxySpec) {
-    this(meta, discoveryNamespace, watchNamespaces, readGatewaysFromAllNamespaces, invalidConfigPolicy, shardgate,
-        persistProxySpec, compressedProxySpec, null);
-  }
-
-  /** Settings that persist no Proxy objects. */
-  public Settings(
-      ObjectMeta meta,
-      String discoveryNamespace,
-      List<String> watchNamespaces,
-      boolean readGatewaysFromAllNamespaces,
-      InvalidConfigPolicy invalidConfigPolicy,
-      Shardgate shardgate) {
-    this(meta, discoveryNamespace, watchNamespaces, readGatewaysFromAllNamespaces, invalidConfigPolicy, shardgate,
-        false, false);
-  }
-
-  /** Settings without a {@code shardgate} block. */
-  public Settings(
-      ObjectMeta meta,
-      String discoveryNamespace,
-      List<String> watchNamespaces,
-      boolean readGatewaysFromAllNamespaces,
-      InvalidConfigPolicy invalidConfigPolicy) {
-    this(meta, discoveryNamespace, watchNamespaces, readGatewaysFromAllNamespaces, invalidConfigPolicy, null);
-  }
-
   /**
    * {@code spec.shardgate}: settings of Shardgate's own that Gloo does not have.
    *

@@ -20,11 +20,6 @@ public record VirtualService(ObjectMeta meta, VirtualHost virtualHost, SslConfig
     locations = locations == null ? Map.of() : Collections.unmodifiableSortedMap(new TreeMap<>(locations));
   }
 
-  /** A VirtualService whose fields' locations are not known. */
-  public VirtualService(ObjectMeta meta, VirtualHost virtualHost, SslConfig sslConfig, String displayName) {
-    this(meta, virtualHost, sslConfig, displayName, Map.of());
-  }
-
   /** {@code path (file:line)} for a message, or the path alone when its location is not known. */
   public String at(String path) {
     String location = locations.get(path);
