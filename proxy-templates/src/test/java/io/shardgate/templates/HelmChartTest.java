@@ -36,7 +36,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  */
 class HelmChartTest {
 
-  static final String INSTALL_COMMAND = "bash tools/install-helm.sh 3.17.2";
+  static final String INSTALL_COMMAND = "bash tools/install-kube-cli.sh helm 3.17.2";
 
   private static final String RELEASE = "gw";
   private static final String RELEASE_NAMESPACE = "shardgate";
