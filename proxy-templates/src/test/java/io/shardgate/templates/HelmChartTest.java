@@ -247,6 +247,11 @@ class HelmChartTest {
     assertEquals("Ignore", webhook.at("failurePolicy"));
     assertEquals("None", webhook.at("sideEffects"));
     assertEquals(10, webhook.at("timeoutSeconds"));
+    // With failurePolicy Fail, an upgrade could not write the chart's own Gateways while no control plane serves.
+    assertEquals(List.of(Map.of("key", "shardgate.io/generated-by-chart", "operator", "DoesNotExist")),
+        webhook.at("objectSelector", "matchExpressions"));
+    assertEquals("true", manifests.one("Gateway", "gateway-proxy")
+        .at("metadata", "labels", "shardgate.io/generated-by-chart"));
 
     Manifests certManager = Helm.template(work, "--set", "webhook.certManager.enabled=true");
     assertTrue(certManager.all("Secret", FULLNAME + "-webhook-tls").isEmpty(), "cert-manager writes the Secret");
