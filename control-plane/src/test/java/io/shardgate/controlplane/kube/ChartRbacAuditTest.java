@@ -34,6 +34,7 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -41,7 +42,8 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * The chart's RBAC grants exactly what the control plane uses, judged by the real kube-apiserver's audit log: the
- * ServiceAccount, ClusterRoles, Roles and bindings {@code helm template} renders are applied, the real control plane
+ * ServiceAccount, ClusterRoles, Roles and bindings {@code helm template} renders (with
+ * {@code settings.persistProxySpec=true}) are applied with its Settings and generated Gateways, the real control plane
  * ({@code serve --kubernetes}, in-process) runs with a token of that ServiceAccount (TokenRequest) and is driven
  * through every path that touches the API (every kind synced, discovery of Services, EndpointSlices and Pods, a TLS
  * Secret, Accepted and Rejected statuses on all six kinds, Proxy objects created, updated and deleted with
@@ -51,14 +53,20 @@ import org.yaml.snakeyaml.Yaml;
  */
 class ChartRbacAuditTest {
 
-  private static final String RELEASE = "shardgate";
   /** The release namespace, as Gloo Edge is installed: the write namespace, where the Lease lives too. */
   private static final String NAMESPACE = "gloo-system";
   private static final Duration BOUND = Duration.ofSeconds(90);
-  private static final Set<String> RBAC_KINDS =
-      Set.of("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding");
+  /** What is applied of the chart: its RBAC, and the Settings (persistProxySpec on) and generated Gateways. */
+  private static final Set<String> APPLIED_KINDS =
+      Set.of("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Settings", "Gateway");
 
   private static final Path AUDIT = auditFolder();
+  /** The objects whose statuses are awaited: every kind, Accepted and Rejected. */
+  private static final String[][] OBJECTS = {{"Settings", "gloo-system", "default"},
+      {"Gateway", "gloo-system", "gw-a"}, {"Gateway", "gloo-system", "gw-b"}, {"VirtualService", "team", "good"},
+      {"VirtualService", "team", "secure"}, {"VirtualService", "team", "broken"},
+      {"RouteTable", "team", "echo-routes"}, {"Upstream", "team", "echo-static"},
+      {"UpstreamGroup", "team", "echo-group"}};
 
   @RegisterExtension
   static final KubeApiServerExtension KUBE = new KubeApiServerExtension(List.of(
@@ -103,16 +111,30 @@ class ChartRbacAuditTest {
     }
   }
 
+  @BeforeAll
+  static void installCrds() throws Exception {
+    KubeCrdSchemaTest.install(KUBE.client());
+    KubeObjects.namespaces(KUBE.client(), NAMESPACE, "team");
+  }
+
   @Test
-  void theChartGrantsExactlyTheVerbsTheControlPlaneUses() throws Exception {
+  void readingAllNamespacesTheChartGrantsExactlyWhatTheControlPlaneUses() throws Exception {
+    audit("shardgate", "--set", "settings.persistProxySpec=true");
+  }
+
+  @Test
+  void withWatchNamespacesTheReadsAreGrantedByRolesInThoseNamespacesOnly() throws Exception {
+    audit("scoped", "--set", "settings.persistProxySpec=true", "--set", "settings.watchNamespaces={team}");
+  }
+
+  /** Renders the chart as {@code release} with {@code helmArgs}, runs the control plane as its ServiceAccount. */
+  private void audit(String release, String... helmArgs) throws Exception {
     KubernetesClient admin = KUBE.client();
-    KubeCrdSchemaTest.install(admin);
-    KubeObjects.namespaces(admin, NAMESPACE, "team");
-    List<Map<String, Object>> rendered = KubeCli.documents(KubeCli.template(work, RELEASE, NAMESPACE, List.of()));
+    List<Map<String, Object>> rendered = KubeCli.documents(KubeCli.template(work, release, NAMESPACE, helmArgs));
     String serviceAccount = controlPlaneServiceAccount(rendered);
     String user = "system:serviceaccount:" + NAMESPACE + ":" + serviceAccount;
     for (Map<String, Object> doc : rendered) {
-      if (RBAC_KINDS.contains(doc.get("kind"))) {
+      if (APPLIED_KINDS.contains(doc.get("kind"))) {
         KubeObjects.apply(admin, new Yaml().dump(doc));
       }
     }
@@ -132,14 +154,23 @@ class ChartRbacAuditTest {
           acquireTime: "2026-01-01T00:00:00.000000Z"
           renewTime: "2026-01-01T00:00:00.000000Z"
         """.formatted(LeaderElection.Options.defaults().name(), NAMESPACE));
+    // The statuses an earlier test's control plane wrote are cleared, so that this one writes them again.
+    for (String[] o : OBJECTS) {
+      if (StatusStack.resources(admin, o[0]).inNamespace(o[1]).withName(o[2]).get() != null) {
+        StatusStack.resources(admin, o[0]).inNamespace(o[1]).withName(o[2]).editStatus(r -> {
+          r.getAdditionalProperties().remove("status");
+          return r;
+        });
+      }
+    }
     int[] ports = ExampleConfig.freePorts(2);
     LeaderElection.Options election = new LeaderElection.Options(NAMESPACE, LeaderElection.Options.defaults().name(),
-        "rbac-audit-1", Duration.ofSeconds(6), Duration.ofSeconds(4), Duration.ofSeconds(1), true);
+        release + "-1", Duration.ofSeconds(6), Duration.ofSeconds(4), Duration.ofSeconds(1), true);
     ApplicationContext controlPlane = ServeCommand.startKubernetes(kubeconfig, work.resolve("state"), ports[0],
         ports[1], "127.0.0.1", ServeSecurity.defaults(), election);
     try {
       ServeCommand.awaitFirstTranslation(controlPlane);
-      driveEveryCallThatTouchesTheApi(admin, controlPlane);
+      driveEveryCallThatTouchesTheApi(admin, controlPlane, release);
     } finally {
       ServeCommand.stop(controlPlane);
     }
@@ -200,16 +231,9 @@ class ChartRbacAuditTest {
    * Every kind synced and every status written, discovery, a TLS Secret, Proxy objects created, updated and deleted,
    * and the Lease renewed a few times.
    */
-  private void driveEveryCallThatTouchesTheApi(KubernetesClient admin, ApplicationContext controlPlane)
-      throws Exception {
+  private void driveEveryCallThatTouchesTheApi(KubernetesClient admin, ApplicationContext controlPlane,
+      String release) throws Exception {
     KubeObjects.apply(admin, """
-        apiVersion: gloo.solo.io/v1
-        kind: Settings
-        metadata: {name: default, namespace: gloo-system}
-        spec:
-          discoveryNamespace: gloo-system
-          gateway: {persistProxySpec: true}
-        ---
         apiVersion: gateway.solo.io/v1
         kind: Gateway
         metadata: {name: gw-a, namespace: gloo-system}
@@ -307,7 +331,8 @@ class ChartRbacAuditTest {
                 ref: {name: echo-routes, namespace: team}
             - matchers: [{prefix: /}]
               routeAction:
-                multi: {}
+                single:
+                  upstream: {name: echo-static, namespace: team}
         ---
         apiVersion: gateway.solo.io/v1
         kind: VirtualService
@@ -336,17 +361,14 @@ class ChartRbacAuditTest {
         """);
     TestPki.Issued cert = TestPki.create("rbac-audit-ca").leaf("secure").sans("DNS:secure.example.com")
         .writeTo(work, "secure");
+    admin.secrets().inNamespace("team").withName("secure-tls").delete();
     admin.secrets().inNamespace("team").resource(new SecretBuilder().withNewMetadata().withName("secure-tls")
         .endMetadata().withType("kubernetes.io/tls").withStringData(Map.of(
             "tls.crt", Files.readString(cert.certificateFile()), "tls.key", Files.readString(cert.keyFile())))
         .build()).create();
 
     // Statuses on every kind, Accepted and Rejected.
-    String[][] objects = {{"Settings", "gloo-system", "default"}, {"Gateway", "gloo-system", "gw-a"},
-        {"Gateway", "gloo-system", "gw-b"}, {"VirtualService", "team", "good"}, {"VirtualService", "team", "secure"},
-        {"VirtualService", "team", "broken"}, {"RouteTable", "team", "echo-routes"},
-        {"Upstream", "team", "echo-static"}, {"UpstreamGroup", "team", "echo-group"}};
-    for (String[] o : objects) {
+    for (String[] o : OBJECTS) {
       KubeWaits.await(BOUND, "a status on " + o[0] + " " + o[1] + "/" + o[2], () -> "" + namespacedStatus(admin,
           o[0], o[1], o[2], NAMESPACE), () -> namespacedStatus(admin, o[0], o[1], o[2], NAMESPACE).get("state")
           != null);
@@ -361,7 +383,7 @@ class ChartRbacAuditTest {
       @SuppressWarnings("unchecked")
       Map<String, Object> host = (Map<String, Object>) ((Map<String, Object>) vs.getAdditionalProperties()
           .get("spec")).get("virtualHost");
-      host.put("domains", List.of("good.example.com", "www.good.example.com"));
+      host.put("domains", List.of("good.example.com", release + ".good.example.com"));
       return vs;
     });
     KubeWaits.await(BOUND, "the Proxy of shard a updated", () -> "" + proxy(admin, "gateway-proxy-a"),
@@ -376,7 +398,7 @@ class ChartRbacAuditTest {
     admin.leases().inNamespace(NAMESPACE).withName(LeaderElection.Options.defaults().name()).delete();
     KubeWaits.await(BOUND, "the Lease created again by the leader", () -> "" + lease(admin), () -> {
       Lease l = lease(admin);
-      return l != null && "rbac-audit-1".equals(l.getSpec().getHolderIdentity());
+      return l != null && (release + "-1").equals(l.getSpec().getHolderIdentity());
     });
     Set<String> renewals = new HashSet<>();
     KubeWaits.await(BOUND, "three renewals of the Lease", () -> "" + lease(admin), () -> {

@@ -64,14 +64,13 @@ final class KubeCli {
   }
 
   /**
-   * {@code helm template} of the chart as release {@code release} in {@code namespace} with the values files given;
-   * returns the rendered text (fails naming helm's output when it does not render).
+   * {@code helm template} of the chart as release {@code release} in {@code namespace} with extra helm arguments
+   * ({@code -f FILE}, {@code --set k=v}); returns the rendered text (fails naming helm's output when it does not
+   * render).
    */
-  static String template(Path work, String release, String namespace, List<Path> valuesFiles) {
+  static String template(Path work, String release, String namespace, String... extraArgs) {
     List<String> args = new ArrayList<>(List.of("template", release, chart().toString(), "--namespace", namespace));
-    for (Path values : valuesFiles) {
-      args.addAll(List.of("-f", values.toString()));
-    }
+    args.addAll(List.of(extraArgs));
     return helm(work, null, args.toArray(String[]::new)).ok();
   }
 
