@@ -172,6 +172,9 @@ metadata:
     {{- include "shardgate.labels" .root | nindent 4 }}
     app.kubernetes.io/component: gateway-proxy
     gateway-proxy-id: {{ .proxy }}
+    # The webhook skips objects with this label (its objectSelector): these come from values the schema checked,
+    # and an upgrade must be able to write them while no control plane serves the webhook yet.
+    shardgate.io/generated-by-chart: "true"
 spec:
   bindAddress: {{ .gw.bindAddress | quote }}
   bindPort: {{ int .gw.bindPort }}

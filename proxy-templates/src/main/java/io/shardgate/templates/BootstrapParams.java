@@ -24,8 +24,11 @@ import java.util.regex.Pattern;
  * @param adminAddress the IP literal the Envoy admin interface binds to. Default {@value #DEFAULT_ADMIN_ADDRESS}
  * @param adminPort the Envoy admin port; Envoys sharing a host need distinct ones. Default
  *     {@value #DEFAULT_ADMIN_PORT}
- * @param statsPort the port of the {@code prometheus_listener} on 127.0.0.1 ({@code /ready}, {@code /metrics}),
- *     or 0 for none. Default {@value #DEFAULT_STATS_PORT}
+ * @param statsPort the port of the {@code prometheus_listener} ({@code /ready}, {@code /metrics}), or 0 for none.
+ *     Default {@value #DEFAULT_STATS_PORT}
+ * @param statsAddress the IP literal the {@code prometheus_listener} binds to. Default
+ *     {@value #DEFAULT_STATS_ADDRESS}; in a pod, {@code 0.0.0.0} (or {@code ::}) so the kubelet's probes and
+ *     Prometheus reach it, while the admin interface stays on loopback
  * @param xdsMode state-of-the-world or delta ADS. Default {@link XdsMode#SOTW}
  * @param xdsCaFile path, on the Envoy's machine, of the PEM CA bundle that signs the control plane's serving
  *     certificate; relative paths resolve against Envoy's working directory. {@code null} (the default) means
@@ -47,6 +50,7 @@ public record BootstrapParams(
     String adminAddress,
     int adminPort,
     int statsPort,
+    String statsAddress,
     XdsMode xdsMode,
     String xdsCaFile,
     String xdsCertFile,
@@ -59,6 +63,7 @@ public record BootstrapParams(
   public static final String DEFAULT_ADMIN_ADDRESS = "127.0.0.1";
   public static final int DEFAULT_ADMIN_PORT = 19000;
   public static final int DEFAULT_STATS_PORT = 0;
+  public static final String DEFAULT_STATS_ADDRESS = "127.0.0.1";
 
   private static final Pattern NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]*[a-z0-9])?");
 
@@ -82,6 +87,11 @@ public record BootstrapParams(
     if (statsPort < 0 || statsPort > 65535) {
       throw new IllegalArgumentException(
           "statsPort " + statsPort + " is out of range: expected 1..65535, or 0 for no stats listener");
+    }
+    requireNonNull("statsAddress", statsAddress);
+    if (!HostSyntax.isIpLiteral(statsAddress)) {
+      throw new IllegalArgumentException("statsAddress " + quote(statsAddress)
+          + " is not valid: Envoy binds its stats listener to an IP address (like 127.0.0.1 or 0.0.0.0), not a name");
     }
     if (statsPort == adminPort) {
       throw new IllegalArgumentException("statsPort " + statsPort
@@ -133,6 +143,7 @@ public record BootstrapParams(
         .adminAddress(adminAddress)
         .adminPort(adminPort)
         .statsPort(statsPort)
+        .statsAddress(statsAddress)
         .xdsMode(xdsMode)
         .xdsCaFile(xdsCaFile)
         .xdsClientCertificate(xdsCertFile, xdsKeyFile);
@@ -221,6 +232,7 @@ public record BootstrapParams(
     private String adminAddress = DEFAULT_ADMIN_ADDRESS;
     private int adminPort = DEFAULT_ADMIN_PORT;
     private int statsPort = DEFAULT_STATS_PORT;
+    private String statsAddress = DEFAULT_STATS_ADDRESS;
     private XdsMode xdsMode = XdsMode.SOTW;
     private String xdsCaFile;
     private String xdsCertFile;
@@ -272,6 +284,12 @@ public record BootstrapParams(
       return this;
     }
 
+    /** Sets the IP address the stats listener binds to. */
+    public Builder statsAddress(String statsAddress) {
+      this.statsAddress = statsAddress;
+      return this;
+    }
+
     public Builder xdsMode(XdsMode xdsMode) {
       this.xdsMode = xdsMode;
       return this;
@@ -301,7 +319,7 @@ public record BootstrapParams(
     public BootstrapParams build() {
       String id = nodeId != null ? nodeId : defaultNodeId(proxyName, namespace);
       return new BootstrapParams(proxyName, namespace, id, nodeCluster, xdsHost, xdsPort, adminAddress, adminPort,
-          statsPort, xdsMode, xdsCaFile, xdsCertFile, xdsKeyFile);
+          statsPort, statsAddress, xdsMode, xdsCaFile, xdsCertFile, xdsKeyFile);
     }
   }
 }

@@ -41,6 +41,7 @@ public final class BootstrapRenderer {
     values.put("adminAddress", params.adminAddress());
     values.put("adminPort", Integer.toString(params.adminPort()));
     values.put("statsPort", Integer.toString(params.statsPort()));
+    values.put("statsAddress", params.statsAddress());
     values.put("xdsApiType", params.xdsMode().adsApiType());
     values.put("xdsClusterType", xdsHostIsIp ? "STATIC" : "STRICT_DNS");
     values.put("xdsHost", params.xdsHost());

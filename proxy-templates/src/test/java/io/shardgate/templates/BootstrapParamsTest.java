@@ -28,6 +28,7 @@ class BootstrapParamsTest {
     assertEquals("127.0.0.1", p.adminAddress());
     assertEquals(19000, p.adminPort());
     assertEquals(0, p.statsPort());
+    assertEquals("127.0.0.1", p.statsAddress());
     assertEquals(XdsMode.SOTW, p.xdsMode());
     assertNull(p.xdsCaFile());
     assertFalse(p.xdsTls());
@@ -51,7 +52,8 @@ class BootstrapParamsTest {
   @Test
   void toBuilderRoundTripsEveryValue() {
     BootstrapParams p = BootstrapParams.builder("gw").namespace("ns").nodeId("id-1").nodeCluster("c")
-        .xdsHost("xds.example").xdsPort(1).adminAddress("::1").adminPort(2).statsPort(3).xdsMode(XdsMode.DELTA)
+        .xdsHost("xds.example").xdsPort(1).adminAddress("::1").adminPort(2).statsPort(3).statsAddress("0.0.0.0")
+        .xdsMode(XdsMode.DELTA)
         .xdsCaFile("/ca.pem").xdsClientCertificate("/tls.crt", "/tls.key").build();
     assertEquals(p, p.toBuilder().build());
     assertTrue(p.xdsTls());
@@ -98,6 +100,9 @@ class BootstrapParamsTest {
             b -> b.statsPort(-1)),
         bad("statsPort", "statsPort 65536 is out of range", b -> b.statsPort(65536)),
         bad("statsPort", "statsPort 19000 is the same as adminPort", b -> b.statsPort(19000)),
+        bad("statsAddress", "statsAddress is missing", b -> b.statsAddress(null)),
+        bad("statsAddress", "statsAddress \"gw.local\" is not valid: Envoy binds its stats listener to an IP address",
+            b -> b.statsAddress("gw.local")),
         bad("xdsMode", "xdsMode is missing: expected one of SOTW, DELTA", b -> b.xdsMode(null)),
         bad("xdsCaFile", "xdsCaFile is empty", b -> b.xdsCaFile("")),
         bad("xdsCaFile", "xdsCaFile \"my ca.pem\" is not valid", b -> b.xdsCaFile("my ca.pem")),

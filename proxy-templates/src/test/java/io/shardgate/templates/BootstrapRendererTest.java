@@ -35,6 +35,7 @@ class BootstrapRendererTest {
                   continue; // a client certificate needs TLS
                 }
                 BootstrapParams p = BootstrapParams.builder("gw").xdsMode(mode).xdsHost(host).statsPort(statsPort)
+                    .statsAddress(host.contains(":") ? "::" : "0.0.0.0")
                     .xdsCaFile(ca).xdsClientCertificate(clientCert ? "/tls.crt" : null, clientCert ? "/tls.key" : null)
                     .build();
                 String yaml = BootstrapRenderer.render(p);
@@ -101,6 +102,10 @@ class BootstrapRendererTest {
       List<Map<String, Object>> listeners = (List<Map<String, Object>>) statics.get("listeners");
       if (p.statsPort() > 0) {
         assertEquals("prometheus_listener", listeners.get(0).get("name"));
+        Map<String, Object> statsSocket = (Map<String, Object>) ((Map<String, Object>) listeners.get(0).get("address"))
+            .get("socket_address");
+        assertEquals(p.statsAddress(), statsSocket.get("address"));
+        assertEquals(p.statsPort(), statsSocket.get("port_value"));
         assertEquals(List.of("admin_port_cluster", "xds_cluster"), clusters.stream().map(c -> c.get("name")).toList());
       } else {
         assertNull(listeners);

@@ -1,30 +1,29 @@
 package io.shardgate.templates;
 
+import static io.shardgate.templates.Helm.RELEASE;
+import static io.shardgate.templates.Helm.RELEASE_NAMESPACE;
+import static io.shardgate.templates.Helm.container;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import io.shardgate.templates.Helm.Doc;
+import io.shardgate.templates.Helm.Manifests;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
 
 /**
  * The Helm chart in {@code helm/shardgate}, rendered by the real helm binary the build installs.
@@ -32,197 +31,329 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * <p>The chart spells out the gateway-proxy bootstrap with Helm templating, because Helm cannot call
  * {@link BootstrapRenderer}. This test keeps the two from drifting: every proxy's {@code envoy.yaml} in the
  * rendered chart must be the same YAML tree as {@link BootstrapRenderer#render} gives for the same parameters.
- * A missing helm fails the tests rather than skipping them, like a missing Envoy does.
+ * It also pins what the other parts of issue 10 rely on (the control plane's flags, ports and objects) and the
+ * chart's own rules (value merging, names, checksums), where a golden diff alone would not say what broke.
  */
 class HelmChartTest {
 
-  static final String INSTALL_COMMAND = "bash tools/install-kube-cli.sh helm 3.17.2";
-
-  private static final String RELEASE = "gw";
-  private static final String RELEASE_NAMESPACE = "shardgate";
-  private static final List<String> DEFAULT_PROXIES = List.of("gateway-proxy-noisy", "gateway-proxy-protected");
+  private static final String FULLNAME = RELEASE + "-shardgate";
+  private static final String XDS_HOST = FULLNAME + "." + RELEASE_NAMESPACE + ".svc.cluster.local";
 
   @TempDir
   Path work;
 
   @Test
-  void lintPassesWithDefaultAndCustomValues() {
-    Run plain = helm("lint", "--strict", chartDir().toString());
+  void lintPassesStrictlyWithDefaultAndEveryCasesValues() {
+    Helm.Run plain = Helm.run(work, "lint", "--strict", Helm.chartDir().toString());
     assertEquals(0, plain.exitCode(), () -> "helm lint failed:\n" + plain.output());
-    Run custom = helm("lint", "--strict", chartDir().toString(), "-f", writeValues(CUSTOM_VALUES).toString());
-    assertEquals(0, custom.exitCode(), () -> "helm lint with custom values failed:\n" + custom.output());
-  }
-
-  @Test
-  void defaultBootstrapsAreTheRenderersOwn() {
-    Manifests manifests = template();
-    String xdsHost = RELEASE + "-shardgate." + RELEASE_NAMESPACE + ".svc.cluster.local";
-    assertEquals(new TreeSet<>(DEFAULT_PROXIES), new TreeSet<>(manifests.names("Deployment", "gateway-proxy")));
-    for (String proxy : DEFAULT_PROXIES) {
-      BootstrapParams params = BootstrapParams.builder(proxy)
-          .namespace("gloo-system")
-          .xdsHost(xdsHost)
-          .xdsPort(9977)
-          .adminPort(19000)
-          .build();
-      assertBootstrapIsRenderers(manifests, proxy, params);
-      assertEquals("gloo-system~" + proxy, nodeRole(manifests, proxy));
-      assertEquals(1, deployment(manifests, proxy).at("spec", "replicas"));
+    for (Path values : HelmCases.valuesFiles()) {
+      Helm.Run run = Helm.run(work, "lint", "--strict", Helm.chartDir().toString(), "-f", values.toString());
+      assertEquals(0, run.exitCode(), () -> "helm lint with " + values.getFileName() + " failed:\n" + run.output());
     }
   }
 
   @Test
-  void customValuesReachEveryBootstrapAndDeployment() {
-    Manifests manifests = template("-f", writeValues(CUSTOM_VALUES).toString());
-    String xdsHost = RELEASE + "-shardgate." + RELEASE_NAMESPACE + ".svc.corp.example";
-    Map<String, int[]> expected = new LinkedHashMap<>(); // proxy -> {replicas, adminPort}
-    expected.put("payments", new int[] {3, 19001});
-    expected.put("catalog", new int[] {0, 19000});
-    expected.put("front-door", new int[] {2, 19002});
-    assertEquals(new TreeSet<>(expected.keySet()), new TreeSet<>(manifests.names("Deployment", "gateway-proxy")),
-        "one Deployment per gatewayProxies entry plus the enabled edge proxy, and nothing else");
-    expected.forEach((proxy, replicasAndAdmin) -> {
-      BootstrapParams params = BootstrapParams.builder(proxy)
-          .namespace("team-gateways")
-          .xdsHost(xdsHost)
-          .xdsPort(19977)
-          .adminPort(replicasAndAdmin[1])
-          .build();
-      assertBootstrapIsRenderers(manifests, proxy, params);
-      assertEquals("team-gateways~" + proxy, nodeRole(manifests, proxy));
-      assertEquals(replicasAndAdmin[0], deployment(manifests, proxy).at("spec", "replicas"));
-    });
-    List<?> controlPlaneArgs = (List<?>) container(manifests.one("Deployment", RELEASE + "-shardgate")).at("args");
-    assertArg(controlPlaneArgs, "--xds-address", "::");
-    Doc payments = deployment(manifests, "payments");
-    assertEquals(8443, container(payments).at("ports", 0, "containerPort"));
-    assertEquals("2", container(payments).at("resources", "limits", "cpu"));
+  void defaultBootstrapIsTheRenderersOwn() {
+    Manifests manifests = Helm.template(work);
+    assertEquals(List.of("gateway-proxy"), manifests.proxies());
+    BootstrapParams params = BootstrapParams.builder("gateway-proxy")
+        // The write namespace defaults to the release namespace, where the chart puts Settings and Gateways.
+        .namespace(RELEASE_NAMESPACE)
+        .xdsHost(XDS_HOST)
+        .xdsPort(9977)
+        .adminPort(19000)
+        .statsPort(8081)
+        .statsAddress("0.0.0.0")
+        .build();
+    assertBootstrapIsRenderers(manifests, "gateway-proxy", params);
+    assertEquals(1, manifests.proxyWorkload("gateway-proxy").at("spec", "replicas"));
   }
 
   @Test
-  void controlPlaneServiceExposesXdsOnly() {
-    Manifests manifests = template();
-    Doc service = manifests.one("Service", RELEASE + "-shardgate");
-    List<?> ports = (List<?>) service.at("spec", "ports");
-    assertEquals(1, ports.size(), () -> "the control plane Service must expose xDS only, got " + ports);
-    assertEquals(9977, service.at("spec", "ports", 0, "port"));
-    assertEquals("grpc-xds", service.at("spec", "ports", 0, "name"));
+  void customValuesReachEveryBootstrapAndWorkload() {
+    Manifests manifests = Helm.template(work, "-f", Helm.values(work, CUSTOM_VALUES).toString());
+    String xdsHost = FULLNAME + "." + RELEASE_NAMESPACE + ".svc.corp.example";
+    assertEquals(List.of("catalog", "front-door", "payments"), manifests.proxies(),
+        "one workload per enabled gatewayProxies entry plus the enabled edge proxy, and nothing else");
+    Map<String, BootstrapParams> expected = new LinkedHashMap<>();
+    BootstrapParams.Builder common = BootstrapParams.builder("x").namespace("team-gateways").xdsHost(xdsHost)
+        .xdsPort(19977).adminAddress("::1").statsAddress("::");
+    expected.put("payments", rebuild(common, "payments").adminPort(19001).statsPort(9090).build());
+    // Stats off in the entry: no stats listener, whatever the defaults say.
+    expected.put("catalog", rebuild(common, "catalog").adminPort(19000).statsPort(0).build());
+    expected.put("front-door", rebuild(common, "front-door").adminPort(19002).statsPort(8081).build());
+    expected.forEach((proxy, params) -> assertBootstrapIsRenderers(manifests, proxy, params));
 
-    Doc deployment = manifests.one("Deployment", RELEASE + "-shardgate");
-    Doc container = container(deployment);
+    assertEquals(3, manifests.proxyWorkload("payments").at("spec", "replicas"));
+    assertEquals(0, manifests.proxyWorkload("catalog").at("spec", "replicas"), "an explicit 0 wins over the default");
+    assertEquals(2, manifests.proxyWorkload("front-door").at("spec", "replicas"));
+    Doc payments = container(manifests.proxyWorkload("payments"));
+    assertEquals(List.of(8080, 9443, 9090), containerPorts(payments));
+    assertEquals("2", payments.at("resources", "limits", "cpu"));
+    // The edge's ports come from its Settings, not from podTemplate.
+    assertEquals(List.of(8088, 8448, 8081), containerPorts(container(manifests.proxyWorkload("front-door"))));
+    assertNull(container(manifests.proxyWorkload("catalog")).at("readinessProbe"), "probes: false in the entry");
+    assertNull(container(manifests.proxyWorkload("catalog")).at("lifecycle"),
+        "gracefulShutdown.enabled: false in the entry wins over the default true");
+  }
+
+  @Test
+  void controlPlanePassesTheContractsFlagsAndExposesItsPorts() {
+    Manifests manifests = Helm.template(work);
+    Doc service = manifests.one("Service", FULLNAME);
+    assertEquals(Map.of("grpc-xds", 9977, "http-admin", 9091, "https-webhook", 8443), servicePorts(service));
+
+    Doc statefulSet = manifests.one("StatefulSet", FULLNAME);
+    Doc container = container(statefulSet);
     List<?> args = (List<?>) container.at("args");
     assertEquals("serve", args.get(0));
-    assertArg(args, "--config-dir", "/etc/shardgate/config");
+    assertTrue(args.contains("--kubernetes"), () -> "kubernetes is the default source: " + args);
+    assertFalse(args.contains("--config-dir"), () -> args.toString());
     assertArg(args, "--state-dir", "/var/lib/shardgate");
-    assertArg(args, "--admin-address", "127.0.0.1");
-    // xDS binds loopback by default, so the chart names the pod's address, which Kubernetes substitutes from env.
     assertArg(args, "--xds-address", "$(POD_IP)");
-    assertEquals(Map.of("name", "POD_IP", "valueFrom", Map.of("fieldRef", Map.of("fieldPath", "status.podIP"))),
-        ((List<?>) container.at("env")).get(0));
-    assertEquals(List.of(9977), portsOf(container), "only the xDS port is a container port");
+    assertArg(args, "--xds-port", "9977");
+    assertArg(args, "--admin-address", "0.0.0.0");
+    assertArg(args, "--admin-port", "9091");
+    assertArg(args, "--admin-remote-access", "metrics");
+    assertArg(args, "--leader-election-namespace", "$(POD_NAMESPACE)");
+    assertArg(args, "--webhook-port", "8443");
+    assertArg(args, "--webhook-address", "0.0.0.0");
+    assertArg(args, "--webhook-cert", "/etc/shardgate/webhook-tls/tls.crt");
+    assertArg(args, "--webhook-key", "/etc/shardgate/webhook-tls/tls.key");
     assertEquals("shardgate/control-plane:0.1.0", container.at("image"));
+    assertEquals(Map.of("path", "/readyz", "port", "http-admin"), container.at("readinessProbe", "httpGet"));
+    assertEquals(Map.of("path", "/livez", "port", "http-admin"), container.at("livenessProbe", "httpGet"));
+    assertTrue(env(container).get("JAVA_TOOL_OPTIONS").contains("-XX:MaxRAMPercentage=75"),
+        () -> "the heap follows the memory limit: " + env(container));
+    assertEquals("1Gi", container.at("resources", "limits", "memory"));
+    assertEquals(Map.of("allowPrivilegeEscalation", false, "readOnlyRootFilesystem", true,
+        "capabilities", Map.of("drop", List.of("ALL"))), container.at("securityContext"));
+    Doc pod = new Doc(statefulSet.at("spec", "template", "spec"));
+    assertEquals(65532, pod.at("securityContext", "runAsUser"));
+    assertEquals(65532, pod.at("securityContext", "fsGroup"));
+    assertEquals(true, pod.at("securityContext", "runAsNonRoot"));
+    assertEquals("RuntimeDefault", pod.at("securityContext", "seccompProfile", "type"));
+    assertEquals(FULLNAME, pod.at("serviceAccountName"));
+    assertEquals("state", statefulSet.at("spec", "volumeClaimTemplates", 0, "metadata", "name"),
+        "persistence on: the state directory is a claim per replica");
+    assertNull(statefulSet.at("spec", "template", "metadata", "annotations"),
+        "no config checksum: a replaced pod would lose nothing, but it must not be replaced on every change");
+    manifests.one("ServiceAccount", FULLNAME);
+    manifests.one("ValidatingWebhookConfiguration", FULLNAME + "-validation");
+    manifests.one("Settings", "default");
   }
 
   @Test
-  void podsCarryTheProxyIdAndRollWithTheirBootstrap() {
-    Manifests manifests = template();
-    for (String proxy : DEFAULT_PROXIES) {
-      Doc deployment = deployment(manifests, proxy);
-      assertEquals(proxy, deployment.at("spec", "template", "metadata", "labels", "gateway-proxy-id"));
-      assertEquals(proxy, deployment.at("spec", "selector", "matchLabels", "gateway-proxy-id"));
-      assertEquals(proxy + "-envoy-config",
-          deployment.at("spec", "template", "spec", "volumes", 0, "configMap", "name"));
-      String envoyYaml = (String) envoyConfig(manifests, proxy).at("data", "envoy.yaml");
-      // The block scalar adds the final newline to what the template rendered.
-      assertEquals(sha256(envoyYaml.substring(0, envoyYaml.length() - 1)),
-          deployment.at("spec", "template", "metadata", "annotations", "checksum/envoy-config"));
-      Doc service = manifests.one("Service", proxy);
-      assertEquals(proxy, service.at("spec", "selector", "gateway-proxy-id"));
+  void persistenceOffIsADeploymentAndDirectoryModeMountsTheConfigFolder() {
+    Manifests manifests = Helm.template(work, "--set", "controlPlane.persistence.enabled=false",
+        "--set", "controlPlane.source=directory");
+    assertTrue(manifests.all("StatefulSet", FULLNAME).isEmpty());
+    Doc deployment = manifests.one("Deployment", FULLNAME);
+    List<?> args = (List<?>) container(deployment).at("args");
+    assertArg(args, "--config-dir", "/etc/shardgate/config");
+    for (String absent : List.of("--kubernetes", "--leader-election-namespace", "--webhook-port")) {
+      assertFalse(args.contains(absent), () -> absent + " in directory mode: " + args);
     }
-    Object protectedSum = deployment(manifests, "gateway-proxy-protected")
-        .at("spec", "template", "metadata", "annotations", "checksum/envoy-config");
-    Object noisySum = deployment(manifests, "gateway-proxy-noisy")
-        .at("spec", "template", "metadata", "annotations", "checksum/envoy-config");
-    assertNotEquals(protectedSum, noisySum);
-  }
-
-  @Test
-  void chartBootstrapPassesEnvoyValidation() throws IOException {
-    Envoy.binary(); // fail first with the install command when Envoy is missing
-    Manifests manifests = template();
-    for (String proxy : DEFAULT_PROXIES) {
-      Path file = work.resolve(proxy + ".yaml");
-      Files.writeString(file, (String) envoyConfig(manifests, proxy).at("data", "envoy.yaml"));
-      Envoy.Run run = Envoy.validate(file, work);
-      assertEquals(0, run.exitCode(), () -> "envoy --mode validate rejected the chart's bootstrap of " + proxy
-          + ":\n" + run.output());
+    Doc pod = new Doc(deployment.at("spec", "template", "spec"));
+    List<?> volumes = (List<?>) pod.at("volumes");
+    assertTrue(volumes.contains(Map.of("name", "state", "emptyDir", Map.of())), volumes::toString);
+    assertTrue(volumes.toString().contains(FULLNAME + "-generated"), volumes::toString);
+    String generated = (String) manifests.one("ConfigMap", FULLNAME + "-generated")
+        .at("data", "shardgate-generated.yaml");
+    assertTrue(generated.contains("kind: Gateway") && generated.contains("kind: Settings"), generated);
+    for (String kind : List.of("Gateway", "Settings", "ValidatingWebhookConfiguration", "ClusterRole")) {
+      assertTrue(manifests.ofKind(kind).isEmpty(), () -> kind + " rendered in directory mode");
     }
   }
 
   @Test
-  void invalidProxyNameFailsWithItsName() {
-    Path values = writeValues("gatewayProxies:\n  Gateway_Proxy: {}\n");
-    Run run = helm("template", RELEASE, chartDir().toString(), "-f", values.toString());
+  void podsCarryTheProxyIdAndRollWithTheirBootstrapOnly() {
+    Manifests manifests = Helm.template(work);
+    Doc deployment = manifests.proxyWorkload("gateway-proxy");
+    assertEquals("gateway-proxy", deployment.at("spec", "template", "metadata", "labels", "gateway-proxy-id"));
+    assertEquals("gateway-proxy", deployment.at("spec", "selector", "matchLabels", "gateway-proxy-id"));
+    assertEquals("gateway-proxy-envoy-config",
+        deployment.at("spec", "template", "spec", "volumes", 0, "configMap", "name"));
+    String envoyYaml = manifests.bootstrap("gateway-proxy");
+    // The block scalar adds the final newline to what the template rendered.
+    assertEquals(sha256(envoyYaml.substring(0, envoyYaml.length() - 1)), checksum(deployment));
+    assertEquals("gateway-proxy", manifests.one("Service", "gateway-proxy").at("spec", "selector", "gateway-proxy-id"));
+
+    Object replicasOnly = checksum(Helm.template(work, "--set", "gatewayProxies.gateway-proxy.kind.deployment.replicas=4")
+        .proxyWorkload("gateway-proxy"));
+    assertEquals(checksum(deployment), replicasOnly, "a change outside the bootstrap must not roll the pods");
+    Object newAdminPort = checksum(Helm.template(work, "--set", "gatewayProxyDefaults.podTemplate.adminPort=19100")
+        .proxyWorkload("gateway-proxy"));
+    assertNotEquals(checksum(deployment), newAdminPort, "a changed bootstrap must roll the pods");
+  }
+
+  @Test
+  void generatedGatewaysNameTheirShardOnItsPorts() {
+    Manifests manifests = Helm.template(work, "-f", HelmCases.dir().resolve("three-shards-with-replicas.values.yaml")
+        .toString());
+    List<String> names = manifests.ofKind("Gateway").stream().map(Doc::name).toList();
+    assertEquals(List.of("catalog", "payments", "payments-ssl"), names,
+        "catalog disables its HTTPS Gateway; internal disables generated Gateways altogether");
+    Doc ssl = manifests.one("Gateway", "payments-ssl");
+    assertEquals(List.of("payments"), ssl.at("spec", "proxyNames"));
+    assertEquals(true, ssl.at("spec", "ssl"));
+    assertEquals(8443, ssl.at("spec", "bindPort"));
+    assertEquals("::", ssl.at("spec", "bindAddress"));
+    assertEquals(Map.of("shard", "payments"), ssl.at("spec", "httpGateway", "virtualServiceSelector"));
+    Doc http = manifests.one("Gateway", "catalog");
+    assertEquals(false, http.at("spec", "ssl"));
+    assertEquals(8080, http.at("spec", "bindPort"));
+    assertEquals(RELEASE_NAMESPACE, http.at("metadata", "namespace"));
+
+    Manifests ipv4 = Helm.template(work, "-f", HelmCases.dir().resolve("daemonset-shard.values.yaml").toString());
+    assertEquals("0.0.0.0", ipv4.one("Gateway", "node-proxy").at("spec", "bindAddress"));
+    Doc daemonSet = ipv4.one("DaemonSet", "node-proxy");
+    assertEquals(true, daemonSet.at("spec", "template", "spec", "hostNetwork"));
+    assertEquals(8080, container(daemonSet).at("ports", 0, "hostPort"));
+  }
+
+  @Test
+  void edgeValueEnablesItsWorkloadServiceAndSetting() {
+    Manifests off = Helm.template(work);
+    assertNull(off.one("Settings", "default").at("spec", "shardgate"), "no edge block while the edge is off");
+
+    Manifests on = Helm.template(work, "--set", "edge.enabled=true");
+    assertEquals(List.of("gateway-proxy", "gateway-proxy-edge"), on.proxies());
+    assertEquals("LoadBalancer", on.one("Service", "gateway-proxy-edge").at("spec", "type"));
+    assertEquals(RELEASE_NAMESPACE + "~gateway-proxy-edge",
+        new Doc(Helm.parse(on.bootstrap("gateway-proxy-edge"))).at("node", "metadata", "role"));
+    Doc edge = new Doc(on.one("Settings", "default").at("spec", "shardgate", "edge"));
+    assertEquals(true, edge.at("enabled"));
+    assertEquals("gateway-proxy-edge", edge.at("proxyName"));
+    String shardService = "gateway-proxy." + RELEASE_NAMESPACE + ".svc.cluster.local";
+    assertEquals(Map.of("gateway-proxy", shardService + ":80"), edge.at("shardAddresses"));
+    assertEquals(Map.of("gateway-proxy", shardService + ":443"), edge.at("shardTlsAddresses"));
+    assertTrue(on.ofKind("Gateway").stream().noneMatch(g -> g.name().startsWith("gateway-proxy-edge")),
+        "the edge's listeners come from Settings; a Gateway naming it would switch the edge off");
+  }
+
+  @Test
+  void webhookCaBundleIsTheSecretsCa() {
+    Manifests manifests = Helm.template(work);
+    Doc secret = manifests.one("Secret", FULLNAME + "-webhook-tls");
+    assertEquals("kubernetes.io/tls", secret.at("type"));
+    Doc webhook = new Doc(manifests.one("ValidatingWebhookConfiguration", FULLNAME + "-validation")
+        .at("webhooks", 0));
+    assertEquals(secret.at("data", "ca.crt"), webhook.at("clientConfig", "caBundle"));
+    String ca = new String(Base64.getDecoder().decode((String) secret.at("data", "ca.crt")), StandardCharsets.UTF_8);
+    assertTrue(ca.startsWith("-----BEGIN CERTIFICATE-----"), ca);
+    assertEquals(Map.of("name", FULLNAME, "namespace", RELEASE_NAMESPACE, "path", "/validation", "port", 8443),
+        webhook.at("clientConfig", "service"));
+    assertEquals("Ignore", webhook.at("failurePolicy"));
+    assertEquals("None", webhook.at("sideEffects"));
+    assertEquals(10, webhook.at("timeoutSeconds"));
+    // With failurePolicy Fail, an upgrade could not write the chart's own Gateways while no control plane serves.
+    assertEquals(List.of(Map.of("key", "shardgate.io/generated-by-chart", "operator", "DoesNotExist")),
+        webhook.at("objectSelector", "matchExpressions"));
+    assertEquals("true", manifests.one("Gateway", "gateway-proxy")
+        .at("metadata", "labels", "shardgate.io/generated-by-chart"));
+
+    Manifests certManager = Helm.template(work, "--set", "webhook.certManager.enabled=true");
+    assertTrue(certManager.all("Secret", FULLNAME + "-webhook-tls").isEmpty(), "cert-manager writes the Secret");
+    assertEquals(RELEASE_NAMESPACE + "/" + FULLNAME + "-webhook-tls",
+        certManager.one("ValidatingWebhookConfiguration", FULLNAME + "-validation")
+            .at("metadata", "annotations", "cert-manager.io/inject-ca-from"));
+    certManager.one("Certificate", FULLNAME + "-webhook-tls");
+
+    Helm.Run partial = Helm.run(work, "template", RELEASE, Helm.chartDir().toString(), "--set",
+        "webhook.tls.cert=x");
+    assertNotEquals(0, partial.exitCode(), partial::output);
+    assertTrue(partial.output().contains("webhook.tls: set all of caBundle, cert and key"), partial::output);
+  }
+
+  @Test
+  void invalidProxyNamesFailWithTheirNameAndASuggestion() {
+    Helm.Run run = Helm.run(work, "template", RELEASE, Helm.chartDir().toString(), "-f",
+        Helm.values(work, "gatewayProxies:\n  publicGw: {}\n").toString());
     assertNotEquals(0, run.exitCode(), () -> "helm template accepted a bad proxy name:\n" + run.output());
-    assertTrue(run.output().contains("\"Gateway_Proxy\" is not valid"), run::output);
+    assertTrue(run.output().contains("gatewayProxies.publicGw: gateway proxy name \"publicGw\" is not valid"),
+        run::output);
+    assertTrue(run.output().contains("\"public-gw\""), () -> "no kebab-case suggestion:\n" + run.output());
+
+    Helm.Run clash = Helm.run(work, "template", RELEASE, Helm.chartDir().toString(), "--set", "edge.enabled=true",
+        "--set", "edge.proxyName=gateway-proxy");
+    assertNotEquals(0, clash.exitCode(), clash::output);
+    assertTrue(clash.output().contains("edge.proxyName \"gateway-proxy\" is also a gatewayProxies entry"),
+        clash::output);
+
+    Helm.Run ports = Helm.run(work, "template", RELEASE, Helm.chartDir().toString(), "--set",
+        "gatewayProxies.gateway-proxy.stats.port=8080");
+    assertNotEquals(0, ports.exitCode(), ports::output);
+    assertTrue(ports.output().contains("gatewayProxies.gateway-proxy: podTemplate.httpPort and stats.port are both"
+        + " 8080"), ports::output);
   }
 
   // ---- values ----
 
   private static final String CUSTOM_VALUES = """
-      writeNamespace: team-gateways
+      settings:
+        writeNamespace: team-gateways
       clusterDomain: corp.example
       controlPlane:
         xdsPort: 19977
-        xdsAddress: "::"
-        state:
-          persistentVolumeClaim: shardgate-state
+      gatewayProxyDefaults:
+        podTemplate:
+          loopBackAddress: "::1"
+        stats:
+          address: "::"
       gatewayProxies:
-        # Helm merges these entries into the chart's defaults: null removes a default proxy.
-        gateway-proxy-protected: null
-        gateway-proxy-noisy: null
+        # Helm merges these entries into the chart's defaults: null removes the default proxy.
+        gateway-proxy: null
         payments:
-          replicas: 3
-          httpPort: 8443
-          adminPort: 19001
-          resources:
-            limits:
-              cpu: "2"
+          kind:
+            deployment:
+              replicas: 3
+          podTemplate:
+            httpsPort: 9443
+            adminPort: 19001
+            resources:
+              limits:
+                cpu: "2"
+          stats:
+            port: 9090
         catalog:
-          replicas: 0
+          kind:
+            deployment:
+              replicas: 0
+          podTemplate:
+            probes: false
+            gracefulShutdown:
+              enabled: false
+          stats:
+            enabled: false
       edge:
         enabled: true
-        name: front-door
-        replicas: 2
-        adminPort: 19002
+        proxyName: front-door
+        bindPort: 8088
+        tlsBindPort: 8448
+        proxy:
+          kind:
+            deployment:
+              replicas: 2
+          podTemplate:
+            adminPort: 19002
       """;
 
-  private Path writeValues(String text) {
-    try {
-      Path file = Files.createTempFile(work, "values", ".yaml");
-      Files.writeString(file, text);
-      return file;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+  private static BootstrapParams.Builder rebuild(BootstrapParams.Builder common, String proxy) {
+    BootstrapParams base = common.build();
+    return BootstrapParams.builder(proxy).namespace(base.namespace()).xdsHost(base.xdsHost())
+        .xdsPort(base.xdsPort()).adminAddress(base.adminAddress()).statsAddress(base.statsAddress());
   }
 
   // ---- assertions on the rendered manifests ----
 
   private static void assertBootstrapIsRenderers(Manifests manifests, String proxy, BootstrapParams params) {
-    String chartText = (String) envoyConfig(manifests, proxy).at("data", "envoy.yaml");
-    assertNotNull(chartText, proxy + "-envoy-config has no envoy.yaml");
-    Object chart = parse(chartText);
-    Object renderer = parse(BootstrapRenderer.render(params));
+    Object chart = Helm.parse(manifests.bootstrap(proxy));
+    Object renderer = Helm.parse(BootstrapRenderer.render(params));
     assertEquals(renderer, chart, () -> "helm/shardgate's bootstrap of " + proxy + " differs from BootstrapRenderer's"
         + " for " + params + ". Change helm/shardgate/templates/_helpers.tpl (shardgate.bootstrap) to match"
         + " gateway-proxy-bootstrap.yaml.\n--- renderer:\n" + new Yaml().dump(renderer)
         + "--- chart:\n" + new Yaml().dump(chart));
-  }
-
-  private static Object nodeRole(Manifests manifests, String proxy) {
-    String text = (String) envoyConfig(manifests, proxy).at("data", "envoy.yaml");
-    return new Doc(parse(text)).at("node", "metadata", "role");
   }
 
   private static void assertArg(List<?> args, String flag, String value) {
@@ -231,7 +362,7 @@ class HelmChartTest {
     assertEquals(value, args.get(at + 1), () -> flag + " in " + args);
   }
 
-  private static List<Object> portsOf(Doc container) {
+  private static List<Object> containerPorts(Doc container) {
     List<Object> ports = new ArrayList<>();
     for (Object port : (List<?>) container.at("ports")) {
       ports.add(((Map<?, ?>) port).get("containerPort"));
@@ -239,16 +370,25 @@ class HelmChartTest {
     return ports;
   }
 
-  private static Doc deployment(Manifests manifests, String proxy) {
-    return manifests.one("Deployment", proxy);
+  private static Map<Object, Object> servicePorts(Doc service) {
+    Map<Object, Object> ports = new LinkedHashMap<>();
+    for (Object port : (List<?>) service.at("spec", "ports")) {
+      ports.put(((Map<?, ?>) port).get("name"), ((Map<?, ?>) port).get("port"));
+    }
+    return ports;
   }
 
-  private static Doc envoyConfig(Manifests manifests, String proxy) {
-    return manifests.one("ConfigMap", proxy + "-envoy-config");
+  private static Map<String, String> env(Doc container) {
+    Map<String, String> env = new LinkedHashMap<>();
+    for (Object e : (List<?>) container.at("env")) {
+      Map<?, ?> var = (Map<?, ?>) e;
+      env.put((String) var.get("name"), var.get("value") == null ? null : var.get("value").toString());
+    }
+    return env;
   }
 
-  private static Doc container(Doc deployment) {
-    return new Doc(deployment.at("spec", "template", "spec", "containers", 0));
+  private static Object checksum(Doc workload) {
+    return workload.at("spec", "template", "metadata", "annotations", "checksum/envoy-config");
   }
 
   private static String sha256(String text) {
@@ -258,135 +398,5 @@ class HelmChartTest {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
-  }
-
-  private static Object parse(String yaml) {
-    return new Yaml(new SafeConstructor(new LoaderOptions())).load(yaml);
-  }
-
-  // ---- rendering ----
-
-  /** A YAML tree with a path accessor: map keys and list indexes; null when any step is missing. */
-  record Doc(Object tree) {
-    Object at(Object... path) {
-      Object node = tree;
-      for (Object step : path) {
-        if (step instanceof Integer i && node instanceof List<?> list) {
-          node = i < list.size() ? list.get(i) : null;
-        } else if (node instanceof Map<?, ?> map) {
-          node = map.get(step);
-        } else {
-          return null;
-        }
-      }
-      return node;
-    }
-  }
-
-  /** Every object of one {@code helm template} output. */
-  record Manifests(List<Doc> docs) {
-    Doc one(String kind, String name) {
-      List<Doc> found = docs.stream()
-          .filter(d -> kind.equals(d.at("kind")) && name.equals(d.at("metadata", "name")))
-          .toList();
-      assertEquals(1, found.size(), () -> "expected exactly one " + kind + " " + name + ", found " + found.size());
-      return found.get(0);
-    }
-
-    List<String> names(String kind, String component) {
-      return docs.stream()
-          .filter(d -> kind.equals(d.at("kind"))
-              && component.equals(d.at("metadata", "labels", "app.kubernetes.io/component")))
-          .map(d -> (String) d.at("metadata", "name"))
-          .toList();
-    }
-  }
-
-  private Manifests template(String... extraArgs) {
-    List<String> args = new ArrayList<>(List.of("template", RELEASE, chartDir().toString(),
-        "--namespace", RELEASE_NAMESPACE));
-    args.addAll(List.of(extraArgs));
-    Run run = helm(args.toArray(String[]::new));
-    assertEquals(0, run.exitCode(), () -> "helm template failed:\n" + run.output());
-    List<Doc> docs = new ArrayList<>();
-    try {
-      for (Object doc : new Yaml(new SafeConstructor(new LoaderOptions())).loadAll(run.stdout())) {
-        if (doc != null) {
-          docs.add(new Doc(doc));
-        }
-      }
-    } catch (RuntimeException e) {
-      fail("helm template output is not valid YAML: " + e.getMessage() + "\n" + run.stdout());
-    }
-    assertTrue(docs.size() > 0, "helm template rendered nothing");
-    return new Manifests(docs);
-  }
-
-  /** Exit code, stdout, and stdout followed by stderr of one helm run. */
-  record Run(int exitCode, String stdout, String output) {}
-
-  /** Runs helm with its home, cache, config and data folders in this test's temporary folder. */
-  private Run helm(String... args) {
-    List<String> command = new ArrayList<>();
-    command.add(helmBinary().toString());
-    command.addAll(List.of(args));
-    Path home = work.resolve("helm-home");
-    Path out = work.resolve("helm.out");
-    Path err = work.resolve("helm.err");
-    ProcessBuilder builder = new ProcessBuilder(command)
-        .directory(work.toFile())
-        .redirectOutput(out.toFile())
-        .redirectError(err.toFile());
-    Map<String, String> env = builder.environment();
-    env.put("HOME", home.toString());
-    env.put("HELM_CACHE_HOME", home.resolve("cache").toString());
-    env.put("HELM_CONFIG_HOME", home.resolve("config").toString());
-    env.put("HELM_DATA_HOME", home.resolve("data").toString());
-    env.remove("KUBECONFIG");
-    Process process;
-    try {
-      process = builder.start();
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot start " + command, e);
-    }
-    try {
-      if (!process.waitFor(60, TimeUnit.SECONDS)) {
-        process.destroyForcibly();
-        fail(command + " did not finish within 60 s");
-      }
-      String stdout = Golden.read(out);
-      return new Run(process.exitValue(), stdout, stdout + Golden.read(err));
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while running " + command, e);
-    } finally {
-      process.destroyForcibly();
-    }
-  }
-
-  /** The binary Surefire names in {@code shardgate.helm.bin}, or fails the calling test. */
-  static Path helmBinary() {
-    String configured = System.getProperty("shardgate.helm.bin");
-    Path bin = configured != null
-        ? Path.of(configured)
-        // Outside Maven (an IDE run in the module folder), look where the install script puts it.
-        : Path.of("..", ".tools", "helm-3.17.2", "helm").toAbsolutePath().normalize();
-    if (!Files.isExecutable(bin)) {
-      fail("No helm binary at " + bin + ". These tests render the Helm chart with the real helm; install it from"
-          + " the repository root with:\n  " + INSTALL_COMMAND);
-    }
-    return bin;
-  }
-
-  /** {@code helm/shardgate} of the repository, which Surefire names in {@code shardgate.repo.root}. */
-  static Path chartDir() {
-    String root = System.getProperty("shardgate.repo.root");
-    Path dir = (root != null ? Path.of(root) : Path.of("..")).resolve("helm").resolve("shardgate")
-        .toAbsolutePath().normalize();
-    if (!Files.isRegularFile(dir.resolve("Chart.yaml"))) {
-      fail("no Helm chart at " + dir + "; run the tests with Maven from the repository, or set"
-          + " -Dshardgate.repo.root");
-    }
-    return dir;
   }
 }

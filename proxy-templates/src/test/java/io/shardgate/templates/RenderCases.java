@@ -68,6 +68,7 @@ final class RenderCases {
         case "adminAddress" -> b.adminAddress(value);
         case "adminPort" -> b.adminPort(Integer.parseInt(value));
         case "statsPort" -> b.statsPort(Integer.parseInt(value));
+        case "statsAddress" -> b.statsAddress(value);
         case "xdsMode" -> b.xdsMode(XdsMode.valueOf(value));
         case "xdsCaFile" -> b.xdsCaFile(value);
         case "xdsCertFile" -> certFile = value;

@@ -42,8 +42,13 @@ public final class BootstrapCommand implements Callable<Integer> {
   String nodeId;
 
   @Option(names = "--stats-port", paramLabel = "PORT", defaultValue = "0",
-      description = "Port of a /ready and /metrics listener on 127.0.0.1; 0 for none (default: ${DEFAULT-VALUE}).")
+      description = "Port of a /ready and /metrics listener (on --stats-address); 0 for none (default: ${DEFAULT-VALUE}).")
   int statsPort;
+
+  @Option(names = "--stats-address", paramLabel = "ADDR", defaultValue = BootstrapParams.DEFAULT_STATS_ADDRESS,
+      description = "IP address the --stats-port listener binds to; 0.0.0.0 or :: in a pod, so probes and Prometheus"
+          + " reach it while the admin interface stays on 127.0.0.1 (default: ${DEFAULT-VALUE}).")
+  String statsAddress;
 
   @Option(names = "--delta", description = "Use incremental (delta) xDS instead of state of the world.")
   boolean delta;
@@ -101,6 +106,7 @@ public final class BootstrapCommand implements Callable<Integer> {
               .xdsPort(port)
               .adminPort(adminPort)
               .statsPort(statsPort)
+              .statsAddress(statsAddress)
               .xdsMode(delta ? XdsMode.DELTA : XdsMode.SOTW)
               .xdsCaFile(xdsTlsCa)
               .xdsClientCertificate(xdsTlsCert, xdsTlsKey);
