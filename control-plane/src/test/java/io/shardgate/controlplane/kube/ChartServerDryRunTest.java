@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.shardgate.controlplane.e2e.ExampleConfig;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -23,7 +25,7 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * Every object the chart renders is valid Kubernetes, judged by the real kube-apiserver's own schemas and
- * admission: {@code helm template} of each values case, then {@code kubectl apply --dry-run=server} (the real kubectl
+ * admission: {@code helm template} of each of the chart's golden values cases and of the guide's values, then {@code kubectl apply --dry-run=server} (the real kubectl
  * 1.34, strict field validation) succeeds for every document; a manifest with one wrong field is refused, naming it.
  *
  * <p>The chart's CRDs are installed first. cert-manager's Issuer and Certificate and the Prometheus Operator's
@@ -53,29 +55,42 @@ class ChartServerDryRunTest {
     KubeObjects.namespaces(KUBE.client(), NAMESPACE, "team");
   }
 
-  /** Each values case of the chart: its name and the helm arguments that select it. */
-  static Stream<Arguments> cases() {
-    Path values = ExampleConfig.repoRoot().resolve("control-plane/src/test/resources/chart-values");
-    return Stream.of(
-        Arguments.of("defaults", List.of()),
-        Arguments.of("three shards with replicas and the edge shard",
-            List.of("-f", values.resolve("three-shards-edge.yaml").toString())),
-        Arguments.of("three shards, the edge shard and one more shard",
-            List.of("-f", values.resolve("three-shards-edge.yaml").toString(),
-                "-f", values.resolve("add-shard.yaml").toString())),
-        Arguments.of("a DaemonSet shard", List.of("-f", values.resolve("daemonset-shard.yaml").toString())),
-        Arguments.of("autoscaling, disruption budgets, cert-manager, monitoring, watchNamespaces",
-            List.of("-f", values.resolve("everything-on.yaml").toString(),
-                "--api-versions", "monitoring.coreos.com/v1", "--api-versions", "cert-manager.io/v1")),
-        Arguments.of("directory source without persistence (a Deployment with an emptyDir)",
-            List.of("--set", "controlPlane.source=directory", "--set", "controlPlane.persistence.enabled=false")));
+  /**
+   * Each golden case of the chart ({@code proxy-templates/src/test/resources/helm/<case>.values.yaml}, rendered as
+   * its golden test renders it: release {@code gw} in namespace {@code shardgate}, the fixed webhook TLS first), and
+   * the values docs/deploy-kubernetes.md installs and upgrades with.
+   */
+  static Stream<Arguments> cases() throws IOException {
+    Path golden = ExampleConfig.repoRoot().resolve("proxy-templates/src/test/resources/helm");
+    Path guide = ExampleConfig.repoRoot().resolve("control-plane/src/test/resources/chart-values");
+    List<Arguments> cases = new ArrayList<>();
+    try (Stream<Path> files = Files.list(golden)) {
+      for (Path values : files.filter(f -> f.getFileName().toString().endsWith(".values.yaml")).sorted().toList()) {
+        String name = values.getFileName().toString().replace(".values.yaml", "");
+        cases.add(Arguments.of("golden case " + name, "gw", "shardgate", List.of("-f",
+            golden.resolve("fixed-webhook-tls.yaml").toString(), "-f", values.toString())));
+      }
+    }
+    assertTrue(cases.size() >= 5, () -> "the chart's golden cases in " + golden + ": " + cases.size());
+    cases.add(Arguments.of("guide: three shards and the edge shard", RELEASE, NAMESPACE,
+        List.of("-f", guide.resolve("three-shards-edge.yaml").toString())));
+    cases.add(Arguments.of("guide: one more shard", RELEASE, NAMESPACE,
+        List.of("-f", guide.resolve("three-shards-edge.yaml").toString(),
+            "-f", guide.resolve("add-shard.yaml").toString())));
+    return cases.stream();
   }
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
-  void everyRenderedObjectPassesTheApiServersValidation(String name, List<String> helmArgs) throws Exception {
-    String rendered = KubeCli.template(work, RELEASE, NAMESPACE, helmArgs.toArray(String[]::new));
-    int documents = KubeCli.documents(rendered).size();
+  void everyRenderedObjectPassesTheApiServersValidation(String name, String release, String namespace,
+      List<String> helmArgs) throws Exception {
+    String rendered = KubeCli.template(work, release, namespace, helmArgs.toArray(String[]::new));
+    List<Map<String, Object>> objects = KubeCli.documents(rendered);
+    int documents = objects.size();
+    // The namespaces the objects go to, as an operator creates them before installing.
+    KubeObjects.namespaces(KUBE.client(), objects.stream().map(o -> o.get("metadata"))
+        .map(m -> m instanceof Map<?, ?> meta ? meta.get("namespace") : null).filter(Objects::nonNull)
+        .map(String::valueOf).distinct().toArray(String[]::new));
     assertTrue(documents > 5, () -> name + ": only " + documents + " objects rendered");
     Path file = Files.writeString(Files.createTempFile(work, "rendered-", ".yaml"), rendered);
     KubeCli.Run run = KubeCli.kubectl(work, KUBE.kubeconfig(), "apply", "--dry-run=server", "-f", file.toString());
