@@ -21,6 +21,7 @@ import io.shardgate.controlplane.e2e.ExampleConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -58,6 +59,12 @@ class ChartInstallWithoutKubeletTest {
 
     // Install, as the guide does: the CRDs come with the chart.
     helm("install", RELEASE, chart, "--namespace", NS, "--create-namespace");
+    String listed = kubectl("-n", NS, "get", "statefulset,deployment,service,configmap");
+    assertTrue(listed.contains("statefulset.apps/shardgate") && listed.contains("deployment.apps/gateway-proxy")
+        && listed.contains("configmap/gateway-proxy-envoy-config"), listed);
+    String gloo = kubectl("-n", NS, "get", "settings,gateways");
+    assertTrue(gloo.contains("settings.gloo.solo.io/default") && gloo.contains("gateway.gateway.solo.io/gateway-proxy-ssl"),
+        gloo);
     List<String> crds = k.apiextensions().v1().customResourceDefinitions().list().getItems().stream()
         .map(c -> c.getMetadata().getName()).sorted().toList();
     assertEquals(List.of("gateways.gateway.solo.io", "proxies.gloo.solo.io", "routetables.gateway.solo.io",
@@ -119,29 +126,67 @@ class ChartInstallWithoutKubeletTest {
 
     // A fourth shard, and a team's host on it with delegated routes.
     helm("upgrade", RELEASE, chart, "--namespace", NS, "-f", values("three-shards-edge.yaml"),
-        "-f", values("add-shard.yaml"));
+        "-f", values("add-shard.yaml"), "--set", "controlPlane.replicas=2");
     assertTrue(shards(k).contains("gateway-proxy-payments"), () -> "" + shards(k));
+    assertEquals(2, k.apps().statefulSets().inNamespace(NS).withName("shardgate").get().getSpec().getReplicas());
+    assertTrue(String.valueOf(edgeSettings(k).get("shardAddresses")).contains("gateway-proxy-payments"),
+        () -> "the edge learns the new shard's address: " + edgeSettings(k));
     assertTrue(gateways(k).contains("gateway-proxy-payments"), () -> "" + gateways(k));
     exists("Service gateway-proxy-payments", () -> k.services().inNamespace(NS).withName("gateway-proxy-payments")
         .get());
-    KubeCli.kubectl(work, KUBE.kubeconfig(), "apply", "-f", values("team-payments.yaml")).ok();
+    kubectl("apply", "-f", values("team-payments.yaml"));
     exists("RouteTable payments/payments-api",
         () -> StatusStack.resources(k, "RouteTable").inNamespace("payments").withName("payments-api").get());
+    String team = kubectl("get", "vs,rt", "-n", "payments");
+    assertTrue(team.contains("virtualservice.gateway.solo.io/payments")
+        && team.contains("routetable.gateway.solo.io/payments-api"), team);
+
+    // An upgrade as the guide does it: the CRDs first (Helm never upgrades them), then every values file again.
+    kubectl("apply", "-f", KubeCli.chart().resolve("crds").toString() + "/");
+    helm("upgrade", RELEASE, chart, "--namespace", NS, "-f", values("three-shards-edge.yaml"),
+        "-f", values("add-shard.yaml"), "--set", "controlPlane.replicas=2");
+    assertTrue(shards(k).contains("gateway-proxy-payments"), () -> "" + shards(k));
 
     // Roll back to revision 2: the fourth shard's objects go, the rest stays.
+    String history = helm("history", RELEASE, "--namespace", NS);
+    assertEquals(4, history.lines().filter(l -> l.matches("^\\d+\\s.*")).count(), history);
     helm("rollback", RELEASE, "2", "--namespace", NS);
+    assertEquals(1, k.apps().statefulSets().inNamespace(NS).withName("shardgate").get().getSpec().getReplicas());
     assertEquals(List.of("gateway-proxy-edge", "gateway-proxy-internal", "gateway-proxy-noisy",
         "gateway-proxy-protected"), shards(k));
     assertNull(k.services().inNamespace(NS).withName("gateway-proxy-payments").get());
     assertNull(k.configMaps().inNamespace(NS).withName("gateway-proxy-payments-envoy-config").get());
     assertTrue(!gateways(k).contains("gateway-proxy-payments"), () -> "" + gateways(k));
-    String history = helm("history", RELEASE, "--namespace", NS);
-    assertEquals(4, history.lines().filter(l -> l.matches("^\\d+\\s.*")).count(), history);
-    assertTrue(history.contains("Rollback to 2"), history);
+    String after = KubeCli.helm(work, KUBE.kubeconfig(), "history", RELEASE, "--namespace", NS).ok();
+    assertEquals(5, after.lines().filter(l -> l.matches("^\\d+\\s.*")).count(), after);
+    assertTrue(after.contains("Rollback to 2"), after);
+
+    // The guide shows these very commands and values files.
+    String guide = Files.readString(ExampleConfig.repoRoot().resolve("docs/deploy-kubernetes.md"))
+        .replace("\\\n  ", "");
+    List<String> missing = ran.stream().filter(c -> !guide.contains(c)).toList();
+    assertEquals(List.of(), missing, "commands this test runs that docs/deploy-kubernetes.md does not show");
+    for (String file : List.of("three-shards-edge.yaml", "add-shard.yaml", "team-payments.yaml")) {
+      assertTrue(guide.contains(Files.readString(VALUES.resolve(file))), () -> "the guide shows " + file);
+    }
   }
 
+  /** The commands run, as the guide writes them (the chart as helm/shardgate, values files by name). */
+  private final List<String> ran = new ArrayList<>();
+
   private String helm(String... args) {
+    ran.add(shown("helm", args));
     return KubeCli.helm(work, KUBE.kubeconfig(), args).ok();
+  }
+
+  private String kubectl(String... args) {
+    ran.add(shown("kubectl", args));
+    return KubeCli.kubectl(work, KUBE.kubeconfig(), args).ok();
+  }
+
+  private static String shown(String tool, String... args) {
+    return tool + " " + String.join(" ", args).replace(KubeCli.chart().toString(), "helm/shardgate")
+        .replace(VALUES.toString() + "/", "");
   }
 
   private static String values(String file) {
