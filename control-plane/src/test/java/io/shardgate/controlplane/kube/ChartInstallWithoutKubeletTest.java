@@ -63,8 +63,8 @@ class ChartInstallWithoutKubeletTest {
     assertTrue(listed.contains("statefulset.apps/shardgate") && listed.contains("deployment.apps/gateway-proxy")
         && listed.contains("configmap/gateway-proxy-envoy-config"), listed);
     String gloo = kubectl("-n", NS, "get", "settings,gateways");
-    assertTrue(gloo.contains("settings.gloo.solo.io/default") && gloo.contains("gateway.gateway.solo.io/gateway-proxy-ssl"),
-        gloo);
+    assertTrue(gloo.contains("settings.gloo.solo.io/default")
+        && gloo.contains("gateway.gateway.solo.io/gateway-proxy-ssl"), gloo);
     List<String> crds = k.apiextensions().v1().customResourceDefinitions().list().getItems().stream()
         .map(c -> c.getMetadata().getName()).sorted().toList();
     assertEquals(List.of("gateways.gateway.solo.io", "proxies.gloo.solo.io", "routetables.gateway.solo.io",

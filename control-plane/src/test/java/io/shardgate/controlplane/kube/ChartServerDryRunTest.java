@@ -25,8 +25,9 @@ import org.yaml.snakeyaml.Yaml;
 
 /**
  * Every object the chart renders is valid Kubernetes, judged by the real kube-apiserver's own schemas and
- * admission: {@code helm template} of each of the chart's golden values cases and of the guide's values, then {@code kubectl apply --dry-run=server} (the real kubectl
- * 1.34, strict field validation) succeeds for every document; a manifest with one wrong field is refused, naming it.
+ * admission: {@code helm template} of each of the chart's golden values cases and of the guide's values, then
+ * {@code kubectl apply --dry-run=server} (the real kubectl 1.34, strict field validation) succeeds for every document;
+ * a manifest with one wrong field is refused, naming it.
  *
  * <p>The chart's CRDs are installed first. cert-manager's Issuer and Certificate and the Prometheus Operator's
  * ServiceMonitor and PodMonitor have no CRDs here: they get minimal ones that accept any spec, so their group,
@@ -47,7 +48,8 @@ class ChartServerDryRunTest {
     KubeApiServer.installCrds(KUBE.client(), KubeApiServer.chartCrds());
     Path foreign = Files.createDirectories(work.resolve("foreign-crds"));
     for (String[] crd : new String[][] {{"cert-manager.io", "Issuer", "issuers"},
-        {"cert-manager.io", "Certificate", "certificates"}, {"monitoring.coreos.com", "ServiceMonitor", "servicemonitors"},
+        {"cert-manager.io", "Certificate", "certificates"},
+        {"monitoring.coreos.com", "ServiceMonitor", "servicemonitors"},
         {"monitoring.coreos.com", "PodMonitor", "podmonitors"}}) {
       Files.writeString(foreign.resolve(crd[2] + "." + crd[0] + ".yaml"), permissiveCrd(crd[0], crd[1], crd[2]));
     }
