@@ -55,10 +55,17 @@ public class AdminController {
     this.election = election;
   }
 
+  /** Liveness: the process answers. {@code /livez} is the same, under the name Kubernetes' own servers use. */
   @Get("/healthz")
   @Produces(MediaType.TEXT_PLAIN)
   public String healthz() {
     return "ok\n";
+  }
+
+  @Get("/livez")
+  @Produces(MediaType.TEXT_PLAIN)
+  public String livez() {
+    return healthz();
   }
 
   /**
@@ -97,6 +104,13 @@ public class AdminController {
       return HttpResponse.<String>status(HttpStatus.SERVICE_UNAVAILABLE).body(body.toString());
     }
     return HttpResponse.ok(body.toString());
+  }
+
+  /** {@link #ready}, with the same query options, under the name Kubernetes' own servers use. */
+  @Get("/readyz{?strict}")
+  @Produces(MediaType.TEXT_PLAIN)
+  public HttpResponse<String> readyz(@Nullable Boolean strict) {
+    return ready(strict);
   }
 
   @Get("/api/status")

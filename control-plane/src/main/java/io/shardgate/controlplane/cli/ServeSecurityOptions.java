@@ -1,5 +1,6 @@
 package io.shardgate.controlplane.cli;
 
+import io.shardgate.controlplane.security.AdminRemoteAccess;
 import io.shardgate.controlplane.security.ServeSecurity;
 import io.shardgate.controlplane.security.XdsTlsFiles;
 import java.nio.file.Path;
@@ -19,6 +20,13 @@ final class ServeSecurityOptions {
       description = "More Host names the admin API answers, e.g. shardgate.example.com or localhost:8888 (default:"
           + " its bind address, and localhost when on loopback; any IP address when bound to 0.0.0.0 or ::).")
   List<String> adminAllowedHosts = new ArrayList<>();
+
+  @Option(names = AdminRemoteAccess.OPTION, paramLabel = "LEVEL", defaultValue = "metrics",
+      description = "What the admin API answers requests from outside this host (not from loopback): health (GET"
+          + " /healthz /livez /ready /readyz, for the kubelet's probes), metrics (those and /metrics, for Prometheus;"
+          + " default: ${DEFAULT-VALUE}) or all. Anything else gets 403; read it through `kubectl port-forward`."
+          + " Loopback peers get everything.")
+  String adminRemoteAccess;
 
   @Option(names = XdsTlsFiles.CERT_OPTION, paramLabel = "FILE",
       description = "PEM certificate chain of the xDS server; with --xds-tls-key, xDS is served over TLS only.")
@@ -60,6 +68,7 @@ final class ServeSecurityOptions {
       throw new IllegalArgumentException("--xds-tls-client-ca needs TLS: also pass --xds-tls-cert FILE and"
           + " --xds-tls-key FILE, the xDS server's own certificate and key");
     }
-    return new ServeSecurity(xdsAddress, adminAllowedHosts, tls, requireRoleIdentity, trustDomain);
+    return new ServeSecurity(xdsAddress, adminAllowedHosts, tls, requireRoleIdentity, trustDomain,
+        AdminRemoteAccess.parse(adminRemoteAccess));
   }
 }

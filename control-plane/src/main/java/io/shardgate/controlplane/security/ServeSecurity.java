@@ -7,7 +7,7 @@ import java.util.regex.Pattern;
 
 /**
  * The security settings of {@code serve} (docs/security.md): where xDS listens, its TLS, the role identity rule, and
- * the extra Host names the admin API answers. Immutable value; the constructor rejects combinations that would not do
+ * the extra Host names the admin API answers and what it answers peers that are not on loopback. Immutable value; the constructor rejects combinations that would not do
  * what they say, naming the command-line options.
  *
  * <p>{@link #properties()} turns it into the application properties that the server's wiring reads
@@ -26,13 +26,16 @@ public record ServeSecurity(
     List<String> adminAllowedHosts,
     XdsTlsFiles xdsTls,
     boolean requireRoleIdentity,
-    String trustDomain) {
+    String trustDomain,
+    AdminRemoteAccess adminRemoteAccess) {
 
   public static final String DEFAULT_XDS_ADDRESS = "127.0.0.1";
 
   /** Micronaut gRPC's own bind address property. */
   public static final String XDS_ADDRESS = "grpc.server.host";
   public static final String ADMIN_ALLOWED_HOSTS = "shardgate.admin.allowed-hosts";
+  /** {@link AdminRemoteAccess#value()} of the level; read by the admin API's access filter. */
+  public static final String ADMIN_REMOTE_ACCESS = "shardgate.admin.remote-access";
   public static final String XDS_TLS_CERT = "shardgate.xds.tls.cert";
   public static final String XDS_TLS_KEY = "shardgate.xds.tls.key";
   public static final String XDS_TLS_CLIENT_CA = "shardgate.xds.tls.client-ca";
@@ -50,6 +53,9 @@ public record ServeSecurity(
           + " 127.0.0.1 (this host only) or 0.0.0.0 (every interface)");
     }
     adminAllowedHosts = List.copyOf(adminAllowedHosts);
+    if (adminRemoteAccess == null) {
+      adminRemoteAccess = AdminRemoteAccess.METRICS;
+    }
     AdminHostPolicy.requireHostNames(adminAllowedHosts);
     if (requireRoleIdentity && (xdsTls == null || !xdsTls.mutual())) {
       throw new IllegalArgumentException("--xds-require-role-identity needs mutual TLS, so that every Envoy presents a"
@@ -66,9 +72,20 @@ public record ServeSecurity(
     }
   }
 
+  /** The settings with the default {@link AdminRemoteAccess#METRICS} for peers that are not on loopback. */
+  public ServeSecurity(String xdsAddress, List<String> adminAllowedHosts, XdsTlsFiles xdsTls,
+      boolean requireRoleIdentity, String trustDomain) {
+    this(xdsAddress, adminAllowedHosts, xdsTls, requireRoleIdentity, trustDomain, AdminRemoteAccess.METRICS);
+  }
+
   /** Plaintext xDS on loopback, no extra admin Host names: what {@code serve} does without security options. */
   public static ServeSecurity defaults() {
     return new ServeSecurity(DEFAULT_XDS_ADDRESS, List.of(), null, false, null);
+  }
+
+  /** These settings with another {@code adminRemoteAccess}. */
+  public ServeSecurity withAdminRemoteAccess(AdminRemoteAccess access) {
+    return new ServeSecurity(xdsAddress, adminAllowedHosts, xdsTls, requireRoleIdentity, trustDomain, access);
   }
 
   /** These settings as application properties; absent settings are left out, so defaults apply. */
@@ -85,6 +102,7 @@ public record ServeSecurity(
         props.put(XDS_TLS_CLIENT_CA, xdsTls.clientCaFile().toAbsolutePath().normalize().toString());
       }
     }
+    props.put(ADMIN_REMOTE_ACCESS, adminRemoteAccess.value());
     props.put(XDS_REQUIRE_ROLE_IDENTITY, requireRoleIdentity);
     if (trustDomain != null) {
       props.put(XDS_TRUST_DOMAIN, trustDomain);

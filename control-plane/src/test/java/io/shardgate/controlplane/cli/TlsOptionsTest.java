@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.shardgate.controlplane.security.AdminRemoteAccess;
 import io.shardgate.templates.TestPki;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -68,6 +69,21 @@ class TlsOptionsTest {
     assertServeRefuses("--admin-allowed-hosts entry \"https://ops.example.com/\" is not a host name: expected NAME,"
         + " NAME:PORT, an IP address or [IPv6]:PORT",
         "--admin-allowed-hosts", "ops.example.com,https://ops.example.com/");
+    assertServeRefuses("--admin-remote-access \"everything\" is not one of health, metrics, all",
+        "--admin-remote-access", "everything");
+  }
+
+  @Test
+  void adminRemoteAccessIsDocumentedAndDefaultsToMetrics() {
+    Run help = run("serve", "--help");
+    assertEquals(0, help.exit(), help::toString);
+    assertTrue(help.out().contains("--admin-remote-access=LEVEL"), help.out());
+    assertTrue(help.out().replaceAll("\\s+", " ").contains("kubectl port-forward"), help.out());
+    ServeCommand serve = new ServeCommand();
+    new CommandLine(serve).parseArgs();
+    assertEquals(AdminRemoteAccess.METRICS, serve.security.toSecurity().adminRemoteAccess());
+    new CommandLine(serve).parseArgs("--admin-remote-access", "health");
+    assertEquals(AdminRemoteAccess.HEALTH, serve.security.toSecurity().adminRemoteAccess());
   }
 
   @Test

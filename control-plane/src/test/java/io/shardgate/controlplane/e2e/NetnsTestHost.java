@@ -120,6 +120,30 @@ public final class NetnsTestHost implements AutoCloseable {
     return namespace;
   }
 
+  /**
+   * Runs {@code mainClass} (a class of these tests that needs nothing but the JDK, such as {@link NetnsHttpGet}) in a
+   * JVM inside the namespace, so that what it connects to on this host sees it come from {@link #address()}, not from
+   * loopback; returns its output, or fails with it unless it exits with 0 within the bound.
+   */
+  public String runJava(Class<?> mainClass, String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>(List.of(ipBinary(), "netns", "exec", namespace,
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+        "-Xmx32m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", ownClassFolder(), mainClass.getName()));
+    command.addAll(List.of(args));
+    Process p = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+    byte[] out = p.getInputStream().readAllBytes();
+    if (!p.waitFor(READY_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
+      p.destroyForcibly();
+      fail(mainClass.getSimpleName() + " in " + namespace + " did not finish within " + READY_BOUND);
+    }
+    String output = new String(out, StandardCharsets.UTF_8);
+    if (p.exitValue() != 0) {
+      fail(mainClass.getSimpleName() + " in " + namespace + " exited with " + p.exitValue() + ":\n" + output);
+    }
+    return output;
+  }
+
   /** The host side's veth link name. */
   String hostLink() {
     return hostLink;

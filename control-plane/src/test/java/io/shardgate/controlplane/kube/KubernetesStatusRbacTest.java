@@ -60,7 +60,7 @@ class KubernetesStatusRbacTest {
     admin.rbac().roles().inNamespace("gloo-system").resource(new RoleBuilder()
         .withNewMetadata().withName("shardgate-leader-election").endMetadata()
         .addNewRule().withApiGroups("coordination.k8s.io").withResources("leases")
-        .withVerbs("get", "create", "update").endRule().build()).create();
+        .withVerbs("get", "create").endRule().build()).create();
     admin.rbac().roleBindings().inNamespace("gloo-system").resource(new RoleBindingBuilder()
         .withNewMetadata().withName("shardgate-leader-election").endMetadata()
         .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("Role")
