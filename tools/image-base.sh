@@ -50,6 +50,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 log() { echo "image-base: $*" >&2; }
+# apt-get download as root says so on every download; nothing to act on
+apt_root_warning='^W: Download is performed unsandboxed'
 die() { echo "image-base: ERROR: $*" >&2; exit 1; }
 [ -n "$modules" ] || { usage >&2; die "--modules is required"; }
 [ -n "$output" ] || { usage >&2; die "--output is required"; }
@@ -135,7 +137,7 @@ else
       [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && echo "$f"; done | head -n1 || true)"
     if [ -z "$deb" ]; then
       log "  apt-get download $package=$version"
-      (cd "$cache/debs" && apt-get download "$package=$version" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) \
+      (cd "$cache/debs" && apt-get download "$package=$version" 2>&1 | { grep -v "$apt_root_warning" || true; } >&2) \
         || die "apt-get download $package=$version failed (is that version still in the apt sources? apt-get update)"
       deb="$(ls "$cache/debs/${package}_"*.deb | while read -r f; do
         [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && echo "$f"; done | head -n1)"
@@ -159,21 +161,33 @@ else
     cp "$src" "$libs.partial/tree$path"
     chmod 0755 "$libs.partial/tree$path"
   done
+  # Each package's copyright file goes with its libraries. Some packages' doc folder is a symlink to another
+  # package's (libstdc++6 and libgcc-s1 -> gcc-12-base): that package's copyright, then.
   docs="$libs.partial/tree/usr/share/doc"
   for pv in $packages; do
     package="${pv%%=*}"
-    copyright="$libs.partial/pkg-$package/usr/share/doc/$package/copyright"
-    if [ -f "$copyright" ]; then
-      mkdir -p "$docs/$package" && cp "$copyright" "$docs/$package/copyright"
+    doc="$libs.partial/pkg-$package/usr/share/doc/$package"
+    if [ -L "$doc" ]; then
+      owner="$(basename "$(readlink "$doc")")"
+      if [ ! -d "$libs.partial/pkg-$owner" ]; then
+        owner_version="$(dpkg-query -W -f='${Version}' "$owner" 2>/dev/null)" \
+          || die "$package's documentation is $owner's, which is not installed here"
+        (cd "$libs.partial" && apt-get download "$owner=$owner_version" 2>&1 \
+          | { grep -v "$apt_root_warning" || true; } >&2) || die "apt-get download $owner=$owner_version failed"
+        dpkg-deb -x "$libs.partial/${owner}_"*.deb "$libs.partial/pkg-$owner"
+      fi
+      doc="$libs.partial/pkg-$owner/usr/share/doc/$owner"
     fi
+    [ -f "$doc/copyright" ] || die "the $package package has no copyright file"
+    mkdir -p "$docs/$package" && cp "$doc/copyright" "$docs/$package/copyright"
   done
   mkdir -p "$docs/shardgate-image-base"
   {
     echo "# Debian packages whose shared libraries this image carries (package=version), and the Java runtime."
     echo "$packages"
-    echo "java-runtime=$java_version (jlink of $java_home: $modules)"
+    echo "java-runtime=$java_version (jlink of the build's JDK: $modules)"
   } >"$docs/shardgate-image-base/packages.txt"
-  rm -rf "$libs.partial"/pkg-*
+  rm -rf "$libs.partial"/pkg-* "$libs.partial"/*.deb
   mv "$libs.partial" "$libs"
   touch "$libs/.complete"
 fi

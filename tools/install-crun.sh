@@ -59,13 +59,16 @@ for dep in $(apt-cache depends --no-recommends --no-suggests crun \
   fi
 done
 log "downloading $packages"
-(cd "$work/debs" && apt-get download $packages 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) \
+apt_root_warning='^W: Download is performed unsandboxed' # apt-get download as root says so every time
+(cd "$work/debs" && apt-get download $packages 2>&1 | { grep -v "$apt_root_warning" || true; } >&2) \
   || die "apt-get download $packages failed"
 for deb in "$work/debs"/*.deb; do
   dpkg-deb -x "$deb" "$work/root"
 done
 [ -x "$work/root/usr/bin/crun" ] || die "the crun package has no usr/bin/crun"
 
+# The folders of the extracted libraries, relative to the wrapper (usr/lib/x86_64-linux-gnu on amd64, ...).
+lib_dirs="$(cd "$work/root" && find . -name '*.so*' -printf '%h\n' | sort -u | sed 's|^\./|$here/root/|' | paste -sd:)"
 cat >"$work/crun" <<'EOF'
 #!/usr/bin/env bash
 # crun from this folder's extracted Debian packages (tools/install-crun.sh). No cgroup manager: nothing here sets
@@ -73,7 +76,7 @@ cat >"$work/crun" <<'EOF'
 # in a private mount namespace without that mount.
 set -euo pipefail
 here="$(cd "$(dirname "$(readlink -f "$0")")" && pwd)"
-export LD_LIBRARY_PATH="$here/root/usr/lib/x86_64-linux-gnu:$here/root/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LD_LIBRARY_PATH="@LIB_DIRS@${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 crun="$here/root/usr/bin/crun"
 if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ] && mountpoint -q /sys/fs/cgroup/unified 2>/dev/null; then
   exec unshare --mount --propagation private /bin/sh -c \
@@ -81,6 +84,7 @@ if [ "$(stat -f -c %T /sys/fs/cgroup 2>/dev/null)" = tmpfs ] && mountpoint -q /s
 fi
 exec "$crun" --cgroup-manager=disabled "$@"
 EOF
+sed -i "s|@LIB_DIRS@|$lib_dirs|" "$work/crun"
 chmod +x "$work/crun"
 "$work/crun" --version >/dev/null || die "the extracted crun does not run: $("$work/crun" --version 2>&1 | head -n3)"
 rm -rf "$work/debs" "$target"

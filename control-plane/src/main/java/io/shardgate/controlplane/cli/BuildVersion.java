@@ -24,7 +24,8 @@ public record BuildVersion(String version, String commit, boolean dirty) {
     if (version == null) {
       return "shardgate (development build)";
     }
-    String c = commit == null ? "unknown" : commit.substring(0, Math.min(12, commit.length())) + (dirty ? "+dirty" : "");
+    String c = commit == null ? "unknown"
+        : commit.substring(0, Math.min(12, commit.length())) + (dirty ? "+dirty" : "");
     return "shardgate " + version + " (commit " + c + ")";
   }
 
