@@ -62,7 +62,8 @@ fi
 [ -x "$java_home/bin/jlink" ] || die "no jlink in $java_home/bin: --java-home must be a full JDK"
 [ -d "$java_home/jmods" ] || die "no jmods in $java_home (on Debian: apt-get install openjdk-17-jdk-headless)"
 for tool in ldd readelf dpkg dpkg-deb dpkg-query apt-get sha256sum; do
-  command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed (the image base is assembled from Debian packages)"
+  command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed: the image's base is assembled from the Debian"\
+" packages of this machine (Debian or Ubuntu). Build without the image: ./mvnw ... -Djib.skip=true"
 done
 
 cache="${SHARDGATE_CACHE:-$HOME/.cache/shardgate}/image-base"
