@@ -28,11 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The image the build made, run by a real OCI runtime: crun from the machine's apt sources (tools/install-crun.sh,
- * run by the build before the integration tests), as root, in the host's network namespace. The layers are unpacked
- * in order into a bundle's rootfs; config.json is {@code crun spec}'s, with the image's entrypoint, env, working dir
- * and user 65532:65532, a read-only root, a tmpfs on /tmp and docs/examples/sharded bound read-only at /config.
- * {@code serve} must answer {@code GET /ready} with 200 within a generous bound; the container is always killed
- * and deleted afterwards.
+ * run by the build before the integration tests), as root (or through passwordless sudo), in the host's network
+ * namespace. The layers are unpacked in order into a bundle's rootfs; config.json is {@code crun spec}'s, with the
+ * image's entrypoint, env, working dir and user 65532:65532, a read-only root, a tmpfs on /tmp and
+ * docs/examples/sharded bound read-only at /config. {@code serve} must answer {@code GET /ready} with 200 within a
+ * generous bound; the container is always killed and deleted afterwards.
  */
 class ImageRunIT {
 
@@ -40,18 +40,28 @@ class ImageRunIT {
   private static final AtomicInteger CONTAINERS = new AtomicInteger();
 
   @TempDir static Path work;
-  private static Path crun;
+  /** crun's command line: the wrapper, through sudo when this JVM is not root. */
+  private static List<String> crun;
   private static Path rootfs;
   private static JsonNode imageConfig;
 
   @BeforeAll
   static void unpackTheImage() throws Exception {
+    Path bin = Path.of(System.getProperty("shardgate.crun.bin", ".tools/crun/crun")).toAbsolutePath();
+    assertTrue(Files.isExecutable(bin), bin + " is missing: tools/install-crun.sh installs it (the build runs it"
+        + " in pre-integration-test)");
+    // crun runs containers as root: this JVM's user, or passwordless sudo (a CI runner's user)
     String uid = Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("Uid:"))
         .findFirst().orElse("Uid: unknown");
-    assertTrue(uid.matches("Uid:\\s+0\\s.*"), "crun runs containers as root here; this JVM runs as " + uid);
-    crun = Path.of(System.getProperty("shardgate.crun.bin", ".tools/crun/crun")).toAbsolutePath();
-    assertTrue(Files.isExecutable(crun), crun + " is missing: tools/install-crun.sh installs it (the build runs it"
-        + " in pre-integration-test)");
+    if (uid.matches("Uid:\\s+0\\s.*")) {
+      crun = List.of(bin.toString());
+    } else {
+      Process sudo = new ProcessBuilder("sudo", "-n", "true").redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      assertTrue(sudo.waitFor(30, TimeUnit.SECONDS) && sudo.exitValue() == 0,
+          "crun runs containers as root: run the build as root or give this user passwordless sudo; it is " + uid);
+      crun = List.of("sudo", "-n", bin.toString());
+    }
     OciImage image = OciImage.read(BuiltArtifacts.imageTarball());
     imageConfig = image.config().get("config");
     rootfs = work.resolve("rootfs");
@@ -128,7 +138,7 @@ class ImageRunIT {
   private static Container create(List<String> args, List<String> extraEnv) throws Exception {
     String id = "shardgate-it-" + ProcessHandle.current().pid() + "-" + CONTAINERS.incrementAndGet();
     Path bundle = Files.createDirectories(work.resolve(id));
-    BuiltArtifacts.run(bundle, List.of(crun.toString(), "spec"), 60);
+    BuiltArtifacts.run(bundle, List.of(crun.get(crun.size() - 1), "spec"), 60); // writing a file needs no root
     ObjectNode spec = (ObjectNode) JSON.readTree(bundle.resolve("config.json").toFile());
     ObjectNode process = (ObjectNode) spec.get("process");
     process.put("terminal", false);
@@ -169,7 +179,7 @@ class ImageRunIT {
 
     Process run() throws IOException {
       Files.createDirectories(state);
-      return new ProcessBuilder(crun.toString(), "--root", state.toString(), "run", "--bundle", bundle.toString(), id)
+      return new ProcessBuilder(crun("--root", state.toString(), "run", "--bundle", bundle.toString(), id))
           .redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
     }
 
@@ -179,8 +189,7 @@ class ImageRunIT {
 
     /** The container's init process on the host (the JVM), from {@code crun state}. */
     long pid() throws Exception {
-      JsonNode s = JSON.readTree(BuiltArtifacts.run(bundle, List.of(crun.toString(), "--root", state.toString(),
-          "state", id), 60));
+      JsonNode s = JSON.readTree(BuiltArtifacts.run(bundle, crun("--root", state.toString(), "state", id), 60));
       assertEquals("running", s.get("status").asText(), s.toString());
       return s.get("pid").asLong();
     }
@@ -204,16 +213,22 @@ class ImageRunIT {
 
     /** Runs a crun command (bounded); whether it succeeded. */
     private boolean exec(String... command) throws Exception {
-      List<String> argv = new ArrayList<>(List.of(crun.toString(), "--root", state.toString()));
+      List<String> argv = new ArrayList<>(List.of("--root", state.toString()));
       argv.addAll(List.of(command));
-      Process p = new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD)
-          .start();
+      Process p = new ProcessBuilder(crun(argv.toArray(String[]::new))).redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
       if (!p.waitFor(60, TimeUnit.SECONDS)) {
         p.destroyForcibly();
         return false;
       }
       return p.exitValue() == 0;
     }
+  }
+
+  private static List<String> crun(String... args) {
+    List<String> argv = new ArrayList<>(crun);
+    argv.addAll(List.of(args));
+    return argv;
   }
 
   /** Field {@code i} (0-based, space-separated) of a /proc/PID/mountinfo line. */
