@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
       PlanCommand.class,
       StatusCommand.class,
       BootstrapCommand.class,
+      VersionCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class ShardgateCli implements Runnable {
@@ -40,12 +41,11 @@ public final class ShardgateCli implements Runnable {
     spec.commandLine().getOut().flush();
   }
 
-  /** The version from the jar manifest, when there is one. */
+  /** {@code --version}: the build's version and commit ({@link BuildVersion}). */
   static final class Version implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-      String v = ShardgateCli.class.getPackage().getImplementationVersion();
-      return new String[] {"shardgate " + (v == null ? "(development build)" : v)};
+      return new String[] {BuildVersion.current().line()};
     }
   }
 }
