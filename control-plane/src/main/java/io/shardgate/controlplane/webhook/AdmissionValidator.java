@@ -19,7 +19,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.SortedMap;
+import java.util.SortedSet;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.function.LongSupplier;
 
 /**
@@ -143,6 +145,7 @@ public final class AdmissionValidator {
 
   /** How many admitted changes wait for the source to show them. */
   public synchronized int pendingChanges() {
+    refresh();
     return pending.size();
   }
 
@@ -186,7 +189,13 @@ public final class AdmissionValidator {
     Translation candidate = translate(candidateInput);
     ResourceKey own = new ResourceKey(request.kind(), request.namespace(), request.name());
     Problems problems = problems(own, delete, base, candidate);
-    List<String> shards = new ArrayList<>(candidate.translated());
+    // The shards the change reaches: those using the object, and those whose served configuration it changes.
+    SortedSet<String> reached = new TreeSet<>(candidate.translated());
+    ResourceStatus ownStatus = candidate.gateway().statuses().get(own);
+    if (ownStatus != null) {
+      ownStatus.proxies().forEach(p -> reached.add(candidate.gateway().writeNamespace() + "~" + p));
+    }
+    List<String> shards = List.copyOf(reached);
     List<String> warnings = new ArrayList<>(problems.warnings());
     boolean refuse = !problems.errors().isEmpty() || (!knobs.allowWarnings() && !problems.warnings().isEmpty());
     if (refuse && knobs.alwaysAccept()) {

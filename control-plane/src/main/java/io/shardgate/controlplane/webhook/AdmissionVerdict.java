@@ -10,8 +10,8 @@ import java.util.List;
  * @param warnings what the client is shown either way ({@code kubectl} prints each as {@code Warning: ...})
  * @param result what happened, for metrics and logs: {@link #ADMITTED}, {@link #REFUSED}, {@link #SKIPPED},
  *     {@link #NOT_READY} or {@link #ERROR}
- * @param shards the shards (node roles) whose configuration the change alters, as the dry run found them; empty when
- *     none or not translated
+ * @param shards the shards (node roles) the change reaches, as the dry run found them: those using the object and
+ *     those whose served configuration it changes; empty when none (or not translated)
  */
 public record AdmissionVerdict(boolean allowed, String message, List<String> warnings, String result,
     List<String> shards) {
