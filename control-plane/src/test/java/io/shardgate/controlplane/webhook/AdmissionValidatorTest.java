@@ -244,10 +244,12 @@ class AdmissionValidatorTest {
     source(BASE);
     AdmissionVerdict v = create(virtualService("payments", "payments-copy", "protected", "payments.example.com"));
     assertFalse(v.allowed());
-    assertTrue(v.message().contains("VirtualService payments/payments-copy: domain conflict: the domain"
-        + " 'payments.example.com' is also claimed by VirtualService payments/payments"), v.message());
+    assertTrue(v.message().contains("VirtualService payments/payments-copy: spec.virtualHost.domains: domain"
+        + " conflict: the domain 'payments.example.com' is also claimed by VirtualService payments/payments"),
+        v.message());
     // The change rejects the VirtualService that was there first, too: that counts against it.
-    assertTrue(v.message().contains("VirtualService payments/payments: domain conflict"), v.message());
+    assertTrue(v.message().contains("VirtualService payments/payments: spec.virtualHost.domains: domain"
+        + " conflict"), v.message());
     // The same domain on the other shard's Gateway is no conflict.
     AdmissionVerdict other = create(virtualService("payments", "payments-copy", "noisy", "payments.example.com"));
     assertTrue(other.allowed(), other.message());

@@ -154,8 +154,9 @@ class WebhookServerTest {
     assertEquals(false, refused.get("allowed"));
     Map<?, ?> status = (Map<?, ?>) refused.get("status");
     assertEquals(400, ((Number) status.get("code")).intValue());
-    assertTrue(String.valueOf(status.get("message")).startsWith("VirtualService team/orders: domain conflict: the"
-        + " domain 'shop.example.com' is also claimed by VirtualService team/shop"), status::toString);
+    assertTrue(String.valueOf(status.get("message")).startsWith("VirtualService team/orders:"
+        + " spec.virtualHost.domains: domain conflict: the domain 'shop.example.com' is also claimed by"
+        + " VirtualService team/shop"), status::toString);
 
     // cert-manager's rotation: new files in place (written beside, then moved over the old ones).
     TestPki.Issued second = ca.leaf("webhook-2").sans("IP:127.0.0.1").writeTo(dir.resolve("new.crt"),
