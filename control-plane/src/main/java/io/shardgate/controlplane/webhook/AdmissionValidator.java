@@ -11,6 +11,7 @@ import io.shardgate.sharding.report.ResourceStatus;
 import io.shardgate.sharding.translate.LastGood;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -209,8 +210,8 @@ public final class AdmissionValidator {
         problems.warnings().forEach(w -> reasons.add(w + " (a warning; Settings gateway.validation.allowWarnings is"
             + " false)"));
       }
-      return new AdmissionVerdict(false, String.join("; ", reasons), problems.errors().isEmpty() ? List.of()
-          : warnings, AdmissionVerdict.REFUSED, shards);
+      // No warnings beside a refusal: most are consequences of the rejection the message already names.
+      return new AdmissionVerdict(false, String.join("; ", reasons), List.of(), AdmissionVerdict.REFUSED, shards);
     }
     if (!request.dryRun()) {
       pending.put(key, new Pending(delete ? null : request.object(), nanoTime.getAsLong()));
@@ -234,7 +235,10 @@ public final class AdmissionValidator {
     List<String> errors = new ArrayList<>();
     List<String> warnings = new ArrayList<>();
     SortedMap<ResourceKey, ResourceStatus> before = base.gateway().statuses();
-    for (ResourceStatus s : candidate.gateway().statuses().values()) {
+    // The object's own problems first (they are what its author must fix), then the others' in key order.
+    List<ResourceStatus> statuses = new ArrayList<>(candidate.gateway().statuses().values());
+    statuses.sort(Comparator.comparing((ResourceStatus s) -> !s.key().equals(own)));
+    for (ResourceStatus s : statuses) {
       boolean mine = !delete && s.key().equals(own);
       ResourceStatus was = mine ? null : before.get(s.key());
       Set<String> oldErrors = was == null ? Set.of() : new HashSet<>(was.errors());
