@@ -134,10 +134,12 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
   /**
    * One validation webhook admission, from reading the request to writing the answer: the timer
    * {@code shardgate_webhook_admission_seconds} by {@code kind} and {@code result} (admitted, refused, skipped,
-   * not_ready, error, bad_request), whose {@code _count} counts the results; with p50/p90/p99 of the last minutes.
+   * not_ready, error, bad_request), whose {@code _count} counts the results. A summary with p50/p90/p99 of the last
+   * minutes (Micrometer's decaying window) rather than buckets: the Prometheus registry renders no quantiles beside
+   * buckets, and a webhook's latency is read per replica.
    */
   public void admission(String kind, String result, long nanos) {
-    admissions.computeIfAbsent(kind + " " + result, k -> latencyTimer("shardgate.webhook.admission")
+    admissions.computeIfAbsent(kind + " " + result, k -> Timer.builder("shardgate.webhook.admission")
         .description("Time to decide one admission request of the validation webhook (dry-run translation included)")
         .tag("kind", kind).tag("result", result).publishPercentiles(0.5, 0.9, 0.99)
         .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
