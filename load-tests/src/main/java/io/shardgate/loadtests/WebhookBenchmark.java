@@ -167,7 +167,11 @@ public final class WebhookBenchmark implements BenchmarkLauncher.Run {
     log("report: " + options.out.resolve("report.md").toAbsolutePath());
   }
 
+  /** The VirtualServices serve holds, or -1 while its admin port is not open yet. */
   private static long held(ServeProcess serve) {
+    if (!ServeProcess.accepts(serve.adminPort())) {
+      return -1;
+    }
     return Math.round(PrometheusText.value(serve.metrics(),
         "shardgate_source_kubernetes_objects{kind=\"VirtualService\"}"));
   }
