@@ -107,6 +107,13 @@ public final class WebhookBenchmark implements BenchmarkLauncher.Run {
     log(String.format(Locale.ROOT, "serve holds %,d VirtualServices after %.0f ms", options.virtualServices,
         ms(System.nanoTime() - t)));
 
+    await("serve's first pass (GET /ready answers 200)", () -> "not ready", () -> {
+      try {
+        return serve.get("/ready").statusCode() == 200;
+      } catch (IOException e) {
+        return false;
+      }
+    });
     KubeObjects.apply(client, webhookConfiguration(webhookPort, caPem));
     cleanup.push(() -> client.admissionRegistration().v1().validatingWebhookConfigurations()
         .withName("shardgate-validation-bench").delete());
@@ -119,7 +126,8 @@ public final class WebhookBenchmark implements BenchmarkLauncher.Run {
         return false;
       } catch (KubernetesClientException e) {
         last[0] = e.getMessage();
-        return String.valueOf(e.getMessage()).contains(WEBHOOK_NAME);
+        return String.valueOf(e.getMessage()).contains(WEBHOOK_NAME)
+            && String.valueOf(e.getMessage()).contains("domain conflict");
       }
     });
 

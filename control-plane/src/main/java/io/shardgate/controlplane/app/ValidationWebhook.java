@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,7 +40,11 @@ public final class ValidationWebhook implements AutoCloseable {
       Translation t = pipeline.latest();
       if (t != null) {
         validator.sourceChanged(t.input(), t.gateway().lastGood());
-        refresher.execute(this::refresh);
+        try {
+          refresher.execute(this::refresh);
+        } catch (RejectedExecutionException closing) {
+          // the context is closing: no more requests to validate
+        }
       }
     });
     server = WebhookServer.start(address, port, credentials, validator, observer);

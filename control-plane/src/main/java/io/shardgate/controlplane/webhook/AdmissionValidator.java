@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -69,6 +70,8 @@ public final class AdmissionValidator {
   private final TranslationEngine engine = new TranslationEngine();
   private final LongSupplier nanoTime;
   private final TreeMap<DocKey, Pending> pending = new TreeMap<>();
+  /** The key of every document of the view (identity), so a request does not read thousands of trees again. */
+  private Map<SourceDocument, DocKey> keys = new IdentityHashMap<>();
   /** The source's latest input, as the pipeline's pass listener hands it over (without taking the lock). */
   private record Incoming(ConfigInput input, LastGood lastGood) {}
 
@@ -128,6 +131,16 @@ public final class AdmissionValidator {
       boolean caughtUp = want == null ? seen == null : seen != null && seen.content().equals(want.content());
       return caughtUp || nanos - e.getValue().admittedNanos() > PENDING_TTL.toNanos();
     });
+    Map<SourceDocument, DocKey> nextKeys = new IdentityHashMap<>();
+    for (SourceDocument d : sourceInput.documents()) {
+      nextKeys.put(d, keyOf(d));
+    }
+    pending.values().forEach(p -> {
+      if (p.document() != null) {
+        nextKeys.put(p.document(), keyOf(p.document()));
+      }
+    });
+    keys = nextKeys;
     List<SourceDocument> next = sourceInput.documents();
     for (Map.Entry<DocKey, Pending> e : pending.entrySet()) {
       next = with(next, e.getKey(), e.getValue().document());
@@ -182,7 +195,7 @@ public final class AdmissionValidator {
     }
     DocKey key = new DocKey(request.kind(), request.namespace(), request.name());
     boolean delete = request.operation() == AdmissionRequest.Operation.DELETE;
-    if (delete && view.stream().noneMatch(d -> key.equals(keyOf(d)))) {
+    if (delete && view.stream().noneMatch(d -> key.equals(keys.get(d)))) {
       return AdmissionVerdict.skipped("the object is not in the control plane's view");
     }
     List<SourceDocument> candidateView = with(view, key, delete ? null : request.object());
@@ -215,6 +228,9 @@ public final class AdmissionValidator {
     }
     if (!request.dryRun()) {
       pending.put(key, new Pending(delete ? null : request.object(), nanoTime.getAsLong()));
+      if (!delete) {
+        keys.put(request.object(), key); // in the view now
+      }
       view = candidateView;
       baseInput = candidateInput;
       base = candidate;
@@ -241,6 +257,9 @@ public final class AdmissionValidator {
     for (ResourceStatus s : statuses) {
       boolean mine = !delete && s.key().equals(own);
       ResourceStatus was = mine ? null : before.get(s.key());
+      if (was == s) {
+        continue; // the translation kept its status object: nothing new (the common case, so it must be cheap)
+      }
       Set<String> oldErrors = was == null ? Set.of() : new HashSet<>(was.errors());
       Set<String> oldWarnings = was == null ? Set.of() : new HashSet<>(was.warnings());
       for (String e : s.errors()) {
@@ -280,10 +299,10 @@ public final class AdmissionValidator {
    * {@code documents} with every document of {@code key} replaced by {@code document} (null: removed). Documents that
    * name no Gloo object, and the others, stay as they are, in their order, so their problems are the source's.
    */
-  private static List<SourceDocument> with(List<SourceDocument> documents, DocKey key, SourceDocument document) {
+  private List<SourceDocument> with(List<SourceDocument> documents, DocKey key, SourceDocument document) {
     List<SourceDocument> out = new ArrayList<>(documents.size() + 1);
     for (SourceDocument d : documents) {
-      if (!key.equals(keyOf(d))) {
+      if (!key.equals(keys.get(d))) {
         out.add(d);
       }
     }
