@@ -39,8 +39,9 @@ import org.junit.jupiter.api.io.TempDir;
  * port and a certificate from a test CA, a ValidatingWebhookConfiguration pointing the API server at it
  * ({@code failurePolicy: Fail}), and the real {@code kubectl} applying VirtualServices: a delegation cycle and a domain
  * conflict are refused with the resource and field named in kubectl's output, a valid one is admitted, a server dry
- * run of a bad one is refused too (and a valid dry run stores nothing), and deleting a RouteTable a VirtualService
- * delegates to is admitted with kubectl printing the warning.
+ * run of a bad one is refused too (and a valid dry run stores nothing), an admitted change counts against the next
+ * request at once and leaves the webhook's view once the source shows it, and deleting a RouteTable a VirtualService
+ * delegates to is admitted with kubectl printing the warning. (No kubelet: nothing here needs a pod.)
  */
 class KubernetesWebhookTest {
 
@@ -264,6 +265,9 @@ class KubernetesWebhookTest {
       Kubectl second = apply(virtualService("orders-again", "orders.example.com"));
       assertNotEquals(0, second.exit(), second::output);
       assertTrue(second.output().contains("also claimed by VirtualService team/orders"), second::output);
+      // Once the source's watch brings the admitted VirtualService, the view is the source's again.
+      KubeWaits.await(BOUND, "the webhook's view to converge to the source's", () -> "pending changes: "
+          + webhook.validator().pendingChanges(), () -> webhook.validator().pendingChanges() == 0);
 
       Kubectl delete = kubectl("delete", "routetable", "-n", "payments", "payments-api");
       System.out.println("kubectl delete (delegated table): " + delete.output());
