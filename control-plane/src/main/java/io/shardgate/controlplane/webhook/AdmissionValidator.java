@@ -118,9 +118,11 @@ public final class AdmissionValidator {
       seed = now.lastGood();
     }
     long nanos = nanoTime.getAsLong();
+    Map<SourceDocument, DocKey> nextKeys = new IdentityHashMap<>();
     Map<DocKey, SourceDocument> fromSource = new HashMap<>();
     for (SourceDocument d : sourceInput.documents()) {
       DocKey k = keyOf(d);
+      nextKeys.put(d, k);
       if (k != null) {
         fromSource.put(k, d);
       }
@@ -131,13 +133,9 @@ public final class AdmissionValidator {
       boolean caughtUp = want == null ? seen == null : seen != null && seen.content().equals(want.content());
       return caughtUp || nanos - e.getValue().admittedNanos() > PENDING_TTL.toNanos();
     });
-    Map<SourceDocument, DocKey> nextKeys = new IdentityHashMap<>();
-    for (SourceDocument d : sourceInput.documents()) {
-      nextKeys.put(d, keyOf(d));
-    }
-    pending.values().forEach(p -> {
+    pending.forEach((k, p) -> {
       if (p.document() != null) {
-        nextKeys.put(p.document(), keyOf(p.document()));
+        nextKeys.put(p.document(), k);
       }
     });
     keys = nextKeys;
