@@ -69,7 +69,15 @@ final class ServeProcess implements AutoCloseable {
   /** Starts {@code serve --kubernetes --kubeconfig FILE}, as {@link #start} does otherwise. */
   static ServeProcess startKubernetes(Path jar, List<String> jvmFlags, Path kubeconfig, Path stateDir, Path log)
       throws IOException {
-    return start(jar, jvmFlags, List.of("--kubernetes", "--kubeconfig", kubeconfig.toString()), stateDir, log);
+    return startKubernetes(jar, jvmFlags, kubeconfig, List.of(), stateDir, log);
+  }
+
+  /** As {@link #startKubernetes(Path, List, Path, Path, Path)}, with more options of serve ({@code --webhook-*}). */
+  static ServeProcess startKubernetes(Path jar, List<String> jvmFlags, Path kubeconfig, List<String> moreArgs,
+      Path stateDir, Path log) throws IOException {
+    List<String> args = new ArrayList<>(List.of("--kubernetes", "--kubeconfig", kubeconfig.toString()));
+    args.addAll(moreArgs);
+    return start(jar, jvmFlags, args, stateDir, log);
   }
 
   private static ServeProcess start(Path jar, List<String> jvmFlags, List<String> sourceArgs, Path stateDir, Path log)

@@ -7,6 +7,7 @@ import io.grpc.BindableService;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.micronaut.context.annotation.Bean;
+import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
@@ -42,6 +43,14 @@ public class ServeFactory {
 
   /** The property that selects the Kubernetes source ({@code serve --kubernetes}). */
   public static final String KUBERNETES = "shardgate.kubernetes";
+
+  /** The validation webhook's port ({@code serve --webhook-port}); without it there is no webhook. */
+  public static final String WEBHOOK_PORT = "shardgate.webhook.port";
+  public static final String WEBHOOK_ADDRESS = "shardgate.webhook.address";
+  public static final String WEBHOOK_CERT = "shardgate.webhook.cert";
+  public static final String WEBHOOK_KEY = "shardgate.webhook.key";
+  /** How often the webhook's certificate files are checked for changes (a Micronaut duration such as {@code 10s}). */
+  public static final String WEBHOOK_RELOAD_INTERVAL = "shardgate.webhook.reload-interval";
 
   /** Closed with the context: that stops its scheduler thread (stage timers, paced responses). */
   @Singleton
@@ -86,6 +95,23 @@ public class ServeFactory {
   @Singleton
   ShardPipeline pipeline(ShardSnapshotCache cache, LastGoodStore store, ShardgateMetrics metrics) {
     return new ShardPipeline(cache, store, metrics);
+  }
+
+  /**
+   * The validation webhook, with {@code shardgate.webhook.port}: created with the context (not on first use), so its
+   * port is open as soon as the xDS and admin ports are.
+   */
+  @Context
+  @Bean(preDestroy = "close")
+  @Requires(property = WEBHOOK_PORT)
+  ValidationWebhook validationWebhook(ShardPipeline pipeline, ShardgateMetrics metrics,
+      @Value("${" + WEBHOOK_PORT + "}") int port,
+      @Value("${" + WEBHOOK_ADDRESS + ":127.0.0.1}") String address,
+      @Value("${" + WEBHOOK_CERT + "}") String cert,
+      @Value("${" + WEBHOOK_KEY + "}") String key,
+      @Value("${" + WEBHOOK_RELOAD_INTERVAL + ":10s}") Duration reloadInterval) {
+    return new ValidationWebhook(pipeline, address, port, Path.of(cert), Path.of(key), reloadInterval,
+        metrics::admission);
   }
 
   /** The directory source, unless {@code shardgate.kubernetes} is true. */

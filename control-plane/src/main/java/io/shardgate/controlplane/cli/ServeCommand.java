@@ -9,6 +9,7 @@ import io.shardgate.controlplane.security.ServeSecurity;
 import io.shardgate.controlplane.security.TlsMaterialException;
 import io.shardgate.controlplane.security.XdsTlsCredentials;
 import io.shardgate.controlplane.status.LeaderElection;
+import io.shardgate.controlplane.webhook.WebhookServer;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -43,6 +44,8 @@ public final class ServeCommand implements Callable<Integer> {
   @Mixin ServeSecurityOptions security;
 
   @Mixin LeaderElectionOptions leaderElection;
+
+  @Mixin WebhookOptions webhook;
 
   @Option(
       names = "--config-dir",
@@ -121,8 +124,10 @@ public final class ServeCommand implements Callable<Integer> {
     }
     ServeSecurity checked;
     LeaderElection.Options election;
+    Map<String, Object> webhookProperties;
     try {
       election = leaderElection.toOptions();
+      webhookProperties = webhook.properties();
       checked = security.toSecurity();
       if (checked.xdsTls() != null) {
         XdsTlsCredentials.check(checked.xdsTls());
@@ -133,9 +138,13 @@ public final class ServeCommand implements Callable<Integer> {
       err.flush();
       return 2;
     }
-    context = kubernetes
-        ? startKubernetes(kubeconfig, stateDir, xdsPort, adminPort, adminAddress, checked, election)
-        : start(configDir, stateDir, xdsPort, adminPort, adminAddress, checked);
+    Map<String, Object> source = new LinkedHashMap<>(webhookProperties);
+    if (kubernetes) {
+      source.putAll(kubernetesProperties(kubeconfig, election));
+    } else {
+      source.put("shardgate.config-dir", configDir.toAbsolutePath().normalize().toString());
+    }
+    context = start(source, stateDir, xdsPort, adminPort, adminAddress, checked);
     serving = true;
     ApplicationContext running = context;
     // Runs beside Micronaut's own shutdown hook: ending the ADS streams at once lets its graceful gRPC stop finish
@@ -144,11 +153,13 @@ public final class ServeCommand implements Callable<Integer> {
     boolean tls = checked.xdsTls() != null;
     boolean mutual = tls && checked.xdsTls().mutual();
     System.err.printf(
-        "Shardgate serving %s: xDS on %s%s, admin on http://%s:%d (GET /api/status). Attach an Envoy with:%n"
+        "Shardgate serving %s: xDS on %s%s, admin on http://%s:%d (GET /api/status)%s. Attach an Envoy with:%n"
             + "  java -jar control-plane/target/shardgate.jar bootstrap --proxy <proxyName> --xds %s%s > envoy.yaml%n",
         kubernetes ? "the Kubernetes API server's Gloo resources" : configDir.toAbsolutePath().normalize(),
         hostPort(checked.xdsAddress(), xdsPort),
         mutual ? " (mutual TLS)" : tls ? " (TLS)" : "", adminAddress, adminPort,
+        webhook.port == null ? "" : ", validation webhook on https://" + hostPort(webhook.address, webhook.port)
+            + WebhookServer.PATH,
         hostPort(dialable(checked.xdsAddress()), xdsPort),
         (tls ? " --xds-tls-ca <CA of the xDS certificate>" : "")
             + (mutual ? " --xds-tls-cert <client.crt> --xds-tls-key <client.key>" : ""));
@@ -244,15 +255,24 @@ public final class ServeCommand implements Callable<Integer> {
   /** As above, electing the status writer with {@code election}. */
   public static ApplicationContext startKubernetes(Path kubeconfig, Path stateDir, int xdsPort, int adminPort,
       String adminAddress, ServeSecurity security, LeaderElection.Options election) {
+    return start(kubernetesProperties(kubeconfig, election), stateDir, xdsPort, adminPort, adminAddress, security);
+  }
+
+  private static Map<String, Object> kubernetesProperties(Path kubeconfig, LeaderElection.Options election) {
     Map<String, Object> source = new LinkedHashMap<>(LeaderElectionOptions.properties(election));
     source.put(ServeFactory.KUBERNETES, "true");
     if (kubeconfig != null) {
       source.put("shardgate.kubeconfig", kubeconfig.toAbsolutePath().normalize().toString());
     }
-    return start(source, stateDir, xdsPort, adminPort, adminAddress, security);
+    return source;
   }
 
-  private static ApplicationContext start(Map<String, Object> source, Path stateDir, int xdsPort, int adminPort,
+  /**
+   * Starts the control plane with {@code source} (the properties of the config source and of the options beyond
+   * security, such as the webhook's) added to the rest; closing the context stops it. For tests that start what
+   * {@code serve} starts with options no other method takes.
+   */
+  public static ApplicationContext start(Map<String, Object> source, Path stateDir, int xdsPort, int adminPort,
       String adminAddress, ServeSecurity security) {
     Map<String, Object> props = new LinkedHashMap<>(security.properties());
     props.put("shardgate.state-dir", stateDir.toAbsolutePath().normalize().toString());

@@ -100,6 +100,8 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
   /** Shards whose snapshot-version gauges are registered. */
   private final Set<String> versionGauges = ConcurrentHashMap.newKeySet();
 
+  private final ConcurrentMap<String, Timer> admissions = new ConcurrentHashMap<>();
+
   private volatile JvmGcMetrics gcMetrics;
 
   /** Registers the global meters in {@code registry}; per-shard meters appear as shards and streams do. */
@@ -127,6 +129,20 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
         .register(registry);
     // The group of Envoys without a role exists from the start; its streams are worth seeing at zero too.
     ensureConnectedGauge(NodeRoles.MISCONFIGURED_NODE_GROUP);
+  }
+
+  /**
+   * One validation webhook admission, from reading the request to writing the answer: the timer
+   * {@code shardgate_webhook_admission_seconds} by {@code kind} and {@code result} (admitted, refused, skipped,
+   * not_ready, error, bad_request), whose {@code _count} counts the results. A summary with p50/p90/p99 of the last
+   * minutes (Micrometer's decaying window) rather than buckets: the Prometheus registry renders no quantiles beside
+   * buckets, and a webhook's latency is read per replica.
+   */
+  public void admission(String kind, String result, long nanos) {
+    admissions.computeIfAbsent(kind + " " + result, k -> Timer.builder("shardgate.webhook.admission")
+        .description("Time to decide one admission request of the validation webhook (dry-run translation included)")
+        .tag("kind", kind).tag("result", result).publishPercentiles(0.5, 0.9, 0.99)
+        .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
   }
 
   /** Exposes a directory source's counters; call once per source. */

@@ -8,6 +8,7 @@ import io.netty.handler.ssl.SslProvider;
 import java.io.IOException;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.MessageDigest;
@@ -24,6 +25,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManager;
@@ -34,7 +37,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The xDS server's TLS credentials (TLS edge): its certificate and key and, for mutual TLS, the client CA, loaded
+ * A TLS server's reloading credentials: the xDS server's (TLS edge) and the validation webhook's
+ * ({@link #loadWebhook}, without client certificates). its certificate and key and, for mutual TLS, the client CA, loaded
  * from {@link XdsTlsFiles} and served through a key manager and trust manager that swap to new files without a
  * restart. {@link #watch} checks the files' contents every interval; changed files that load cleanly (key matching
  * its certificate) replace the old ones for every new TLS connection, and files that do not load are logged once and
@@ -71,7 +75,19 @@ public final class XdsTlsCredentials implements AutoCloseable {
   /** The server's certificate chain and key under a per-load alias. */
   private record Identity(String alias, PrivateKey key, X509Certificate[] chain) {}
 
+  /** How messages name the server and its options. */
+  private record Labels(String what, String certOption, String keyOption, String clientCaOption) {}
+
+  private static final Labels XDS = new Labels("xDS TLS", XdsTlsFiles.CERT_OPTION, XdsTlsFiles.KEY_OPTION,
+      XdsTlsFiles.CLIENT_CA_OPTION);
+
+  /** The command-line options of the validation webhook's certificate and key. */
+  public static final String WEBHOOK_CERT_OPTION = "--webhook-cert";
+  public static final String WEBHOOK_KEY_OPTION = "--webhook-key";
+  private static final Labels WEBHOOK = new Labels("webhook TLS", WEBHOOK_CERT_OPTION, WEBHOOK_KEY_OPTION, null);
+
   private final XdsTlsFiles files;
+  private final Labels labels;
   private final SwappableKeyManager keyManager = new SwappableKeyManager();
   private final SwappableTrustManager trustManager = new SwappableTrustManager();
   private final LogOnce failedLoads = new LogOnce(100);
@@ -79,8 +95,9 @@ public final class XdsTlsCredentials implements AutoCloseable {
   private volatile String fingerprint;
   private ScheduledExecutorService watcher;
 
-  private XdsTlsCredentials(XdsTlsFiles files) {
+  private XdsTlsCredentials(XdsTlsFiles files, Labels labels) {
     this.files = files;
+    this.labels = labels;
   }
 
   /**
@@ -89,7 +106,27 @@ public final class XdsTlsCredentials implements AutoCloseable {
    * @throws TlsMaterialException naming the option and file that is wrong
    */
   public static XdsTlsCredentials load(XdsTlsFiles files) {
-    XdsTlsCredentials credentials = new XdsTlsCredentials(files);
+    return load(files, XDS);
+  }
+
+  /**
+   * The validation webhook's certificate and key ({@value #WEBHOOK_CERT_OPTION}, {@value #WEBHOOK_KEY_OPTION}),
+   * loaded once; {@link #watch} reloads them as cert-manager rotates them.
+   *
+   * @throws TlsMaterialException naming the option and file that is wrong
+   */
+  public static XdsTlsCredentials loadWebhook(Path cert, Path key) {
+    return load(new XdsTlsFiles(cert, key, null), WEBHOOK);
+  }
+
+  /** Checks the webhook's files without keeping anything, for the command line to fail fast with one clear line. */
+  public static void checkWebhook(Path cert, Path key) {
+    XdsTlsCredentials credentials = new XdsTlsCredentials(new XdsTlsFiles(cert, key, null), WEBHOOK);
+    credentials.parse(credentials.readFiles());
+  }
+
+  private static XdsTlsCredentials load(XdsTlsFiles files, Labels labels) {
+    XdsTlsCredentials credentials = new XdsTlsCredentials(files, labels);
     Material material = credentials.parse(credentials.readFiles());
     material.warnings().forEach(LOG::warn);
     credentials.install(material);
@@ -98,7 +135,7 @@ public final class XdsTlsCredentials implements AutoCloseable {
 
   /** Loads and checks the files without keeping anything, for the command line to fail fast with one clear line. */
   public static void check(XdsTlsFiles files) {
-    XdsTlsCredentials credentials = new XdsTlsCredentials(files);
+    XdsTlsCredentials credentials = new XdsTlsCredentials(files, XDS);
     credentials.parse(credentials.readFiles());
   }
 
@@ -115,7 +152,22 @@ public final class XdsTlsCredentials implements AutoCloseable {
     try {
       return builder.build();
     } catch (SSLException e) {
-      throw new TlsMaterialException("xDS TLS cannot be set up with " + XdsTlsFiles.CERT_OPTION + " "
+      throw new TlsMaterialException(labels.what() + " cannot be set up with " + labels.certOption() + " "
+          + files.certFile() + ": " + e.getClass().getSimpleName());
+    }
+  }
+
+  /**
+   * A JDK server context with these credentials (no client certificates), for a JDK {@code HttpsServer}: its key
+   * manager is asked on every handshake, so a reload reaches the next connection.
+   */
+  public SSLContext jdkServerContext() {
+    try {
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(new KeyManager[] {keyManager}, null, null);
+      return context;
+    } catch (GeneralSecurityException e) {
+      throw new TlsMaterialException(labels.what() + " cannot be set up with " + labels.certOption() + " "
           + files.certFile() + ": " + e.getClass().getSimpleName());
     }
   }
@@ -152,8 +204,8 @@ public final class XdsTlsCredentials implements AutoCloseable {
     material.warnings().forEach(LOG::warn);
     install(material);
     X509Certificate leaf = material.identity().chain()[0];
-    LOG.info("xDS TLS: loaded the changed files; new connections get the certificate of {} (serial {}, valid until"
-        + " {}){}", leaf.getSubjectX500Principal().getName(), leaf.getSerialNumber().toString(16),
+    LOG.info("{}: loaded the changed files; new connections get the certificate of {} (serial {}, valid until"
+        + " {}){}", labels.what(), leaf.getSubjectX500Principal().getName(), leaf.getSerialNumber().toString(16),
         leaf.getNotAfter().toInstant(), files.mutual() ? " and the client CA in " + files.clientCaFile() : "");
     return true;
   }
@@ -164,7 +216,7 @@ public final class XdsTlsCredentials implements AutoCloseable {
       return;
     }
     watcher = Executors.newSingleThreadScheduledExecutor(r -> {
-      Thread t = new Thread(r, "shardgate-xds-tls-reload");
+      Thread t = new Thread(r, labels == XDS ? "shardgate-xds-tls-reload" : "shardgate-webhook-tls-reload");
       t.setDaemon(true);
       return t;
     });
@@ -173,7 +225,7 @@ public final class XdsTlsCredentials implements AutoCloseable {
       try {
         reloadIfChanged();
       } catch (RuntimeException e) {
-        LOG.warn("xDS TLS: checking {} for changes failed: {}", files.certFile(), e.toString());
+        LOG.warn("{}: checking {} for changes failed: {}", labels.what(), files.certFile(), e.toString());
       }
     }, millis, millis, TimeUnit.MILLISECONDS);
   }
@@ -188,7 +240,8 @@ public final class XdsTlsCredentials implements AutoCloseable {
 
   private void logFailedLoad(String key, String message) {
     if (failedLoads.first(key)) {
-      LOG.warn("xDS TLS: the changed files are not used, new connections keep the previous certificate: {}", message);
+      LOG.warn("{}: the changed files are not used, new connections keep the previous certificate: {}",
+          labels.what(), message);
     }
   }
 
@@ -201,33 +254,35 @@ public final class XdsTlsCredentials implements AutoCloseable {
   }
 
   private Contents readFiles() {
-    return new Contents(PemFiles.read(XdsTlsFiles.CERT_OPTION, files.certFile()),
-        PemFiles.read(XdsTlsFiles.KEY_OPTION, files.keyFile()),
-        files.mutual() ? PemFiles.read(XdsTlsFiles.CLIENT_CA_OPTION, files.clientCaFile()) : new byte[0]);
+    return new Contents(PemFiles.read(labels.certOption(), files.certFile()),
+        PemFiles.read(labels.keyOption(), files.keyFile()),
+        files.mutual() ? PemFiles.read(labels.clientCaOption(), files.clientCaFile()) : new byte[0]);
   }
 
   /** Parses and checks the contents of all files. */
   private Material parse(Contents contents) {
-    List<X509Certificate> chain = PemFiles.certificates(XdsTlsFiles.CERT_OPTION, files.certFile(), contents.cert());
-    PrivateKey key = PemFiles.privateKey(XdsTlsFiles.KEY_OPTION, files.keyFile(), contents.key());
-    PemFiles.requireKeyMatches(key, chain.get(0), XdsTlsFiles.KEY_OPTION + " " + files.keyFile(),
-        XdsTlsFiles.CERT_OPTION + " " + files.certFile());
+    List<X509Certificate> chain = PemFiles.certificates(labels.certOption(), files.certFile(), contents.cert());
+    PrivateKey key = PemFiles.privateKey(labels.keyOption(), files.keyFile(), contents.key());
+    PemFiles.requireKeyMatches(key, chain.get(0), labels.keyOption() + " " + files.keyFile(),
+        labels.certOption() + " " + files.certFile());
     X509ExtendedTrustManager clientTrust = files.mutual()
-        ? trustManagerOf(PemFiles.certificates(XdsTlsFiles.CLIENT_CA_OPTION, files.clientCaFile(), contents.clientCa()))
+        ? trustManagerOf(PemFiles.certificates(labels.clientCaOption(), files.clientCaFile(), contents.clientCa()))
         : null;
-    Identity identity = new Identity("xds-" + generation.incrementAndGet(), key, chain.toArray(X509Certificate[]::new));
+    Identity identity = new Identity((labels == XDS ? "xds-" : "webhook-") + generation.incrementAndGet(), key, chain.toArray(X509Certificate[]::new));
     return new Material(contents.fingerprint(), identity, clientTrust, validityWarnings(chain.get(0)));
   }
 
   private List<String> validityWarnings(X509Certificate leaf) {
     Instant now = Instant.now();
     if (leaf.getNotAfter().toInstant().isBefore(now)) {
-      return List.of("xDS TLS: the certificate in " + XdsTlsFiles.CERT_OPTION + " " + files.certFile()
-          + " expired at " + leaf.getNotAfter().toInstant() + "; Envoys will refuse it");
+      return List.of(labels.what() + ": the certificate in " + labels.certOption() + " " + files.certFile()
+          + " expired at " + leaf.getNotAfter().toInstant() + "; " + (labels == XDS ? "Envoys" : "API servers")
+          + " will refuse it");
     }
     if (leaf.getNotBefore().toInstant().isAfter(now)) {
-      return List.of("xDS TLS: the certificate in " + XdsTlsFiles.CERT_OPTION + " " + files.certFile()
-          + " is not valid before " + leaf.getNotBefore().toInstant() + "; Envoys will refuse it until then");
+      return List.of(labels.what() + ": the certificate in " + labels.certOption() + " " + files.certFile()
+          + " is not valid before " + leaf.getNotBefore().toInstant() + "; " + (labels == XDS ? "Envoys" : "API"
+          + " servers") + " will refuse it until then");
     }
     return List.of();
   }

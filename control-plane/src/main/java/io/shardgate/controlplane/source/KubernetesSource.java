@@ -1257,8 +1257,11 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
 
   // ---- object to document (pure) ----
 
-  /** The document of one object: Kubernetes form, metadata reduced to what the decoder reads. */
-  static SourceDocument document(Kind kind, GenericKubernetesResource obj) {
+  /**
+   * The document of one object: Kubernetes form, metadata reduced to what the decoder reads (also the form the
+   * validation webhook gives the objects of admission requests). Pure.
+   */
+  public static SourceDocument document(Kind kind, GenericKubernetesResource obj) {
     ObjectMeta meta = obj.getMetadata();
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put("name", meta.getName());
@@ -1277,7 +1280,8 @@ public final class KubernetesSource implements ConfigSource, SourceHealth {
     if (spec != null) {
       content.put("spec", plain(spec));
     }
-    String origin = kind.kind() + " " + meta.getNamespace() + "/" + meta.getName() + "@" + meta.getResourceVersion();
+    String origin = kind.kind() + " " + meta.getNamespace() + "/" + meta.getName()
+        + (meta.getResourceVersion() == null ? "" : "@" + meta.getResourceVersion());
     return new SourceDocument(origin, 0, content, Map.of());
   }
 

@@ -760,6 +760,7 @@ public final class ResourceDecoder {
     boolean persistProxySpec = false;
     boolean compressedProxySpec = false;
     Boolean oneWayTls = null;
+    Settings.Validation validation = Settings.Validation.DEFAULT;
     Fields gw = spec.obj("gateway");
     if (gw != null) {
       readAll = Boolean.TRUE.equals(gw.bool("readGatewaysFromAllNamespaces"));
@@ -769,6 +770,14 @@ public final class ResourceDecoder {
       if (vso != null) {
         oneWayTls = vso.bool("oneWayTls");
         vso.finish();
+      }
+      Fields v = gw.obj("validation");
+      if (v != null) {
+        Settings.Validation d = Settings.Validation.DEFAULT;
+        validation = new Settings.Validation(orDefault(v.bool("alwaysAccept"), d.alwaysAccept()),
+            orDefault(v.bool("allowWarnings"), d.allowWarnings()), orDefault(v.bool("serverEnabled"),
+            d.serverEnabled()));
+        v.finish();
       }
       gw.finish();
     }
@@ -790,6 +799,10 @@ public final class ResourceDecoder {
     // Shardgate's own block: per-shard clusters and the edge shard (docs/sharding.md).
     Settings.Shardgate shardgate = ShardgateSettingsDecoder.decode(spec, "shardgate");
     return new Settings(meta, discoveryNamespace, watchNamespaces, readAll, policy, shardgate, persistProxySpec,
-        compressedProxySpec, oneWayTls);
+        compressedProxySpec, oneWayTls, validation);
+  }
+
+  private static boolean orDefault(Boolean value, boolean dflt) {
+    return value == null ? dflt : value;
   }
 }

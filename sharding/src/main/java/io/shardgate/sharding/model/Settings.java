@@ -20,6 +20,7 @@ import java.util.TreeMap;
  *     compresses them
  * @param virtualServiceOneWayTls {@code gateway.virtualServiceOptions.oneWayTls}: the {@code oneWayTls} of every
  *     VirtualService {@code sslConfig} that leaves it unset, or null
+ * @param validation {@code gateway.validation}: what the admission webhook ({@code serve --webhook-port}) does
  */
 public record Settings(
     ObjectMeta meta,
@@ -30,7 +31,8 @@ public record Settings(
     Shardgate shardgate,
     boolean persistProxySpec,
     boolean compressedProxySpec,
-    Boolean virtualServiceOneWayTls)
+    Boolean virtualServiceOneWayTls,
+    Validation validation)
     implements Resource {
 
   /**
@@ -56,7 +58,8 @@ public record Settings(
           Shardgate.DEFAULT,
           false,
           false,
-          null);
+          null,
+          Validation.DEFAULT);
 
   public Settings {
     discoveryNamespace =
@@ -64,6 +67,20 @@ public record Settings(
     watchNamespaces = List.copyOf(watchNamespaces);
     invalidConfigPolicy = invalidConfigPolicy == null ? InvalidConfigPolicy.DEFAULT : invalidConfigPolicy;
     shardgate = shardgate == null ? Shardgate.DEFAULT : shardgate;
+    validation = validation == null ? Validation.DEFAULT : validation;
+  }
+
+  /**
+   * {@code gateway.validation}: Gloo's knobs of the validating admission webhook, as Shardgate's webhook reads them
+   * (docs/validation-webhook.md).
+   *
+   * @param alwaysAccept admit every change, returning what would have refused it as warnings; Shardgate's default is
+   *     false (refuse), where Gloo's is true
+   * @param allowWarnings admit changes that only add warnings (returned to the client); false refuses them too
+   * @param serverEnabled false admits everything, with a warning that validation is off
+   */
+  public record Validation(boolean alwaysAccept, boolean allowWarnings, boolean serverEnabled) {
+    public static final Validation DEFAULT = new Validation(false, true, true);
   }
 
   /**

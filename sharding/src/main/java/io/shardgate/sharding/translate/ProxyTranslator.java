@@ -380,7 +380,7 @@ final class ProxyTranslator {
                     .collect(Collectors.joining(", "));
             reports.error(
                 owner,
-                "domain conflict: the domain '" + domain + "' is also claimed by " + others + " on " + g.key()
+                "spec.virtualHost.domains: domain conflict: the domain '" + domain + "' is also claimed by " + others + " on " + g.key()
                     + " (proxy " + proxyName + "); each domain may belong to one VirtualService per Gateway");
           }
         });

@@ -207,7 +207,9 @@ final class RouteFlattener {
           String chainText =
               chain.stream().map(k -> "[" + k + "]").collect(Collectors.joining(" -> "))
                   + " -> [" + table.key() + "]";
-          error(table.key(), "delegation cycle detected: " + chainText);
+          // Name the field that closes the cycle, so the owner of the table knows which route to change.
+          error(table.key(), "delegation cycle detected: " + chainText + "; closed by the delegateAction of " + owner
+              + " " + route.field());
           continue;
         }
         ctx.usedBy(table.key(), proxyName);

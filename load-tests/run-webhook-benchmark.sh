@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The validation webhook at scale: builds Shardgate, then runs WebhookBenchmark, which starts a real etcd and
+# kube-apiserver (tools/kube-test-servers.sh builds them once), control-plane/target/shardgate.jar serve --kubernetes
+# --webhook-port ... as a child, registers the webhook with the API server and times admissions through it, and
+# prints a Markdown report (docs/benchmarks.md, "Validation webhook"). Usage: bash load-tests/run-webhook-benchmark.sh
+# [OPTIONS]; --help lists the options.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for arg in "$@"; do
+  if [[ "$arg" == "--help" || "$arg" == "-h" ]]; then
+    cat load-tests/src/main/resources/webhook-benchmark-usage.txt
+    exit 0
+  fi
+done
+# package, never install: the local Maven repository is shared with other builds.
+./mvnw -B -ntp -DskipTests package >&2
+cp=$(cat load-tests/target/classpath.txt)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+if ! git diff --quiet HEAD 2>/dev/null; then
+  commit="$commit (with uncommitted changes)"
+fi
+command="bash load-tests/run-webhook-benchmark.sh$(printf ' %q' "$@")"
+exec java -Xms256m -Xmx1g -Dshardgate.bench.command="$command" -Dshardgate.bench.commit="$commit" \
+  -Dshardgate.repo.root="$PWD" \
+  -cp "load-tests/target/classes:$cp" io.shardgate.loadtests.WebhookBenchmark "$@"
