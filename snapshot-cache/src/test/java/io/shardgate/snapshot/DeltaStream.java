@@ -5,18 +5,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import com.google.rpc.Status;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * One raw incremental (delta) ADS stream, playing an Envoy by hand: the test decides what to subscribe, ACK or NACK.
- * Requests are sent from the test thread only; responses land in a {@link ResponseQueue}.
+ * Requests are sent from the test thread only, and each {@code send} returns once the server has handled it
+ * ({@link HandledRequests}): what the test does next (a change of the cache, a look at the server's counters) never
+ * races a request still in flight. Responses land in a {@link ResponseQueue}.
  */
 final class DeltaStream implements AutoCloseable {
 
@@ -24,11 +30,24 @@ final class DeltaStream implements AutoCloseable {
   private final ResponseQueue<DeltaDiscoveryResponse> responses =
       new ResponseQueue<>("delta response", DeltaStream::describe);
   private final StreamObserver<DeltaDiscoveryRequest> requests;
+  private final HandledRequests handled;
+  private final String id;
+  private long sent;
   private boolean closed;
 
-  DeltaStream(ManagedChannel channel, Node node) {
+  /**
+   * @param handled the server's count of handled requests
+   * @param id this stream's name in {@code handled}, unique on the server
+   */
+  DeltaStream(ManagedChannel channel, Node node, HandledRequests handled, String id) {
     this.node = node;
-    this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).deltaAggregatedResources(new StreamObserver<>() {
+    this.handled = handled;
+    this.id = id;
+    Metadata headers = new Metadata();
+    headers.put(HandledRequests.STREAM_HEADER, id);
+    AggregatedDiscoveryServiceStub stub = AggregatedDiscoveryServiceGrpc.newStub(channel)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    this.requests = stub.deltaAggregatedResources(new StreamObserver<>() {
       @Override
       public void onNext(DeltaDiscoveryResponse response) {
         responses.add(response);
@@ -90,8 +109,14 @@ final class DeltaStream implements AutoCloseable {
         .build());
   }
 
+  /** Sends a request and waits until the server has handled it (its watch registered, or it was answered). */
   synchronized void send(DeltaDiscoveryRequest request) {
     requests.onNext(request);
+    sent++;
+    if (!handled.await(id, sent, Duration.ofSeconds(ResponseQueue.RESPONSE_TIMEOUT_S))) {
+      throw new AssertionError("the server did not handle request " + sent + " of stream " + id + " within "
+          + ResponseQueue.RESPONSE_TIMEOUT_S + " s; " + seen());
+    }
   }
 
   DeltaDiscoveryResponse next() {

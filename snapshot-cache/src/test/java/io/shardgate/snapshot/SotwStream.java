@@ -7,9 +7,12 @@ import com.google.rpc.Status;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -19,7 +22,9 @@ import java.util.Map;
 
 /**
  * One raw state of the world ADS stream, playing an Envoy by hand: the test decides what to request, ACK or NACK.
- * Requests are sent from the test thread only; responses land in a {@link ResponseQueue}.
+ * Requests are sent from the test thread only, and each {@code send} returns once the server has handled it
+ * ({@link HandledRequests}): what the test does next (a change of the cache, a look at the server's counters) never
+ * races a request still in flight. Responses land in a {@link ResponseQueue}.
  */
 final class SotwStream implements AutoCloseable {
 
@@ -29,11 +34,24 @@ final class SotwStream implements AutoCloseable {
   private final Node node;
   private final ResponseQueue<DiscoveryResponse> responses = new ResponseQueue<>("response", SotwStream::describe);
   private final StreamObserver<DiscoveryRequest> requests;
+  private final HandledRequests handled;
+  private final String id;
+  private long sent;
   private boolean closed;
 
-  SotwStream(ManagedChannel channel, Node node) {
+  /**
+   * @param handled the server's count of handled requests
+   * @param id this stream's name in {@code handled}, unique on the server
+   */
+  SotwStream(ManagedChannel channel, Node node, HandledRequests handled, String id) {
     this.node = node;
-    this.requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new StreamObserver<>() {
+    this.handled = handled;
+    this.id = id;
+    Metadata headers = new Metadata();
+    headers.put(HandledRequests.STREAM_HEADER, id);
+    AggregatedDiscoveryServiceStub stub = AggregatedDiscoveryServiceGrpc.newStub(channel)
+        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    this.requests = stub.streamAggregatedResources(new StreamObserver<>() {
       @Override
       public void onNext(DiscoveryResponse response) {
         responses.add(response);
@@ -106,8 +124,14 @@ final class SotwStream implements AutoCloseable {
         .build());
   }
 
+  /** Sends a request and waits until the server has handled it (its watch registered, or it was answered). */
   synchronized void send(DiscoveryRequest request) {
     requests.onNext(request);
+    sent++;
+    if (!handled.await(id, sent, Duration.ofSeconds(ResponseQueue.RESPONSE_TIMEOUT_S))) {
+      throw new AssertionError("the server did not handle request " + sent + " of stream " + id + " within "
+          + ResponseQueue.RESPONSE_TIMEOUT_S + " s; " + seen());
+    }
   }
 
   /** The next response, whatever its type. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
+import io.grpc.ServerInterceptors;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A cache, its discovery server on a real grpc-netty server on a loopback port, and a channel to it: one
@@ -26,6 +28,9 @@ final class TestControlPlane implements AutoCloseable {
   final ShardDiscoveryServer xds;
   final Server server;
   final ManagedChannel channel;
+  /** Requests the server handled, per stream: each stream's {@code send} waits for its own. */
+  private final HandledRequests handled = new HandledRequests();
+  private final AtomicInteger streamIds = new AtomicInteger();
   private final List<AutoCloseable> streams = new ArrayList<>();
   private boolean stopped;
 
@@ -42,7 +47,7 @@ final class TestControlPlane implements AutoCloseable {
     this.xds = new ShardDiscoveryServer(cache, List.of(), listener);
     try {
       server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-          .addService(xds.aggregatedDiscoveryService())
+          .addService(ServerInterceptors.intercept(xds.aggregatedDiscoveryService(), handled))
           .build()
           .start();
     } catch (IOException e) {
@@ -52,13 +57,15 @@ final class TestControlPlane implements AutoCloseable {
   }
 
   SotwStream sotw(String nodeId, String role) {
-    SotwStream stream = new SotwStream(channel, Fixtures.node(nodeId, role));
+    SotwStream stream = new SotwStream(channel, Fixtures.node(nodeId, role), handled,
+        "sotw-" + streamIds.incrementAndGet());
     streams.add(stream);
     return stream;
   }
 
   DeltaStream delta(String nodeId, String role) {
-    DeltaStream stream = new DeltaStream(channel, Fixtures.node(nodeId, role));
+    DeltaStream stream = new DeltaStream(channel, Fixtures.node(nodeId, role), handled,
+        "delta-" + streamIds.incrementAndGet());
     streams.add(stream);
     return stream;
   }
