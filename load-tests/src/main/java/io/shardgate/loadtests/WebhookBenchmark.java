@@ -2,6 +2,7 @@ package io.shardgate.loadtests;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.shardgate.controlplane.kube.ChartWebhookConfiguration;
 import io.shardgate.controlplane.kube.KubeApiServer;
 import io.shardgate.controlplane.kube.KubeObjects;
 import java.io.IOException;
@@ -46,7 +47,7 @@ import java.util.function.Supplier;
  */
 public final class WebhookBenchmark implements BenchmarkLauncher.Run {
 
-  private static final String WEBHOOK_NAME = "validation.shardgate.io";
+  private static final String WEBHOOK_NAME = ChartWebhookConfiguration.WEBHOOK_NAME;
 
   private final Options options;
   private final Deque<AutoCloseable> cleanup = new ArrayDeque<>();
@@ -114,9 +115,10 @@ public final class WebhookBenchmark implements BenchmarkLauncher.Run {
         return false;
       }
     });
-    KubeObjects.apply(client, webhookConfiguration(webhookPort, caPem));
-    cleanup.push(() -> client.admissionRegistration().v1().validatingWebhookConfigurations()
-        .withName("shardgate-validation-bench").delete());
+    String webhookConfiguration = ChartWebhookConfiguration.forLocalWebhook(
+        Files.createDirectories(options.out.resolve("helm")), webhookPort, caPem);
+    KubeObjects.apply(client, webhookConfiguration);
+    cleanup.push(() -> KubeObjects.delete(client, webhookConfiguration));
     String[] last = {""};
     await("the API server to call the webhook", () -> last[0], () -> {
       try {
@@ -298,31 +300,6 @@ public final class WebhookBenchmark implements BenchmarkLauncher.Run {
         """.formatted(name, team(s), s, domain, generation, i, team(s), i, team(s));
   }
 
-  private static String webhookConfiguration(int port, String caPem) {
-    return """
-        apiVersion: admissionregistration.k8s.io/v1
-        kind: ValidatingWebhookConfiguration
-        metadata: {name: shardgate-validation-bench}
-        webhooks:
-        - name: %s
-          clientConfig:
-            url: https://127.0.0.1:%d/validation
-            caBundle: %s
-          rules:
-          - apiGroups: [gateway.solo.io]
-            apiVersions: [v1]
-            operations: [CREATE, UPDATE, DELETE]
-            resources: [virtualservices, routetables, gateways]
-          - apiGroups: [gloo.solo.io]
-            apiVersions: [v1]
-            operations: [CREATE, UPDATE, DELETE]
-            resources: [upstreams, upstreamgroups]
-          failurePolicy: Fail
-          sideEffects: None
-          admissionReviewVersions: [v1]
-          timeoutSeconds: 30
-        """.formatted(WEBHOOK_NAME, port, Base64.getEncoder().encodeToString(caPem.getBytes(StandardCharsets.UTF_8)));
-  }
 
   /**
    * A self-signed certificate for 127.0.0.1 ({@code tls.crt}, {@code tls.key} in {@code dir}), made with the JDK's

@@ -24,7 +24,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,7 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
 class KubernetesWebhookTest {
 
   private static final Duration BOUND = Duration.ofSeconds(90);
-  private static final String WEBHOOK_NAME = "validation.shardgate.io";
+  private static final String WEBHOOK_NAME = ChartWebhookConfiguration.WEBHOOK_NAME;
 
   @RegisterExtension
   static final KubeApiServerExtension KUBE = new KubeApiServerExtension();
@@ -132,31 +131,6 @@ class KubernetesWebhookTest {
         """.formatted(name, domain);
   }
 
-  private static String webhookConfiguration(int port, String caPem) {
-    return """
-        apiVersion: admissionregistration.k8s.io/v1
-        kind: ValidatingWebhookConfiguration
-        metadata: {name: shardgate-validation-test}
-        webhooks:
-        - name: %s
-          clientConfig:
-            url: https://127.0.0.1:%d/validation
-            caBundle: %s
-          rules:
-          - apiGroups: [gateway.solo.io]
-            apiVersions: [v1]
-            operations: [CREATE, UPDATE, DELETE]
-            resources: [virtualservices, routetables, gateways]
-          - apiGroups: [gloo.solo.io]
-            apiVersions: [v1]
-            operations: [CREATE, UPDATE, DELETE]
-            resources: [upstreams, upstreamgroups]
-          failurePolicy: Fail
-          sideEffects: None
-          admissionReviewVersions: [v1]
-          timeoutSeconds: 30
-        """.formatted(WEBHOOK_NAME, port, Base64.getEncoder().encodeToString(caPem.getBytes(UTF_8)));
-  }
 
   /** What one kubectl run printed (stdout and stderr together, as a terminal shows them) and its exit code. */
   record Kubectl(int exit, String output) {}
@@ -201,6 +175,8 @@ class KubernetesWebhookTest {
     properties.put(ServeFactory.WEBHOOK_ADDRESS, "127.0.0.1");
     properties.put(ServeFactory.WEBHOOK_CERT, leaf.certificateFile().toString());
     properties.put(ServeFactory.WEBHOOK_KEY, leaf.keyFile().toString());
+    String webhookConfiguration = ChartWebhookConfiguration.forLocalWebhook(work, ports[2],
+        Files.readString(ca.writeCertificate(work.resolve("ca.crt")), UTF_8));
     ApplicationContext controlPlane = ServeCommand.start(properties, work.resolve("state"), ports[0], ports[1],
         "127.0.0.1", ServeSecurity.defaults());
     try {
@@ -209,8 +185,7 @@ class KubernetesWebhookTest {
       assertEquals(ports[2], webhook.port());
       KubeWaits.await(BOUND, "the webhook's view to have read the source", () -> "not ready",
           () -> webhook.validator().ready());
-      KubeObjects.apply(client, webhookConfiguration(ports[2], Files.readString(ca.writeCertificate(
-          work.resolve("ca.crt")), UTF_8)));
+      KubeObjects.apply(client, webhookConfiguration);
 
       // The API server starts calling a new webhook within a few seconds: until then a dry run passes unchecked.
       AtomicReference<Kubectl> probe = new AtomicReference<>();
@@ -282,7 +257,7 @@ class KubernetesWebhookTest {
       assertTrue(metrics.contains("shardgate_webhook_admission_seconds_count{kind=\"VirtualService\","
           + "result=\"admitted\"}"), metrics);
     } finally {
-      KubeObjects.delete(client, webhookConfiguration(ports[2], "x"));
+      KubeObjects.delete(client, webhookConfiguration);
       ServeCommand.stop(controlPlane);
     }
   }
