@@ -19,7 +19,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if ! git diff --quiet HEAD 2>/dev/null; then
   commit="$commit (with uncommitted changes)"
 fi
-command="bash load-tests/run-kubernetes-eds-benchmark.sh$(printf ' %q' "$@")"
+command="bash load-tests/run-kubernetes-eds-benchmark.sh${*:+$(printf ' %q' "$@")}"
 exec java -Xms256m -Xmx1g -Dshardgate.bench.command="$command" -Dshardgate.bench.commit="$commit" \
   -Dshardgate.repo.root="$PWD" \
   -cp "load-tests/target/classes:$cp" io.shardgate.loadtests.KubernetesEdsBenchmark "$@"

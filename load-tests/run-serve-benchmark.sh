@@ -17,6 +17,6 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if ! git diff --quiet HEAD 2>/dev/null; then
   commit="$commit (with uncommitted changes)"
 fi
-command="bash load-tests/run-serve-benchmark.sh$(printf ' %q' "$@")"
+command="bash load-tests/run-serve-benchmark.sh${*:+$(printf ' %q' "$@")}"
 exec java -Xms512m -Xmx2g -Dshardgate.bench.command="$command" -Dshardgate.bench.commit="$commit" \
   -cp "load-tests/target/classes:$cp" io.shardgate.loadtests.ServeBenchmark "$@"

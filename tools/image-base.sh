@@ -50,8 +50,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 log() { echo "image-base: $*" >&2; }
-# apt-get download as root says so on every download; nothing to act on
-apt_root_warning='^W: Download is performed unsandboxed'
+# shellcheck source=tools/lib-apt.sh
+. "$(dirname "$0")/lib-apt.sh"
 die() { echo "image-base: ERROR: $*" >&2; exit 1; }
 [ -n "$modules" ] || { usage >&2; die "--modules is required"; }
 [ -n "$output" ] || { usage >&2; die "--output is required"; }
@@ -138,8 +138,9 @@ else
       [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && echo "$f"; done | head -n1 || true)"
     if [ -z "$deb" ]; then
       log "  apt-get download $package=$version"
-      (cd "$cache/debs" && apt-get download "$package=$version" 2>&1 | { grep -v "$apt_root_warning" || true; } >&2) \
-        || die "apt-get download $package=$version failed (is that version still in the apt sources? apt-get update)"
+      apt_download "$cache/debs" "$package=$version" \
+        || die "apt-get download $package=$version failed: the apt sources no longer offer the version installed here" \
+          "(upgrade it: apt-get install --only-upgrade $package), or build without the image: -Djib.skip=true"
       deb="$(ls "$cache/debs/${package}_"*.deb | while read -r f; do
         [ "$(dpkg-deb -f "$f" Version)" = "$version" ] && echo "$f"; done | head -n1)"
     fi
@@ -173,8 +174,7 @@ else
       if [ ! -d "$libs.partial/pkg-$owner" ]; then
         owner_version="$(dpkg-query -W -f='${Version}' "$owner" 2>/dev/null)" \
           || die "$package's documentation is $owner's, which is not installed here"
-        (cd "$libs.partial" && apt-get download "$owner=$owner_version" 2>&1 \
-          | { grep -v "$apt_root_warning" || true; } >&2) || die "apt-get download $owner=$owner_version failed"
+        apt_download "$libs.partial" "$owner=$owner_version" || die "apt-get download $owner=$owner_version failed"
         dpkg-deb -x "$libs.partial/${owner}_"*.deb "$libs.partial/pkg-$owner"
       fi
       doc="$libs.partial/pkg-$owner/usr/share/doc/$owner"

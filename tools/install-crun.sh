@@ -33,8 +33,14 @@ for tool in apt-get apt-cache dpkg-deb dpkg-query; do
 done
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
-version="$(apt-cache policy crun | awk '/Candidate:/ { print $2 }')"
-[ -n "$version" ] && [ "$version" != "(none)" ] || die "apt knows no crun package (apt-get update?)"
+# shellcheck source=tools/lib-apt.sh
+. "$root/tools/lib-apt.sh"
+candidate() { apt-cache policy crun 2>/dev/null | awk '/Candidate:/ { print $2 }'; }
+version="$(candidate)"
+if { [ -z "$version" ] || [ "$version" = "(none)" ]; } && apt_update_once; then
+  version="$(candidate)"
+fi
+[ -n "$version" ] && [ "$version" != "(none)" ] || die "apt knows no crun package (run apt-get update as root)"
 target="$root/.tools/crun-${version//[:+~]/_}"
 wrapper="$target/crun"
 done_path() {
@@ -59,9 +65,8 @@ for dep in $(apt-cache depends --no-recommends --no-suggests crun \
   fi
 done
 log "downloading $packages"
-apt_root_warning='^W: Download is performed unsandboxed' # apt-get download as root says so every time
-(cd "$work/debs" && apt-get download $packages 2>&1 | { grep -v "$apt_root_warning" || true; } >&2) \
-  || die "apt-get download $packages failed"
+# shellcheck disable=SC2086 # one word per package
+apt_download "$work/debs" $packages || die "apt-get download $packages failed"
 for deb in "$work/debs"/*.deb; do
   dpkg-deb -x "$deb" "$work/root"
 done
