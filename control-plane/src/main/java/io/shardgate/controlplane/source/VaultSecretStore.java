@@ -96,10 +96,16 @@ public final class VaultSecretStore implements AutoCloseable {
    * @param version the last version read, 0 when none
    * @param secret the content of that version as a Secret, or null when Vault holds none (or none was read yet)
    * @param problem why the last read failed, naming the secret and Vault's answer; null after a good read
+   * @param unreachable whether it failed because Vault could not be reached or no token could be had (then the rest
+   *     of a round waits for the next poll instead of failing the same way, one timeout each)
    */
-  private record Held(long version, KubeSecret secret, String problem) {}
+  private record Held(long version, KubeSecret secret, String problem, boolean unreachable) {
+    Held(long version, KubeSecret secret, String problem) {
+      this(version, secret, problem, false);
+    }
+  }
 
-  /** Reads and renews against Vault as {@code settings} say; {@code environmentToken} is {@code VAULT_TOKEN}'s value. */
+  /** Reads and renews as {@code settings} say; {@code environmentToken} is {@code VAULT_TOKEN}'s value (or null). */
   public VaultSecretStore(VaultSettings settings, String environmentToken) {
     this.settings = Objects.requireNonNull(settings, "settings");
     this.environmentToken = environmentToken;
@@ -140,8 +146,9 @@ public final class VaultSecretStore implements AutoCloseable {
         if (!held.containsKey(ref)) {
           // First sight: read now, so the first translation already serves what Vault holds. After one network
           // failure the rest wait for the next poll, so an unreachable Vault delays the source by one timeout.
-          held.put(ref, reachable ? read(ref, null) : unreachableFor(ref, null, "not read yet"));
-          reachable = !(held.get(ref).problem() != null && held.get(ref).problem().contains("unreachable"));
+          Held h = reachable ? read(ref, null) : skipped(ref, null);
+          held.put(ref, h);
+          reachable = !h.unreachable();
         }
       }
       emit();
@@ -159,10 +166,8 @@ public final class VaultSecretStore implements AutoCloseable {
       boolean reachable = true;
       for (Map.Entry<ResourceRef, Held> e : held.entrySet()) {
         Held before = e.getValue();
-        Held after = reachable ? read(e.getKey(), before) : unreachableFor(e.getKey(), before, "not polled");
-        if (after.problem() != null && after.problem().contains("unreachable")) {
-          reachable = false;
-        }
+        Held after = reachable ? read(e.getKey(), before) : skipped(e.getKey(), before);
+        reachable = reachable && !after.unreachable();
         if (after.secret() != before.secret() || !Objects.equals(after.problem(), before.problem())) {
           changed = true;
         }
@@ -213,7 +218,7 @@ public final class VaultSecretStore implements AutoCloseable {
     Held last = before == null ? new Held(0, null, null) : before;
     if (!ensureToken()) {
       return new Held(last.version(), last.secret(), name + ": not read from Vault (" + path + "): " + authProblem
-          + keeps(last));
+          + keeps(last), true);
     }
     LogicalResponse response;
     try {
@@ -258,11 +263,21 @@ public final class VaultSecretStore implements AutoCloseable {
     return new Held(v, secret, null);
   }
 
+  /** A secret not tried in a round after Vault could not be reached, or no token could be had. */
+  private Held skipped(ResourceRef ref, Held before) {
+    Held last = before == null ? new Held(0, null, null) : before;
+    if (authProblem != null) {
+      return new Held(last.version(), last.secret(), "secret " + ref.namespace() + "/" + ref.name() + ": not read"
+          + " from Vault (" + settings.dataPath(ref.namespace(), ref.name()) + "): " + authProblem + keeps(last), true);
+    }
+    return unreachableFor(ref, before, "not tried again this round");
+  }
+
   private Held unreachableFor(ResourceRef ref, Held before, String cause) {
     Held last = before == null ? new Held(0, null, null) : before;
     return new Held(last.version(), last.secret(), "secret " + ref.namespace() + "/" + ref.name() + ": Vault "
         + settings.address() + " unreachable (" + cause + ") reading " + settings.dataPath(ref.namespace(),
-        ref.name()) + keeps(last));
+        ref.name()) + keeps(last), true);
   }
 
   private static String keeps(Held last) {

@@ -46,6 +46,22 @@ class VaultOptionsTest {
   }
 
   @Test
+  void helpDocumentsTheVaultOptions() {
+    StringWriter out = new StringWriter();
+    int exit = new CommandLine(new ShardgateCli()).setOut(new PrintWriter(out, true)).execute("serve", "--help");
+    assertEquals(0, exit);
+    String help = out.toString().replaceAll("\\s+", " "); // picocli wraps descriptions at its own width
+    for (String option : new String[] {"--vault-addr=URL", "--vault-token-file=FILE", "--vault-role-id=ID",
+        "--vault-secret-id-file=FILE", "--vault-mount=PATH", "--vault-path-prefix=PATH", "--vault-ca-file=FILE",
+        "--vault-poll-interval=DURATION", "--vault-approle-mount=PATH"}) {
+      assertTrue(help.contains(option), () -> option + " is not in serve --help: " + out);
+    }
+    // picocli may break a line inside a path: compare without any whitespace.
+    assertTrue(help.replace(" ", "").contains("(default:gloo/gloo.solo.io/v1/Secret,whereGlookeepsSecrets)"),
+        out::toString);
+  }
+
+  @Test
   void noStoreWithoutAnAddressAndGloosLayoutByDefault() throws IOException {
     assertTrue(parse().properties().isEmpty());
     Path token = Files.writeString(dir.resolve("token"), "hvs.do-not-show-me");
