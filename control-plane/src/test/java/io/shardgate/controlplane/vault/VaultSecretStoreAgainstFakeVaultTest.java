@@ -268,6 +268,25 @@ class VaultSecretStoreAgainstFakeVaultTest {
   }
 
   @Test
+  void aGivenTokenWithATtlIsRenewedBeforeItEnds() throws IOException {
+    String shortLived = "hvs.short-" + UUID.randomUUID();
+    material.add(shortLived);
+    fake.addToken(shortLived, 3, 0, true);
+    Path tokenFile = Files.writeString(dir.resolve("short-token"), shortLived);
+    fake.put(PREFIX + "shop/shop-tls", glooSecret(SHOP, issue("v1")));
+    store = new VaultSecretStore(new VaultSettings(URI.create(fake.address()), "secret", null,
+        new VaultSettings.TokenFile(tokenFile), null, Duration.ofMinutes(10)), null);
+    store.inFrontOf(outputs::add).accept(input(List.of(virtualService("shop", "a", "shop-tls", null))));
+    assertEquals(List.of(), only().problems());
+    // The fake expires the token 3 s after its last renewal: reads 8 s later work only if it was renewed in time.
+    await("three renewals", () -> fake.count("POST /v1/auth/token/renew-self") >= 3, fake::requests);
+    fake.put(PREFIX + "shop/shop-tls", glooSecret(SHOP, issue("v2")));
+    store.pollNow();
+    assertEquals(List.of(), last().problems(), () -> fake.requests().toString());
+    assertTrue(last().secrets().of("shop", "shop-tls").origin().endsWith("@v2"));
+  }
+
+  @Test
   void aWrongSecretIdIsAProblemNotACrash() throws IOException {
     fake.enableAppRole(roleId, secretId, 60, 0);
     Path wrong = Files.writeString(dir.resolve("secret-id"), "not-" + secretId);
