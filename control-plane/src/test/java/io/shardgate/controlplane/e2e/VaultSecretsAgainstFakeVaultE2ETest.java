@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.ThrowableProxyUtil;
+import ch.qos.logback.core.read.ListAppender;
 import io.shardgate.controlplane.app.ServeFactory;
 import io.shardgate.controlplane.vault.VaultKvFake;
 import java.nio.file.Files;
@@ -19,6 +23,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * A certificate held in Vault, served to a <b>real Envoy</b> by SNI, with Vault being a <b>fake</b> ({@link
@@ -33,7 +38,9 @@ import org.junit.jupiter.api.io.TempDir;
  *       presenting it is printed, not asserted), and Envoy counted SDS updates only: no LDS, RDS or CDS update, no
  *       listener modified;
  *   <li>with the token revoked (403) Envoy keeps presenting the last version read, and a new version is picked up
- *       again once the token is back.
+ *       again once the token is back;
+ *   <li>no log line of the control plane (everything it logged while the test ran) holds the token or a line of
+ *       any certificate's or key's PEM body.
  * </ul>
  */
 class VaultSecretsAgainstFakeVaultE2ETest {
@@ -54,6 +61,9 @@ class VaultSecretsAgainstFakeVaultE2ETest {
   private static ServedShard shard;
   private static TlsTestPki ca;
   private static TlsTestPki.Material first;
+  private static final ListAppender<ILoggingEvent> LOG_LINES = new ListAppender<>();
+  private static final Logger ROOT = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+  private static final List<TlsTestPki.Material> ISSUED = new ArrayList<>();
 
   @RegisterExtension
   static final TestWatcher LOGS = E2eSupport.envoyLogsOnFailure(() -> shard == null ? new EnvoyProcess[0]
@@ -61,6 +71,8 @@ class VaultSecretsAgainstFakeVaultE2ETest {
 
   @BeforeAll
   static void serve() throws Exception {
+    LOG_LINES.start();
+    ROOT.addAppender(LOG_LINES);
     int[] ports = ExampleConfig.freePorts(4);
     httpsPort = ports[0];
     ca = TlsTestPki.create("vault-e2e-ca", work.resolve("pki"));
@@ -81,6 +93,7 @@ class VaultSecretsAgainstFakeVaultE2ETest {
 
   @AfterAll
   static void stop() {
+    ROOT.detachAppender(LOG_LINES);
     if (shard != null) {
       shard.close();
     }
@@ -135,10 +148,29 @@ class VaultSecretsAgainstFakeVaultE2ETest {
         && k.endsWith(".update_success")), () -> "only SDS may update: " + moved);
     assertTrue(moved.getOrDefault("sds." + SECRET + "_" + NAMESPACE + ".update_success", 0L) >= 4,
         () -> "one SDS update per version at least: " + moved);
+
+    List<String> lines = new ArrayList<>();
+    for (ILoggingEvent e : List.copyOf(LOG_LINES.list)) {
+      lines.add(e.getFormattedMessage());
+      if (e.getThrowableProxy() != null) {
+        lines.add(ThrowableProxyUtil.asString(e.getThrowableProxy()));
+      }
+    }
+    String logged = String.join("\n", lines);
+    assertTrue(logged.contains("read from Vault"), "the control plane's log was captured: " + lines.size());
+    assertTrue(!logged.contains(TOKEN), "a log line shows the Vault token");
+    for (TlsTestPki.Material m : ISSUED) {
+      for (String line : (m.certChain() + m.privateKey()).split("\n")) {
+        if (!line.startsWith("-----") && line.length() > 20) {
+          assertTrue(!logged.contains(line), () -> "a log line shows PEM material of " + m);
+        }
+      }
+    }
   }
 
   /** Gloo's Secret as solo-kit's Vault client writes it to {@code data.data}. */
   private static Map<String, Object> glooSecret(TlsTestPki.Material m) {
+    ISSUED.add(m);
     return Map.of("metadata", Map.of("name", SECRET, "namespace", NAMESPACE),
         "tls", Map.of("certChain", m.certChain(), "privateKey", m.privateKey()));
   }
