@@ -105,6 +105,9 @@ public final class VaultSecretStore implements AutoCloseable {
     }
   }
 
+  /** Vault answered 404 and no version was ever read: the source's own Secret serves, if it has one. */
+  private static final Held NOT_IN_VAULT = new Held(0, null, null);
+
   /** Reads and renews as {@code settings} say; {@code environmentToken} is {@code VAULT_TOKEN}'s value (or null). */
   public VaultSecretStore(VaultSettings settings, String environmentToken) {
     this.settings = Objects.requireNonNull(settings, "settings");
@@ -198,6 +201,11 @@ public final class VaultSecretStore implements AutoCloseable {
       problems.add(new SourceProblem("vault:" + settings.address(), 0, Severity.ERROR, authProblem));
     }
     held.forEach((ref, h) -> {
+      if (h == NOT_IN_VAULT && lastSource.secrets().of(ref.namespace(), ref.name()) == null) {
+        String path = settings.dataPath(ref.namespace(), ref.name());
+        problems.add(new SourceProblem("vault:" + path, 0, Severity.ERROR, "secret " + ref.namespace() + "/"
+            + ref.name() + ": not found in Vault at " + path + " (404) nor in the config source"));
+      }
       if (h.secret() != null) {
         secrets.put(KubeSecret.key(ref.namespace(), ref.name()), h.secret());
       }
@@ -234,10 +242,7 @@ public final class VaultSecretStore implements AutoCloseable {
     reads++;
     int status = response.getRestResponse().getStatus();
     if (status == 404 && last.secret() == null) {
-      // Vault does not hold it: the source's own Secret of that name serves, if any.
-      String problem = lastSource != null && lastSource.secrets().of(ref.namespace(), ref.name()) != null ? null
-          : name + ": not found in Vault at " + path + " (404) nor in the config source";
-      return new Held(0, null, problem);
+      return NOT_IN_VAULT; // the source's own Secret of that name serves, if any (emit says when there is none)
     }
     if (status != 200) {
       return new Held(last.version(), last.secret(), name + ": Vault answered " + status + vaultErrors(response)

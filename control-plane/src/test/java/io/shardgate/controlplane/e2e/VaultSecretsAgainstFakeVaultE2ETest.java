@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  *       listener modified;
  *   <li>with the token revoked (403) Envoy keeps presenting the last version read, and a new version is picked up
  *       again once the token is back;
- *   <li>no log line of the control plane (everything it logged while the test ran) holds the token or a line of
+ *   <li>no log line of the control plane (everything it logged once started) holds the token or a line of
  *       any certificate's or key's PEM body.
  * </ul>
  */
@@ -71,8 +71,6 @@ class VaultSecretsAgainstFakeVaultE2ETest {
 
   @BeforeAll
   static void serve() throws Exception {
-    LOG_LINES.start();
-    ROOT.addAppender(LOG_LINES);
     int[] ports = ExampleConfig.freePorts(4);
     httpsPort = ports[0];
     ca = TlsTestPki.create("vault-e2e-ca", work.resolve("pki"));
@@ -89,6 +87,9 @@ class VaultSecretsAgainstFakeVaultE2ETest {
     shard = ServedShard.start(config, work.resolve("run"), ports[1], ports[2], ports[3], 0, Map.of(
         ServeFactory.VAULT_ADDR, vault.address(), ServeFactory.VAULT_TOKEN_FILE, tokenFile.toString(),
         ServeFactory.VAULT_POLL_MS, 1000));
+    // After the start: the application context may set logging up again while it starts.
+    LOG_LINES.start();
+    ROOT.addAppender(LOG_LINES);
   }
 
   @AfterAll
@@ -157,7 +158,8 @@ class VaultSecretsAgainstFakeVaultE2ETest {
       }
     }
     String logged = String.join("\n", lines);
-    assertTrue(logged.contains("read from Vault"), "the control plane's log was captured: " + lines.size());
+    assertTrue(logged.contains("Vault secret " + NAMESPACE + "/" + SECRET + ": version "),
+        () -> "the control plane's log was captured: " + lines);
     assertTrue(!logged.contains(TOKEN), "a log line shows the Vault token");
     for (TlsTestPki.Material m : ISSUED) {
       for (String line : (m.certChain() + m.privateKey()).split("\n")) {

@@ -88,6 +88,7 @@ class VaultSecretStoreAgainstFakeVaultTest {
     @Override
     public void close() {}
   };
+  private Level shardgateLevel;
   private TestPki ca;
   private VaultKvFake fake;
   private VaultSecretStore store;
@@ -96,6 +97,7 @@ class VaultSecretStoreAgainstFakeVaultTest {
   void start() {
     logs.start();
     root.addAppender(logs);
+    shardgateLevel = shardgate.getLevel(); // INFO from logback.xml: restored after, for the tests that follow
     shardgate.setLevel(Level.DEBUG);
     java.util.logging.Logger.getLogger("").addHandler(jul);
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.ALL);
@@ -112,7 +114,7 @@ class VaultSecretStoreAgainstFakeVaultTest {
     }
     fake.close();
     root.detachAppender(logs);
-    shardgate.setLevel(null);
+    shardgate.setLevel(shardgateLevel);
     java.util.logging.Logger.getLogger("").removeHandler(jul);
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.INFO);
     List<String> lines = new ArrayList<>(julLines);
