@@ -11,11 +11,14 @@ import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
+import io.micronaut.core.annotation.Nullable;
 import io.shardgate.controlplane.metrics.ShardgateMetrics;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.source.DirectorySource;
 import io.shardgate.controlplane.source.KubernetesSource;
+import io.shardgate.controlplane.source.VaultSecretStore;
+import io.shardgate.controlplane.source.VaultSettings;
 import io.shardgate.controlplane.state.LastGoodStore;
 import io.shardgate.controlplane.status.EnvoyRejections;
 import io.shardgate.controlplane.status.KubernetesStatusWriter;
@@ -26,20 +29,26 @@ import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Wiring of the {@code serve} process: snapshot cache, ADS service (registered with Micronaut's gRPC server because
  * it is a {@link BindableService} bean), pipeline, the config source (the directory, or Kubernetes with
- * {@code --kubernetes}, with the status writer and the leader election that decides which replica writes), and the
- * metrics that observe all three.
+ * {@code --kubernetes}, with the status writer and the leader election that decides which replica writes), the Vault
+ * secret store in front of the source with {@code --vault-addr}, and the metrics that observe all three.
  * Only this package knows Micronaut.
  */
 @Factory
 public class ServeFactory {
+
+  private static final Logger LOG = LoggerFactory.getLogger(ServeFactory.class);
 
   /** The property that selects the Kubernetes source ({@code serve --kubernetes}). */
   public static final String KUBERNETES = "shardgate.kubernetes";
@@ -51,6 +60,17 @@ public class ServeFactory {
   public static final String WEBHOOK_KEY = "shardgate.webhook.key";
   /** How often the webhook's certificate files are checked for changes (a Micronaut duration such as {@code 10s}). */
   public static final String WEBHOOK_RELOAD_INTERVAL = "shardgate.webhook.reload-interval";
+
+  /** Vault's address ({@code serve --vault-addr}); without it there is no Vault secret store. */
+  public static final String VAULT_ADDR = "shardgate.vault.addr";
+  public static final String VAULT_MOUNT = "shardgate.vault.mount";
+  public static final String VAULT_PATH_PREFIX = "shardgate.vault.path-prefix";
+  public static final String VAULT_POLL_MS = "shardgate.vault.poll-ms";
+  public static final String VAULT_TOKEN_FILE = "shardgate.vault.token-file";
+  public static final String VAULT_ROLE_ID = "shardgate.vault.role-id";
+  public static final String VAULT_SECRET_ID_FILE = "shardgate.vault.secret-id-file";
+  public static final String VAULT_APPROLE_MOUNT = "shardgate.vault.approle-mount";
+  public static final String VAULT_CA_FILE = "shardgate.vault.ca-file";
 
   /** Closed with the context: that stops its scheduler thread (stage timers, paced responses). */
   @Singleton
@@ -114,15 +134,48 @@ public class ServeFactory {
         metrics::admission);
   }
 
+  /**
+   * The Vault secret store, with {@code shardgate.vault.addr}: every source's inputs pass through it
+   * ({@link #sourceSink}). The token is never a property: a file, an AppRole login, or {@code VAULT_TOKEN}.
+   */
+  @Singleton
+  @Bean(preDestroy = "close")
+  @Requires(property = VAULT_ADDR)
+  VaultSecretStore vaultSecretStore(@Value("${" + VAULT_ADDR + "}") String address,
+      @Value("${" + VAULT_MOUNT + ":" + VaultSettings.DEFAULT_MOUNT + "}") String mount,
+      @Value("${" + VAULT_PATH_PREFIX + ":" + VaultSettings.GLOO_PATH_PREFIX + "}") String pathPrefix,
+      @Value("${" + VAULT_POLL_MS + ":30000}") long pollMs,
+      @Value("${" + VAULT_TOKEN_FILE + ":}") String tokenFile,
+      @Value("${" + VAULT_ROLE_ID + ":}") String roleId,
+      @Value("${" + VAULT_SECRET_ID_FILE + ":}") String secretIdFile,
+      @Value("${" + VAULT_APPROLE_MOUNT + ":approle}") String approleMount,
+      @Value("${" + VAULT_CA_FILE + ":}") String caFile) {
+    VaultSettings.Credentials credentials = !roleId.isEmpty()
+        ? new VaultSettings.AppRole(approleMount, roleId, Path.of(secretIdFile))
+        : !tokenFile.isEmpty() ? new VaultSettings.TokenFile(Path.of(tokenFile)) : new VaultSettings.EnvironmentToken();
+    VaultSettings settings = new VaultSettings(URI.create(address), mount, pathPrefix, credentials,
+        caFile.isEmpty() ? null : Path.of(caFile), Duration.ofMillis(pollMs));
+    VaultSecretStore store = new VaultSecretStore(settings, System.getenv("VAULT_TOKEN"));
+    LOG.info("TLS secrets referenced by the config are read from {} first, every {}", store.describe(),
+        settings.pollInterval());
+    return store;
+  }
+
+  /** Where a source hands its inputs: the pipeline, through the Vault secret store when there is one. */
+  static Consumer<ConfigInput> sourceSink(ShardPipeline pipeline, VaultSecretStore vault) {
+    return vault == null ? pipeline : vault.inFrontOf(pipeline);
+  }
+
   /** The directory source, unless {@code shardgate.kubernetes} is true. */
   @Singleton
   @Bean(preDestroy = "close")
   @Requires(property = KUBERNETES, notEquals = "true")
   DirectorySource directorySource(@Value("${shardgate.config-dir}") String configDir, ShardPipeline pipeline,
-      ShardgateMetrics metrics) {
+      ShardgateMetrics metrics, @Nullable VaultSecretStore vault) {
     Path root = Path.of(configDir).toAbsolutePath().normalize();
+    Consumer<ConfigInput> sink = sourceSink(pipeline, vault);
     DirectorySource source =
-        new DirectorySource(root, contents -> pipeline.accept(ConfigInput.of(root.toString(), contents)));
+        new DirectorySource(root, contents -> sink.accept(ConfigInput.of(root.toString(), contents)));
     metrics.bindSource(source);
     return source;
   }
@@ -150,8 +203,9 @@ public class ServeFactory {
   @Singleton
   @Bean(preDestroy = "close")
   @Requires(property = KUBERNETES, value = "true")
-  KubernetesSource kubernetesSource(KubernetesClient client, ShardPipeline pipeline, ShardgateMetrics metrics) {
-    KubernetesSource source = new KubernetesSource(client, pipeline);
+  KubernetesSource kubernetesSource(KubernetesClient client, ShardPipeline pipeline, ShardgateMetrics metrics,
+      @Nullable VaultSecretStore vault) {
+    KubernetesSource source = new KubernetesSource(client, sourceSink(pipeline, vault));
     metrics.bindSource(source);
     return source;
   }

@@ -47,6 +47,8 @@ public final class ServeCommand implements Callable<Integer> {
 
   @Mixin WebhookOptions webhook;
 
+  @Mixin VaultOptions vault;
+
   @Option(
       names = "--config-dir",
       paramLabel = "DIR",
@@ -127,7 +129,8 @@ public final class ServeCommand implements Callable<Integer> {
     Map<String, Object> webhookProperties;
     try {
       election = leaderElection.toOptions();
-      webhookProperties = webhook.properties();
+      webhookProperties = new LinkedHashMap<>(webhook.properties());
+      webhookProperties.putAll(vault.properties());
       checked = security.toSecurity();
       if (checked.xdsTls() != null) {
         XdsTlsCredentials.check(checked.xdsTls());

@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import io.micronaut.context.ApplicationContext;
 import io.shardgate.controlplane.cli.ServeCommand;
+import io.shardgate.controlplane.security.ServeSecurity;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -62,10 +64,18 @@ final class ServedShard implements AutoCloseable {
    */
   static ServedShard start(Path configDir, Path run, int xdsPort, int adminPort, int envoyAdminPort,
       int deltaAdminPort) throws Exception {
+    return start(configDir, run, xdsPort, adminPort, envoyAdminPort, deltaAdminPort, Map.of());
+  }
+
+  /** As above, with {@code properties} added to the control plane's (what options beyond the directory set). */
+  static ServedShard start(Path configDir, Path run, int xdsPort, int adminPort, int envoyAdminPort,
+      int deltaAdminPort, Map<String, Object> properties) throws Exception {
     EnvoyProcess.binary(); // fails at once, with the install command, when Envoy is missing
     Files.createDirectories(run);
-    ApplicationContext controlPlane = ServeCommand.start(configDir, run.resolve("state"), xdsPort, adminPort,
-        "127.0.0.1");
+    Map<String, Object> source = new LinkedHashMap<>(properties);
+    source.put("shardgate.config-dir", configDir.toAbsolutePath().normalize().toString());
+    ApplicationContext controlPlane = ServeCommand.start(source, run.resolve("state"), xdsPort, adminPort,
+        "127.0.0.1", ServeSecurity.defaults());
     List<EnvoyProcess> envoys = new ArrayList<>();
     try {
       ServeCommand.awaitFirstTranslation(controlPlane);
