@@ -31,6 +31,8 @@ public final class NomadJobRenderer {
   /** The node's own Consul agent, through Nomad's runtime interpolation of the node's address. */
   static final String CONSUL_ADDRESS = "http://${attr.unique.network.ip-address}:8500";
   static final String STATE_DIR = "/alloc/data";
+  /** serve's default --vault-path-prefix: where Gloo keeps Secrets in Vault. */
+  static final String VAULT_PATH_PREFIX = "gloo/gloo.solo.io/v1/Secret";
   static final String BOOTSTRAP_PATH = "local/envoy.yaml";
   static final String WRAPPER_PATH = "local/run-envoy.sh";
   /** TEST-NET-1 (RFC 5737): never a real address, so it marks exactly the xDS endpoint in the rendered bootstrap. */
@@ -168,13 +170,13 @@ public final class NomadJobRenderer {
   }
 
   private static String vaultPolicy(String job) {
-    // Gloo's Vault layout: KV v2 mounted at secret/, Gloo objects under the root key gloo/.
+    // serve --vault-addr reads <mount>/data/<path prefix>/<namespace>/<name> with the defaults secret and
+    // gloo/gloo.solo.io/v1/Secret (Gloo's layout), and only the data path (rotation polls it, no metadata reads).
     return new Hcl().comment(HEADER)
-        .comment("Vault policy of the Shardgate control plane (" + job + "): read the Gloo secrets in the KV v2 engine")
-        .comment("at secret/ under gloo/ (Gloo's layout), data and metadata (versions), nothing else.")
+        .comment("Vault policy of the Shardgate control plane (" + job + "): read the Gloo Secrets in the KV v2 engine")
+        .comment("at secret/, at Gloo's paths (serve's --vault-mount and --vault-path-prefix defaults); nothing else.")
         .comment("  vault policy write " + job + " " + job + ".vault-policy.hcl")
-        .open("path", "secret/data/gloo/*").attr("capabilities", List.of("read", "list")).close()
-        .open("path", "secret/metadata/gloo/*").attr("capabilities", List.of("read", "list")).close()
+        .open("path", "secret/data/" + VAULT_PATH_PREFIX + "/*").attr("capabilities", List.of("read")).close()
         .text();
   }
 
