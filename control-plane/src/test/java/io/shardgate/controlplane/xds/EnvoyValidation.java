@@ -152,7 +152,7 @@ public final class EnvoyValidation {
   }
 
   /** The binary Surefire names in {@code shardgate.envoy.bin}, or fails the calling test. */
-  private static Path envoyBinary() {
+  public static Path envoyBinary() {
     String configured = System.getProperty("shardgate.envoy.bin");
     Path bin =
         configured != null && !configured.isBlank()
