@@ -179,6 +179,23 @@ class NomadJobRenderTest {
     assertEquals(0, run.exitCode(), () -> "envoy --mode validate rejected " + what + "'s bootstrap:\n" + run.output());
   }
 
+  /** Every values file the chart's own golden cases use is accepted (the schema check agrees with Helm's) and parses. */
+  @Test
+  void everyChartCaseRendersJobsTheHclParserAccepts() throws Exception {
+    Path chartCases = ExampleConfig.repoRoot().resolve("proxy-templates/src/test/resources/helm");
+    List<Path> valuesFiles;
+    try (Stream<Path> list = Files.list(chartCases)) {
+      valuesFiles = list.filter(p -> p.getFileName().toString().endsWith(".values.yaml")).sorted().toList();
+    }
+    assertTrue(valuesFiles.size() >= 5, "the chart's cases: " + valuesFiles);
+    for (Path values : valuesFiles) {
+      String name = values.getFileName().toString();
+      List<Path> written = write(NomadJobRenderer.render(ChartValues.load(List.of(values)), VERSION),
+          work.resolve("chart-" + name));
+      assertFalse(HclCheck.check(written).jobs().isEmpty(), name);
+    }
+  }
+
   @Test
   void consulTemplateLoopGivesOneEndpointPerControlPlaneInstance() {
     String bootstrap = NomadJobRenderer.consulBootstrap(
