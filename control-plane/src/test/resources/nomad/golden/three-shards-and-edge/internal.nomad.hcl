@@ -7,7 +7,6 @@ job "internal" {
   type = "system"
 
   group "gateway-proxy" {
-
     network {
       port "http" {
         static = 8080

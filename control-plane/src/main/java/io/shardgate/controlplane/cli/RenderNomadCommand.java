@@ -21,16 +21,19 @@ import picocli.CommandLine.Spec;
     name = "nomad",
     mixinStandardHelpOptions = true,
     description = {
-      "Write Nomad job specifications (HCL2) from the Helm chart's values: the chart's values.yaml as defaults,",
-      "your --values files merged over it as Helm merges them, checked against the chart's values.schema.json",
-      "(a misspelled key is an error naming it). One file per job:",
-      "  <control plane>.nomad.hcl         the control plane (Consul KV source, Vault secrets), registered in",
-      "                                    Consul as " + NomadJobRenderer.XDS_SERVICE + " with a check on /readyz",
-      "  <control plane>.vault-policy.hcl  the control plane's Vault policy (Gloo's KV layout secret/data/gloo/)",
-      "  <proxy>.nomad.hcl                 one per enabled gatewayProxies entry and for the edge when enabled:",
-      "                                    count = replicas, the shard's bootstrap in a template stanza that",
-      "                                    finds the control plane through Consul, a /ready check, a graceful drain",
-      "Run them with: nomad job run <file>. Details: docs/hashicorp.md."
+      "Write Nomad job specifications (HCL2) from the Helm chart's values: the",
+      "chart's values.yaml as defaults, your --values files merged over it as Helm",
+      "merges them, checked against the chart's values.schema.json (a misspelled",
+      "key is an error naming it). One file per job:",
+      "  shardgate.nomad.hcl         the control plane (Consul KV, Vault), in",
+      "                              Consul as " + NomadJobRenderer.XDS_SERVICE + " with a /readyz check",
+      "  shardgate.vault-policy.hcl  its Vault policy (Gloo's secret paths)",
+      "  <proxy>.nomad.hcl           per enabled gatewayProxies entry and the",
+      "                              edge: count = replicas, the bootstrap in a",
+      "                              template finding the control plane through",
+      "                              Consul, a /ready check, a graceful drain",
+      "(fullnameOverride renames shardgate). Run each with: nomad job run FILE.",
+      "Details: docs/hashicorp.md."
     })
 public final class RenderNomadCommand implements Callable<Integer> {
 

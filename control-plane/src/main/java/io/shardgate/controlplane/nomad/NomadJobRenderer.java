@@ -222,9 +222,9 @@ public final class NomadJobRenderer {
         .blank()
         .open("group", "gateway-proxy");
     if (!daemonSet) {
-      h.attr("count", integer(kind, "deployment.replicas"));
+      h.attr("count", integer(kind, "deployment.replicas")).blank();
     }
-    h.blank().open("network");
+    h.open("network");
     if (hostNetwork) {
       h.attr("mode", "host");
     }
