@@ -33,13 +33,13 @@ import java.util.concurrent.TimeUnit;
  * Runs the real Envoy in {@code --mode validate} on a shard's xDS resources written as a static bootstrap: how the
  * xDS tests prove Envoy accepts what Shardgate emits without starting a control plane.
  */
-final class EnvoyValidation {
+public final class EnvoyValidation {
 
   private static final String INSTALL_COMMAND = "bash tools/install-envoy.sh 1.40.0";
 
   private EnvoyValidation() {}
 
-  record Run(int exitCode, String output) {}
+  public record Run(int exitCode, String output) {}
 
   /**
    * A static bootstrap with the shard's listeners, clusters and secrets; each listener's routes inlined instead of
@@ -133,7 +133,7 @@ final class EnvoyValidation {
   }
 
   /** {@code envoy --mode validate -c config}, run in {@code work}. */
-  static Run validate(Path config, Path work) throws Exception {
+  public static Run validate(Path config, Path work) throws Exception {
     Path log = work.resolve(config.getFileName() + ".log");
     Process p =
         new ProcessBuilder(envoyBinary().toString(), "--mode", "validate", "-c", config.toString(), "-l", "warn")
@@ -152,7 +152,7 @@ final class EnvoyValidation {
   }
 
   /** The binary Surefire names in {@code shardgate.envoy.bin}, or fails the calling test. */
-  private static Path envoyBinary() {
+  public static Path envoyBinary() {
     String configured = System.getProperty("shardgate.envoy.bin");
     Path bin =
         configured != null && !configured.isBlank()

@@ -1,0 +1,20 @@
+// Wrapper module for hcl-check, the HCL2 parser check of the Nomad jobs `shardgate render nomad` writes
+// (tools/hcl-check.sh build). It pins HashiCorp's HCL2 library; go.sum holds every checksum.
+module shardgate/tools/hcl-check
+
+go 1.25.0
+
+require github.com/hashicorp/hcl/v2 v2.25.0
+
+require (
+	github.com/agext/levenshtein v1.2.1 // indirect
+	github.com/apparentlymart/go-textseg/v15 v15.0.0 // indirect
+	github.com/apparentlymart/go-textseg/v17 v17.0.1 // indirect
+	github.com/google/go-cmp v0.6.0 // indirect
+	github.com/mitchellh/go-wordwrap v1.0.1 // indirect
+	github.com/zclconf/go-cty v1.19.0 // indirect
+	golang.org/x/mod v0.29.0 // indirect
+	golang.org/x/sync v0.18.0 // indirect
+	golang.org/x/text v0.31.0 // indirect
+	golang.org/x/tools v0.38.0 // indirect
+)
