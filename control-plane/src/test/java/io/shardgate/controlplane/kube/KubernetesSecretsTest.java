@@ -33,6 +33,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -69,6 +70,8 @@ class KubernetesSecretsTest {
   private final Logger root = (Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
   private final List<Logger> debugged = List.of((Logger) LoggerFactory.getLogger("io.shardgate"),
       (Logger) LoggerFactory.getLogger("io.fabric8"));
+  /** Their configured levels (logback-test.xml sets some), restored after each test for the tests that follow. */
+  private final Map<Logger, Level> configuredLevels = new HashMap<>();
   private final List<String> material = new ArrayList<>();
   private KubernetesSource source;
   private static int barrier;
@@ -89,7 +92,8 @@ class KubernetesSecretsTest {
       source.close();
     }
     root.detachAppender(logs);
-    debugged.forEach(l -> l.setLevel(null));
+    configuredLevels.forEach(Logger::setLevel);
+    configuredLevels.clear();
   }
 
   @Test
@@ -223,7 +227,10 @@ class KubernetesSecretsTest {
   private void startCapturingLogs() {
     logs.start();
     root.addAppender(logs);
-    debugged.forEach(l -> l.setLevel(Level.DEBUG));
+    debugged.forEach(l -> {
+      configuredLevels.putIfAbsent(l, l.getLevel());
+      l.setLevel(Level.DEBUG);
+    });
   }
 
   /** A marker for key material, remembered so that the test can look for it (and its base64) everywhere. */
