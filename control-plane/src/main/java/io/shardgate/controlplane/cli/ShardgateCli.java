@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
       PlanCommand.class,
       StatusCommand.class,
       BootstrapCommand.class,
+      ConsulCommand.class,
       VersionCommand.class,
       CommandLine.HelpCommand.class
     })
