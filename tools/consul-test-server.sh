@@ -152,8 +152,11 @@ build() {
     "$go" build -trimpath -ldflags "-s -w" -o "$work/bin/consul" github.com/hashicorp/consul \
     || die "go build consul failed"
 
-  "$work/bin/consul" version | grep -q "^Consul $version\$" \
-    || die "consul version says '$("$work/bin/consul" version | head -1)', not Consul $version"
+  # No pipe into grep -q here: it would close the pipe early and, with pipefail, fail a good binary by SIGPIPE.
+  local reported
+  reported="$("$work/bin/consul" version)" || die "the built consul does not run"
+  [ "${reported%%$'\n'*}" = "Consul $version" ] \
+    || die "consul version says '${reported%%$'\n'*}', not Consul $version"
 
   # -mod=mod lets go add what a go.sum lacks; the committed one must already hold everything, or builds on other
   # machines would depend on the checksum database. Say so rather than pass silently.

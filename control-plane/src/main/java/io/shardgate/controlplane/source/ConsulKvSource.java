@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>One recursive blocking query on {@code <rootKey>/} at a time ({@code ?recurse&index=N&wait=...}). Consul's
  *       index rules are followed: an index that goes backwards, or is 0, resets the watch to a fresh full read; and
- *       calls are at least {@link Options#minGap()} apart, so an index that does not move can never spin.
+ *       an index that is 0 blocks as index 1; calls are at least {@link Options#minGap()} apart, so nothing can spin.
  *   <li>A value is YAML or JSON (JSON is read as YAML), in Kubernetes form or Gloo's flat form (metadata plus the
  *       spec fields), normalised as a file of the directory layout is ({@link DirectoryLoader}); the key supplies
  *       kind, namespace and name where the value leaves them out. A document's origin is
@@ -261,15 +261,15 @@ public final class ConsulKvSource implements ConfigSource, SourceHealth {
         unreachableSince = null;
       }
       long next = listing.index();
-      if (next <= 0 || next < index) {
-        // Consul's rules: an index that goes backwards (a restore, a new cluster) or is not positive restarts the
-        // watch. This answer is itself a full listing, so it is used; the next call is a plain read.
-        if (index != 0) {
-          resets.incrementAndGet();
-          LOG.info("Consul KV at {}: the index went from {} to {}; reading everything again",
-              client.options().address(), index, next);
-        }
+      if (next < index) {
+        // Consul's rule: an index that goes backwards (a snapshot restore, a rebuilt cluster) restarts the watch from
+        // a full read. This answer is itself a full listing, so it is used; the next call is a plain read.
+        resets.incrementAndGet();
+        LOG.info("Consul KV at {}: the index went back from {} to {}; reading everything again",
+            client.options().address(), index, next);
         next = 0;
+      } else if (next <= 0) {
+        next = 1; // Consul's rule: never block on index 0, which answers at once; 1 blocks until anything changes
       }
       boolean changed = apply(listing);
       now = System.nanoTime();
