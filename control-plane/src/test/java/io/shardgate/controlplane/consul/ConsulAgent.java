@@ -30,7 +30,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
- * A real Consul 1.16.1 agent in {@code -dev} mode for one test class, built from the Go module proxy by
+ * A real Consul 1.16.1 agent (in {@code -dev} mode, or a persistent single server) for one test class, built from the Go module proxy by
  * {@code tools/consul-test-server.sh} (once per machine, into a cache outside the work tree) and started on free
  * loopback ports (HTTP, Serf LAN and WAN, server RPC; DNS and gRPC off), its data in a temporary folder. Stopped by
  * its own pid after the class; a test JVM killed before that leaves an owner file by which the next run stops the
@@ -59,16 +59,31 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
   private Path work;
   private Path dataDir;
   private ServerProcess process;
-  private int httpPort;
+  private final boolean persistent;
+  private int[] ports;
   private int generation;
   private Thread shutdownHook;
+
+  /** A {@code -dev} agent: everything in memory, a leader at once. */
+  public ConsulAgent() {
+    this(false);
+  }
+
+  /**
+   * With {@code persistent}, a single server ({@code -server -bootstrap-expect 1}) that keeps its KV store and
+   * index in its data folder, so a {@link #restart} is a real restart; else a {@code -dev} agent, whose restart
+   * starts empty.
+   */
+  public ConsulAgent(boolean persistent) {
+    this.persistent = persistent;
+  }
 
   /** The agent's HTTP address, {@code http://127.0.0.1:PORT}. */
   public String address() {
     if (process == null) {
       throw new IllegalStateException("the agent runs only inside a test class that registers it on a static field");
     }
-    return "http://127.0.0.1:" + httpPort;
+    return "http://127.0.0.1:" + ports[0];
   }
 
   @Override
@@ -101,6 +116,11 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
     }
   }
 
+  /** Whether the agent process runs. */
+  public boolean isRunning() {
+    return process != null && process.isAlive();
+  }
+
   /** Stops the agent (by its pid) without starting it again: Consul is unreachable until {@link #restart}. */
   public void stop() {
     if (process != null) {
@@ -109,8 +129,8 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
   }
 
   /**
-   * Stops the agent and starts it again on the same HTTP port; with {@code freshData} its data folder is new, so
-   * its KV store is empty and its index starts again from low numbers.
+   * Stops the agent and starts it again on the same ports; with {@code freshData} its data folder is new, so its KV
+   * store is empty and its index starts again from low numbers (a {@code -dev} agent always starts empty).
    */
   public void restart(boolean freshData) throws Exception {
     stop();
@@ -122,30 +142,60 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
       generation++;
       dataDir = Files.createDirectories(work.resolve("data-" + generation));
     }
-    boolean keepHttpPort = httpPort != 0;
+    // A restart keeps every port: clients keep their address, and a server's Raft peer is its server port.
+    boolean samePorts = ports != null;
     for (int attempt = 1; ; attempt++) {
-      int[] ports = ExampleConfig.freePorts(4);
-      int port = keepHttpPort ? httpPort : ports[0];
+      int[] picked = samePorts ? ports : ExampleConfig.freePorts(4);
       Path log = work.resolve("consul-" + generation + "-" + attempt + "-" + System.nanoTime() + ".log");
-      List<String> argv = List.of(bin.toString(), "agent", "-dev", "-bind", "127.0.0.1", "-client", "127.0.0.1",
-          "-http-port", Integer.toString(port), "-dns-port", "-1", "-grpc-port", "-1", "-grpc-tls-port", "-1",
-          "-serf-lan-port", Integer.toString(ports[1]), "-serf-wan-port", Integer.toString(ports[2]),
-          "-server-port", Integer.toString(ports[3]), "-data-dir", dataDir.toString(), "-log-level", "info");
+      List<String> argv = new ArrayList<>(List.of(bin.toString(), "agent"));
+      argv.addAll(persistent
+          ? List.of("-server", "-bootstrap-expect", "1", "-node", "shardgate-test", "-ui=false")
+          : List.of("-dev"));
+      argv.addAll(List.of("-bind", "127.0.0.1", "-client", "127.0.0.1",
+          "-http-port", Integer.toString(picked[0]), "-dns-port", "-1", "-grpc-port", "-1", "-grpc-tls-port", "-1",
+          "-serf-lan-port", Integer.toString(picked[1]), "-serf-wan-port", Integer.toString(picked[2]),
+          "-server-port", Integer.toString(picked[3]), "-data-dir", dataDir.toString(), "-log-level", "info"));
       process = ServerProcess.start("consul", argv, log);
       Files.writeString(work.resolve(PIDS_FILE), process.pid() + " " + bin.toRealPath() + "\n",
           StandardOpenOption.CREATE, StandardOpenOption.APPEND);
       try {
-        awaitLeader(port);
-        httpPort = port;
+        awaitLeader(picked[0]);
+        ports = picked;
         return;
       } catch (AssertionError e) {
         process.stop();
         if (attempt < START_ATTEMPTS && process.logContains("address already in use")) {
-          System.out.println("[consul-agent] a port was taken meanwhile; starting again on others");
+          System.out.println("[consul-agent] a port was taken meanwhile; starting again"
+              + (samePorts ? " on the same ports" : " on others"));
+          Thread.sleep(1000);
           continue;
         }
         throw new AssertionError(e.getMessage() + "\nlog tail:\n" + process.logTail(60), e);
       }
+    }
+  }
+
+  /** Consul's snapshot of its whole state ({@code GET /v1/snapshot}), to restore later. */
+  public byte[] saveSnapshot() throws IOException, InterruptedException {
+    HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(URI.create(address() + "/v1/snapshot"))
+        .timeout(Duration.ofSeconds(60)).build(), HttpResponse.BodyHandlers.ofByteArray());
+    if (r.statusCode() != 200) {
+      throw new AssertionError("GET /v1/snapshot answered " + r.statusCode() + ": " + new String(r.body(),
+          StandardCharsets.UTF_8));
+    }
+    return r.body();
+  }
+
+  /**
+   * Restores a snapshot ({@code PUT /v1/snapshot}): the KV store becomes what it was, atomically, and its index
+   * goes back to the snapshot's.
+   */
+  public void restoreSnapshot(byte[] snapshot) throws IOException, InterruptedException {
+    HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(address() + "/v1/snapshot"))
+        .timeout(Duration.ofSeconds(60)).PUT(HttpRequest.BodyPublishers.ofByteArray(snapshot)).build(),
+        HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() != 200) {
+      throw new AssertionError("PUT /v1/snapshot answered " + r.statusCode() + ": " + r.body());
     }
   }
 
