@@ -24,7 +24,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -38,6 +37,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Consul KV source against a real Consul 1.16.1 dev agent, feeding the real pipeline: the sharded example pushed
@@ -55,6 +55,8 @@ class ConsulKvSourceTest {
 
   @RegisterExtension
   static final ConsulAgent CONSUL = new ConsulAgent();
+
+  @TempDir Path stateDir;
 
   private final AtomicLong deliveries = new AtomicLong();
   private final AtomicReference<ConfigInput> lastInput = new AtomicReference<>();
@@ -226,7 +228,7 @@ class ConsulKvSourceTest {
   @Test
   void serveWithConsulServesTheShardsAndReportsConsulDownOnReady() throws Exception {
     int[] ports = ExampleConfig.freePorts(2);
-    Path state = Files.createTempDirectory("shardgate-consul-state");
+    Path state = stateDir.resolve("state");
     ApplicationContext context = ServeCommand.start(Map.of(ServeFactory.CONSUL, CONSUL.address()), state, ports[0],
         ports[1], "127.0.0.1", ServeSecurity.defaults());
     try {
