@@ -15,6 +15,8 @@ import io.micronaut.core.annotation.Nullable;
 import io.shardgate.controlplane.metrics.ShardgateMetrics;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
+import io.shardgate.controlplane.source.ConsulKvClient;
+import io.shardgate.controlplane.source.ConsulKvSource;
 import io.shardgate.controlplane.source.DirectorySource;
 import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.controlplane.source.VaultSecretStore;
@@ -52,6 +54,11 @@ public class ServeFactory {
 
   /** The property that selects the Kubernetes source ({@code serve --kubernetes}). */
   public static final String KUBERNETES = "shardgate.kubernetes";
+
+  /** The property that selects the Consul KV source ({@code serve --consul ADDR}): the agent's address. */
+  public static final String CONSUL = "shardgate.consul.address";
+  /** Prefix of the Consul source's other properties: root-key, token-file, ca-file, datacenter. */
+  public static final String CONSUL_PREFIX = "shardgate.consul.";
 
   /** The validation webhook's port ({@code serve --webhook-port}); without it there is no webhook. */
   public static final String WEBHOOK_PORT = "shardgate.webhook.port";
@@ -166,10 +173,11 @@ public class ServeFactory {
     return vault == null ? pipeline : vault.inFrontOf(pipeline);
   }
 
-  /** The directory source, unless {@code shardgate.kubernetes} is true. */
+  /** The directory source, unless {@code shardgate.kubernetes} is true or a Consul address is set. */
   @Singleton
   @Bean(preDestroy = "close")
   @Requires(property = KUBERNETES, notEquals = "true")
+  @Requires(missingProperty = CONSUL)
   DirectorySource directorySource(@Value("${shardgate.config-dir}") String configDir, ShardPipeline pipeline,
       ShardgateMetrics metrics, @Nullable VaultSecretStore vault) {
     Path root = Path.of(configDir).toAbsolutePath().normalize();
@@ -178,6 +186,30 @@ public class ServeFactory {
         new DirectorySource(root, contents -> sink.accept(ConfigInput.of(root.toString(), contents)));
     metrics.bindSource(source);
     return source;
+  }
+
+  /**
+   * The Consul KV source, with {@code shardgate.consul.address}: the token from {@code shardgate.consul.token-file},
+   * else {@code CONSUL_HTTP_TOKEN}.
+   */
+  @Singleton
+  @Bean(preDestroy = "close")
+  @Requires(property = CONSUL)
+  ConsulKvSource consulKvSource(@Value("${" + CONSUL + "}") String address,
+      @Value("${" + CONSUL_PREFIX + "root-key:" + ConsulKvSource.DEFAULT_ROOT_KEY + "}") String rootKey,
+      @Value("${" + CONSUL_PREFIX + "token-file:}") String tokenFile,
+      @Value("${" + CONSUL_PREFIX + "ca-file:}") String caFile,
+      @Value("${" + CONSUL_PREFIX + "datacenter:}") String datacenter, ShardPipeline pipeline,
+      @Nullable VaultSecretStore vault) {
+    ConsulKvClient.Options options;
+    try {
+      options = ConsulKvClient.Options.resolve(address, tokenFile.isEmpty() ? null : Path.of(tokenFile),
+          caFile.isEmpty() ? null : Path.of(caFile), datacenter.isEmpty() ? null : datacenter);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the Consul token file " + tokenFile, e);
+    }
+    return new ConsulKvSource(new ConsulKvClient(options), ConsulKvSource.Options.defaults(rootKey),
+        sourceSink(pipeline, vault));
   }
 
   /**

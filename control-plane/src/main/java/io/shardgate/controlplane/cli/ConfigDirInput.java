@@ -1,7 +1,9 @@
 package io.shardgate.controlplane.cli;
 
 import io.shardgate.controlplane.pipeline.Translation;
+import java.io.PrintWriter;
 import java.nio.file.Path;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -13,11 +15,28 @@ final class ConfigDirInput {
   @Spec(Spec.Target.MIXEE)
   CommandSpec command;
 
-  @Option(names = "--config-dir", required = true, paramLabel = "DIR", description = "Directory of Gloo Edge YAML.")
+  @Option(names = "--config-dir", paramLabel = "DIR",
+      description = "Directory of Gloo Edge YAML (this or --consul is required).")
   Path configDir;
 
-  /** The translation of the directory, or null (after saying why) when it cannot be read at all. */
+  @Mixin ConsulOptions consul;
+
+  /** The translation of the directory or of Consul's KV, or null (after saying why) when it cannot be read at all. */
   Translation translate() {
-    return Inputs.translate(configDir, command.commandLine().getErr());
+    PrintWriter err = command.commandLine().getErr();
+    String problem = consul.problem(command.commandLine().getParseResult().hasMatchedOption("--consul-root-key"));
+    if (problem == null && consul.enabled() == (configDir != null)) {
+      problem = consul.enabled() ? "--config-dir and --consul are mutually exclusive: read one source."
+          : "Missing required option: '--config-dir=DIR' (or --consul ADDR)";
+    }
+    if (problem != null) {
+      err.println("error: " + problem);
+      err.flush();
+      return null;
+    }
+    if (configDir != null) {
+      return Inputs.translate(configDir, err);
+    }
+    return Inputs.translateConsul(consul, err);
   }
 }

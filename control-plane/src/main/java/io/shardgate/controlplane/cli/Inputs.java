@@ -2,9 +2,12 @@ package io.shardgate.controlplane.cli;
 
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.Translation;
+import io.shardgate.controlplane.source.ConsulKvClient;
+import io.shardgate.controlplane.source.ConsulKvSource;
 import io.shardgate.controlplane.source.DirectoryLoader;
 import io.shardgate.controlplane.source.SourceProblem;
 import io.shardgate.sharding.report.ResourceState;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,6 +26,26 @@ final class Inputs {
     }
     Path root = dir.toAbsolutePath().normalize();
     return Translation.of(ConfigInput.of(root.toString(), new DirectoryLoader().load(root)));
+  }
+
+  /**
+   * The translation of one full read of Consul's KV (what {@code serve --consul} would serve first), or null (after
+   * printing why) when Consul cannot be read.
+   */
+  static Translation translateConsul(ConsulOptions consul, PrintWriter err) {
+    try {
+      ConsulKvClient client = new ConsulKvClient(consul.toOptions());
+      return Translation.of(ConsulKvSource.readOnce(client, consul.rootKey));
+    } catch (IOException e) {
+      err.println("error: " + e.getMessage());
+      err.flush();
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      err.println("error: interrupted while reading Consul");
+      err.flush();
+      return null;
+    }
   }
 
   static void printProblemSummary(Translation t, PrintWriter err) {

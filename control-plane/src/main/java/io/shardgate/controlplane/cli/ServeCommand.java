@@ -31,7 +31,7 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Run the control plane: watch the config directory (or, with --kubernetes, the Gloo resources on the",
-      "Kubernetes API server), translate it into one xDS snapshot per shard and serve each shard over gRPC ADS to",
+      "Kubernetes API server; with --consul, Consul's KV store), translate it into one xDS snapshot per shard and serve each shard over gRPC ADS to",
       "the Envoys whose node.metadata.role is <writeNamespace>~<proxyName>."
     })
 public final class ServeCommand implements Callable<Integer> {
@@ -48,6 +48,8 @@ public final class ServeCommand implements Callable<Integer> {
   @Mixin WebhookOptions webhook;
 
   @Mixin VaultOptions vault;
+
+  @Mixin ConsulOptions consul;
 
   @Option(
       names = "--config-dir",
@@ -108,6 +110,15 @@ public final class ServeCommand implements Callable<Integer> {
       usage.flush();
       return 2;
     }
+    String consulProblem = consul.problem(spec.commandLine().getParseResult().hasMatchedOption("--consul-root-key"));
+    if (consul.enabled() && (kubernetes || spec.commandLine().getParseResult().hasMatchedOption("--config-dir"))) {
+      consulProblem = "--consul, --kubernetes and --config-dir are mutually exclusive: serve one source.";
+    }
+    if (consulProblem != null) {
+      usage.println("error: " + consulProblem);
+      usage.flush();
+      return 2;
+    }
     if (kubeconfig != null && !kubernetes) {
       usage.println("error: --kubeconfig is only read with --kubernetes.");
       usage.flush();
@@ -118,7 +129,7 @@ public final class ServeCommand implements Callable<Integer> {
       usage.flush();
       return 2;
     }
-    if (!kubernetes && !Files.isDirectory(configDir)) {
+    if (!kubernetes && !consul.enabled() && !Files.isDirectory(configDir)) {
       System.err.println(
           "error: config directory " + configDir.toAbsolutePath() + " does not exist. Pass --config-dir DIR"
               + " (a directory of Gloo Edge YAML), or run from the repository root to serve docs/examples/sharded.");
@@ -144,6 +155,8 @@ public final class ServeCommand implements Callable<Integer> {
     Map<String, Object> source = new LinkedHashMap<>(webhookProperties);
     if (kubernetes) {
       source.putAll(kubernetesProperties(kubeconfig, election));
+    } else if (consul.enabled()) {
+      source.putAll(consul.properties());
     } else {
       source.put("shardgate.config-dir", configDir.toAbsolutePath().normalize().toString());
     }
@@ -158,7 +171,9 @@ public final class ServeCommand implements Callable<Integer> {
     System.err.printf(
         "Shardgate serving %s: xDS on %s%s, admin on http://%s:%d (GET /api/status)%s. Attach an Envoy with:%n"
             + "  java -jar control-plane/target/shardgate.jar bootstrap --proxy <proxyName> --xds %s%s > envoy.yaml%n",
-        kubernetes ? "the Kubernetes API server's Gloo resources" : configDir.toAbsolutePath().normalize(),
+        kubernetes ? "the Kubernetes API server's Gloo resources"
+            : consul.enabled() ? "Consul KV at " + consul.address + " under " + consul.rootKey + "/"
+            : configDir.toAbsolutePath().normalize(),
         hostPort(checked.xdsAddress(), xdsPort),
         mutual ? " (mutual TLS)" : tls ? " (TLS)" : "", adminAddress, adminPort,
         webhook.port == null ? "" : ", validation webhook on https://" + hostPort(webhook.address, webhook.port)

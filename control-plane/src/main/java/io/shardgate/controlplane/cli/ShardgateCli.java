@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       StatusCommand.class,
       BootstrapCommand.class,
       RenderCommand.class,
+      ConsulCommand.class,
       VersionCommand.class,
       CommandLine.HelpCommand.class
     })

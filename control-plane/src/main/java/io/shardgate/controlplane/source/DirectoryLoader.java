@@ -421,6 +421,15 @@ public final class DirectoryLoader {
     documents.addAll(kept);
   }
 
+  /**
+   * A Gloo document of {@code kind} (Gateway, Upstream, ...) read at a place that names its kind, namespace and name
+   * (a Consul key), normalised as a document of Gloo's folder layout is: see the class comment. Pure.
+   */
+  static SourceDocument normaliseGloo(SourceDocument doc, String kind, String namespace, String name,
+      List<SourceProblem> problems) {
+    return normaliseGloo(doc, new GlooFolder(kind, API_VERSION_OF_KIND.get(kind)), namespace, name, problems);
+  }
+
   private static SourceDocument normaliseGloo(SourceDocument doc, GlooFolder folder, String namespace,
       String name, List<SourceProblem> problems) {
     Map<String, Object> in = doc.content();

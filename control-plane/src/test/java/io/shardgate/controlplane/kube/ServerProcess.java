@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Stateful; {@link #stop()} may be called from any thread, more than once (a test's afterAll and the JVM's
  * shutdown hook).
  */
-final class ServerProcess {
+public final class ServerProcess {
 
   private static final Duration GRACE = Duration.ofSeconds(15);
 
@@ -30,7 +30,7 @@ final class ServerProcess {
     this.log = log;
   }
 
-  static ServerProcess start(String name, List<String> command, Path log) throws IOException {
+  public static ServerProcess start(String name, List<String> command, Path log) throws IOException {
     Process process = new ProcessBuilder(command)
         .directory(log.getParent().toFile())
         .redirectErrorStream(true)
@@ -40,21 +40,21 @@ final class ServerProcess {
     return new ServerProcess(name, process, log);
   }
 
-  long pid() {
+  public long pid() {
     return process.pid();
   }
 
-  boolean isAlive() {
+  public boolean isAlive() {
     return process.isAlive();
   }
 
   /** Why the process is gone, for failure messages; empty while it runs. */
-  String exitDescription() {
+  public String exitDescription() {
     return process.isAlive() ? "" : name + " exited with status " + process.exitValue();
   }
 
   /** Resident memory in MiB from /proc, or -1 when it cannot be read (the process is gone). */
-  long residentMib() {
+  public long residentMib() {
     try {
       for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {
         if (line.startsWith("VmRSS:")) {
@@ -68,7 +68,7 @@ final class ServerProcess {
   }
 
   /** Whether the log contains {@code text} (used to tell a port taken by someone else from other failures). */
-  boolean logContains(String text) {
+  public boolean logContains(String text) {
     try {
       return Files.readString(log, StandardCharsets.UTF_8).contains(text);
     } catch (IOException e) {
@@ -76,12 +76,12 @@ final class ServerProcess {
     }
   }
 
-  String logTail(int lines) {
+  public String logTail(int lines) {
     return ExampleConfig.tail(log, lines);
   }
 
   /** SIGTERM to this pid, then SIGKILL when it has not ended within the grace period; waits for it either way. */
-  void stop() {
+  public void stop() {
     if (!process.isAlive()) {
       return;
     }
