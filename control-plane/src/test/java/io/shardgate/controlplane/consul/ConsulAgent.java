@@ -1,11 +1,9 @@
 package io.shardgate.controlplane.consul;
 
 import io.shardgate.controlplane.e2e.ExampleConfig;
+import io.shardgate.controlplane.e2e.ScriptBuiltTool;
 import io.shardgate.controlplane.kube.ServerProcess;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,10 +13,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Deque;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -47,12 +43,11 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
   private static final String WORK_PREFIX = "shardgate-consul-";
   private static final String OWNER_FILE = "owner.pid";
   private static final String PIDS_FILE = "agents.pids";
-  private static final Duration BUILD_BOUND = Duration.ofMinutes(90);
+  private static final ScriptBuiltTool BUILD = new ScriptBuiltTool(SCRIPT,
+      "The Consul tests run a real Consul agent", "Go 1.20+ and the Go module proxy");
   private static final Duration READY_BOUND = Duration.ofSeconds(90);
   private static final int START_ATTEMPTS = 3;
 
-  private static Path binary;
-  private static String buildFailure;
   private static boolean reaped;
 
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -234,74 +229,8 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
   }
 
   /** The agent binary: built by the script the first time on a machine, found in its cache after that. */
-  static synchronized Path binary() {
-    if (binary == null && buildFailure == null) {
-      try {
-        binary = buildOrFind();
-      } catch (AssertionError | RuntimeException e) {
-        buildFailure = e.getMessage();
-        throw e;
-      }
-    }
-    if (buildFailure != null) {
-      throw new AssertionError(buildFailure); // one build attempt per JVM
-    }
-    return binary;
-  }
-
-  private static Path buildOrFind() {
-    Path root = ExampleConfig.repoRoot();
-    List<String> command = List.of("bash", root.resolve(SCRIPT).toString(), "path");
-    Deque<String> progress = new ArrayDeque<>();
-    long began = System.nanoTime();
-    try {
-      Path out = Files.createTempFile("consul-test-server-path", ".txt");
-      Process p = new ProcessBuilder(command).directory(root.toFile())
-          .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
-          .redirectOutput(out.toFile()).start();
-      Thread streamer = new Thread(() -> {
-        try (BufferedReader err = new BufferedReader(new InputStreamReader(p.getErrorStream(),
-            StandardCharsets.UTF_8))) {
-          for (String line = err.readLine(); line != null; line = err.readLine()) {
-            System.out.println(line);
-            synchronized (progress) {
-              progress.addLast(line);
-              if (progress.size() > 40) {
-                progress.removeFirst();
-              }
-            }
-          }
-        } catch (IOException ended) {
-          // the exit status says the rest
-        }
-      }, "consul-test-server-progress");
-      streamer.setDaemon(true);
-      streamer.start();
-      if (!p.waitFor(BUILD_BOUND.toMillis(), TimeUnit.MILLISECONDS)) {
-        p.destroy();
-        throw new AssertionError(String.join(" ", command) + " did not finish within " + BUILD_BOUND);
-      }
-      streamer.join(10_000);
-      String printed = Files.readString(out, StandardCharsets.UTF_8).trim();
-      Files.deleteIfExists(out);
-      if (p.exitValue() != 0 || printed.isEmpty()) {
-        synchronized (progress) {
-          throw new AssertionError("The Consul tests run a real Consul agent, and " + String.join(" ", command)
-              + " could not provide it (exit status " + p.exitValue() + "). It needs Go 1.20+ and the Go module"
-              + " proxy; run it by hand to see more: bash " + SCRIPT + " build. Its last lines:\n"
-              + String.join("\n", progress));
-        }
-      }
-      Path bin = Path.of(printed.lines().reduce((a, b) -> b).orElseThrow());
-      System.out.println("[consul-test-server] " + bin + " ("
-          + TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - began) + " s to build or find it)");
-      return bin;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AssertionError("interrupted while waiting for " + SCRIPT, e);
-    }
+  static Path binary() {
+    return BUILD.path();
   }
 
   /**

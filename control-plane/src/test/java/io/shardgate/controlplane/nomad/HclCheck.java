@@ -1,6 +1,6 @@
 package io.shardgate.controlplane.nomad;
 
-import io.shardgate.controlplane.e2e.ExampleConfig;
+import io.shardgate.controlplane.e2e.ScriptBuiltTool;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -14,14 +14,15 @@ import org.yaml.snakeyaml.Yaml;
 /**
  * HashiCorp's own HCL2 parser ({@code github.com/hashicorp/hcl/v2}), as the {@code hcl-check} binary that
  * {@code tools/hcl-check.sh} builds from the Go module proxy into a cache outside the work tree. The first call in a
- * JVM runs the script ({@code path}: it builds only when the cache lacks the binary); a build that fails fails the
- * calling test, never skips it. Stateful (one answer per JVM), thread-safe.
+ * JVM runs the script ({@link ScriptBuiltTool}: it builds only when the cache lacks the binary); a build that fails
+ * fails the calling test, never skips it. Stateful (one answer per JVM), thread-safe.
  */
 final class HclCheck {
 
   static final String SCRIPT = "tools/hcl-check.sh";
 
-  private static Path binary;
+  private static final ScriptBuiltTool BUILD = new ScriptBuiltTool(SCRIPT,
+      "The Nomad job tests parse with the real HCL2 parser", "Go 1.25+ and the Go module proxy");
 
   private HclCheck() {}
 
@@ -40,33 +41,20 @@ final class HclCheck {
   static Result check(List<Path> files) throws Exception {
     List<String> command = new ArrayList<>(List.of(binary().toString()));
     files.forEach(f -> command.add(f.toString()));
-    return run(command, null);
+    return run(command);
   }
 
-  private static synchronized Path binary() throws Exception {
-    if (binary == null) {
-      Path root = ExampleConfig.repoRoot();
-      // A cold build downloads HCL and its few dependencies and compiles them: under a minute on a quiet machine.
-      Result built = run(List.of("bash", root.resolve(SCRIPT).toString(), "path"), root);
-      if (built.exitCode() != 0 || built.stdout().isBlank()) {
-        throw new AssertionError("The Nomad job tests parse with the real HCL2 parser, and bash " + SCRIPT + " path"
-            + " could not build it (exit " + built.exitCode() + "; it needs Go 1.25+ and the Go module proxy):\n"
-            + built.stderr());
-      }
-      binary = Path.of(built.stdout().strip().lines().reduce((a, b) -> b).orElseThrow());
-    }
-    return binary;
+  /** A cold build downloads HCL and its few dependencies and compiles them: under a minute on a quiet machine. */
+  private static Path binary() {
+    return BUILD.path();
   }
 
-  private static Result run(List<String> command, Path dir) throws Exception {
+  private static Result run(List<String> command) throws Exception {
     Path out = Files.createTempFile("hcl-check", ".out");
     Path err = Files.createTempFile("hcl-check", ".err");
     try {
       ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
           .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
-      if (dir != null) {
-        pb.directory(dir.toFile());
-      }
       Process p = pb.start();
       if (!p.waitFor(30, TimeUnit.MINUTES)) {
         p.destroyForcibly();
