@@ -314,7 +314,8 @@ public final class LocalGateways implements AutoCloseable {
         .noneMatch(ChildProcess::isAlive);
   }
 
-  static void deleteTree(Path dir) {
+  /** Deletes a folder and everything in it (nothing when it is absent). */
+  public static void deleteTree(Path dir) {
     if (!Files.exists(dir)) {
       return;
     }
