@@ -88,7 +88,7 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
 
   /** One measured run: a layout in a phase, in a round. */
   record RunResult(int round, LocalLayout layout, String phase, String loadAverage, double rate,
-      OpenLoopDriver.Result protectedResult, NoisyResult noisy, Map<String, Double> envoyCpuSeconds) {}
+      OpenLoopDriver.Result protectedResult, NoisyResult noisy, Map<String, Double> cpuSeconds) {}
 
   private final Options options;
   private final Path envoy;
@@ -184,7 +184,7 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
       LocalApi noisyApi) throws Exception {
     String loadAverage = BenchmarkMachine.loadAverage();
     Path logs = gateways.workDir().resolve("logs");
-    Map<String, Double> cpuBefore = envoyCpu(gateways);
+    Map<String, Double> cpuBefore = processCpu(gateways);
     ChildProcess noisy = null;
     long measuredMillis = TimeUnit.SECONDS.toMillis(options.durationSeconds());
     long warmupMillis = TimeUnit.SECONDS.toMillis(options.warmupSeconds());
@@ -221,7 +221,7 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
     }
     loadGenerators.clear();
     Map<String, Double> cpu = new LinkedHashMap<>();
-    envoyCpu(gateways).forEach((name, after) -> cpu.put(name, after - cpuBefore.getOrDefault(name, 0.0)));
+    processCpu(gateways).forEach((name, after) -> cpu.put(name, after - cpuBefore.getOrDefault(name, 0.0)));
     OpenLoopDriver.Result result = OpenLoopDriver.Result.read(resultFile);
     Histogram h = result.histogram();
     System.out.printf(Locale.ROOT, "round %d %-7s %-5s load %s: protected %d sent, %d ok, %d errors, p50 %.3f p99 %.3f"
@@ -236,10 +236,14 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
     return child;
   }
 
-  private static Map<String, Double> envoyCpu(LocalGateways gateways) {
+  /** CPU seconds so far of every Envoy and backend, by name: where the run's time went. */
+  private static Map<String, Double> processCpu(LocalGateways gateways) {
     Map<String, Double> cpu = new LinkedHashMap<>();
-    for (ChildProcess envoy : gateways.envoys()) {
-      cpu.put(envoy.name(), envoy.cpuSeconds());
+    for (ChildProcess child : gateways.envoys()) {
+      cpu.put(child.name(), child.cpuSeconds());
+    }
+    for (ChildProcess child : gateways.backends()) {
+      cpu.put(child.name(), child.cpuSeconds());
     }
     return cpu;
   }
@@ -272,7 +276,9 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
   }
 
   private String envoyVersion() {
-    return firstLine(List.of(envoy.toString(), "--version"));
+    String line = firstLine(List.of(envoy.toString(), "--version"));
+    int at = line.indexOf("version: ");
+    return at < 0 ? line : line.substring(at + "version: ".length()); // without the binary's path
   }
 
   private String wrkVersion() {

@@ -60,14 +60,14 @@ final class LoadIsolationReport {
 
   static String csv(List<RunResult> results) {
     StringBuilder sb = new StringBuilder("round,layout,phase,load_average,rate,sent,ok,errors,p50_ms,p90_ms,p99_ms,"
-        + "p999_ms,max_ms,noisy_rps,noisy_requests,noisy_errors,envoy_cpu_s\n");
+        + "p999_ms,max_ms,noisy_rps,noisy_requests,noisy_errors,cpu_s\n");
     for (RunResult r : results) {
       Histogram h = r.protectedResult().histogram();
       sb.append(String.format(Locale.ROOT, "%d,%s,%s,%s,%.1f,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%.3f,%.1f,%d,%d,%s%n",
           r.round(), r.layout().label(), r.phase(), r.loadAverage(), r.rate(), r.protectedResult().sent(),
           r.protectedResult().ok(), r.protectedResult().errors(), ms(h, 50), ms(h, 90), ms(h, 99), ms(h, 99.9),
           h.getMaxValue() / 1e6, r.noisy().requestsPerSecond(), r.noisy().requests(), r.noisy().errors(),
-          cpu(r.envoyCpuSeconds(), ";")));
+          cpu(r.cpuSeconds(), ";")));
     }
     return sb.toString();
   }
@@ -100,9 +100,9 @@ final class LoadIsolationReport {
         sb.append(p == 0 ? "" : ", ").append(String.format(Locale.ROOT, "\"%s\": %.3f", label(PERCENTILES[p]),
             ms(h, PERCENTILES[p])));
       }
-      sb.append("}, \"envoyCpuSeconds\": {");
+      sb.append("}, \"cpuSeconds\": {");
       int n = 0;
-      for (Map.Entry<String, Double> e : r.envoyCpuSeconds().entrySet()) {
+      for (Map.Entry<String, Double> e : r.cpuSeconds().entrySet()) {
         sb.append(n++ == 0 ? "" : ", ").append(quote(e.getKey())).append(": ")
             .append(String.format(Locale.ROOT, "%.2f", e.getValue()));
       }
@@ -204,13 +204,13 @@ final class LoadIsolationReport {
     }
     sb.append("\n![protected API latency percentiles per layout](latency.png)\n\n");
     sb.append("## Every run\n\n| round | layout | phase | load average (1, 5, 15 min) | sent | errors | p50 | p99 |"
-        + " p99.9 | max | noisy req/s | noisy errors | Envoy CPU s |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        + " p99.9 | max | noisy req/s | noisy errors | CPU s (Envoys, backends) |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (RunResult r : results) {
       Histogram h = r.protectedResult().histogram();
       sb.append(String.format(Locale.ROOT, "| %d | %s | %s | %s | %d | %d | %.3f | %.3f | %.3f | %.3f | %.0f | %d |"
               + " %s |%n", r.round(), r.layout().label(), r.phase(), r.loadAverage(), r.protectedResult().sent(),
           r.protectedResult().errors(), ms(h, 50), ms(h, 99), ms(h, 99.9), h.getMaxValue() / 1e6,
-          r.noisy().requestsPerSecond(), r.noisy().errors(), cpu(r.envoyCpuSeconds(), ", ")));
+          r.noisy().requestsPerSecond(), r.noisy().errors(), cpu(r.cpuSeconds(), ", ")));
     }
     sb.append("\n## Placement\n\n").append(pinning).append("\n\n```\n");
     placement.forEach(line -> sb.append(line).append('\n'));

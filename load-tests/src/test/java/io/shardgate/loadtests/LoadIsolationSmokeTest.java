@@ -52,8 +52,8 @@ class LoadIsolationSmokeTest {
           assertTrue(run.noisy().requests() > 0, layout + ": wrk got no answers");
           assertEquals(0, run.noisy().errors(), layout + ": wrk saw errors");
         }
-        assertTrue(run.envoyCpuSeconds().size() == (layout == LocalLayout.SHARED ? 1 : layout == LocalLayout.EDGE ? 3
-            : 2), layout + " Envoys: " + run.envoyCpuSeconds());
+        int envoys = layout == LocalLayout.SHARED ? 1 : layout == LocalLayout.EDGE ? 3 : 2;
+        assertEquals(envoys + 2, run.cpuSeconds().size(), layout + " Envoys and backends: " + run.cpuSeconds());
       }
     }
     LoadIsolationReport.Outputs files = benchmark.written();
