@@ -11,7 +11,11 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
@@ -19,7 +23,8 @@ import picocli.CommandLine;
  * The launcher behind {@code shardgate demo} and the load-isolation experiment, with real Envoys, real
  * {@code serve} and echo backends as child processes: each API answers 200 from its own backend through its shard, the
  * other shard answers 404 for it, and close() ends every child by pid and removes the temporary folder. And
- * {@code demo --check} prints curl lines that answer as printed.
+ * {@code demo --check} prints curl lines that answer as printed; and {@code demo} as a user runs it (its own JVM), on
+ * SIGTERM (what Ctrl-C's SIGINT also triggers: the JVM's shutdown hooks), stops every child and removes its folder.
  */
 class LocalGatewaysE2ETest {
 
@@ -42,7 +47,7 @@ class LocalGatewaysE2ETest {
     Path workDir = gateways.workDir();
     List<ChildProcess> children;
     try {
-      children = new java.util.ArrayList<>(gateways.envoys());
+      children = new ArrayList<>(gateways.envoys());
       children.addAll(gateways.backends());
       assertEquals(2, gateways.envoys().size());
       LocalHttp.Answer payments = LocalHttp.get(gateways.entryPort(APIS.get(0)), "payments.example.com",
@@ -80,5 +85,46 @@ class LocalGatewaysE2ETest {
         && printed.contains("# 200 from payments-backend via gateway-proxy-protected through the edge"), printed);
     assertTrue(printed.contains("# 404: gateway-proxy-noisy does not serve payments (isolation)"), printed);
     assertTrue(printed.contains("Every line answered as printed"), printed);
+  }
+
+  @Test
+  void demoStopsEveryChildAndRemovesItsFolderOnSigterm() throws Exception {
+    Path run = Files.createTempDirectory("demo-e2e-");
+    Path out = run.resolve("out.txt");
+    Path err = run.resolve("err.txt");
+    Process demo = new ProcessBuilder(ChildProcess.javaExecutable(), "-cp", System.getProperty("java.class.path"),
+        ShardgateCli.class.getName(), "demo", "--envoy", envoy().toString(), "--base-port", "23000")
+        .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    try {
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+      while (!Files.readString(out).contains("Press Ctrl-C")) {
+        if (!demo.isAlive() || System.nanoTime() - deadline > 0) {
+          fail("demo did not come up (alive: " + demo.isAlive() + "); stdout:\n" + Files.readString(out)
+              + "\nstderr:\n" + Files.readString(err));
+        }
+        Thread.sleep(200);
+      }
+      String started = Files.readString(err);
+      List<Long> pids = Pattern.compile("pid (\\d+)").matcher(started).results()
+          .map(m -> Long.parseLong(m.group(1))).toList();
+      Matcher dir = Pattern.compile("Started the sharded layout in (\\S+):").matcher(started);
+      assertTrue(dir.find() && pids.size() == 5, "expected 2 Envoys, 2 backends and serve with pids:\n" + started);
+      Path workDir = Path.of(dir.group(1));
+      assertTrue(Files.isDirectory(workDir), workDir.toString());
+      for (long pid : pids) {
+        assertTrue(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "pid " + pid + " not running");
+      }
+      demo.destroy(); // SIGTERM
+      assertTrue(demo.waitFor(120, TimeUnit.SECONDS), "demo did not exit within 120 s of SIGTERM");
+      for (long pid : pids) {
+        assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false),
+            "pid " + pid + " outlived the demo:\n" + started);
+      }
+      assertFalse(Files.exists(workDir), workDir + " was not removed");
+      assertTrue(Files.readString(err).contains("demo: stopped every process it started"), Files.readString(err));
+    } finally {
+      demo.destroyForcibly();
+      LocalGateways.deleteTree(run);
+    }
   }
 }
