@@ -112,6 +112,12 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
     } else if (!ChildProcess.tasksetAvailable()) {
       pinned = false;
       pinning = "not available (taskset does not run here): every process may run on any of the " + cpus + " CPUs";
+    } else if (!ChildProcess.tasksetRuns(options.protectedCpus()) || !ChildProcess.tasksetRuns(options.noisyCpus())
+        || (options.edgeCpus() != null && !ChildProcess.tasksetRuns(options.edgeCpus()))) {
+      pinned = false;
+      pinning = "not possible: taskset refuses the CPU lists (protected " + options.protectedCpus() + ", noisy "
+          + options.noisyCpus() + (options.edgeCpus() != null ? ", edge " + options.edgeCpus() : "") + ") on this"
+          + " machine's " + cpus + " CPUs; every process may run on any of them";
     } else {
       pinned = true;
       pinning = "taskset -c per process: protected API (backend, load generator, its shard's Envoy) on CPUs "

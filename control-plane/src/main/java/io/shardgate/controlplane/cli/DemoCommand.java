@@ -27,16 +27,17 @@ import picocli.CommandLine.Spec;
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-      "Start the control plane, two echo backends and real Envoy shards on 127.0.0.1 (the sharded example:",
-      "payments.example.com on gateway-proxy-protected, catalog.example.com on gateway-proxy-noisy), print curl",
-      "lines that work, and keep running until Ctrl-C, which stops every process it started.",
-      "Envoy: --envoy, SHARDGATE_ENVOY, or the checkout's .tools/envoy-" + EnvoyBinary.VERSION + " (installed with "
-          + EnvoyBinary.INSTALL_COMMAND + " when missing and the jar runs from a checkout).",
+      "Start the control plane, two echo backends and real Envoy shards on 127.0.0.1",
+      "(payments.example.com on gateway-proxy-protected, catalog.example.com on",
+      "gateway-proxy-noisy), print curl lines that work, and run until Ctrl-C, which",
+      "stops every process it started and removes its temporary folder.",
+      "Envoy: --envoy, $SHARDGATE_ENVOY, or the checkout's .tools/envoy-" + EnvoyBinary.VERSION + ",",
+      "installed with '" + EnvoyBinary.INSTALL_COMMAND + "' when missing.",
       "",
       "Examples:",
       "  java -jar control-plane/target/shardgate.jar demo",
       "  java -jar control-plane/target/shardgate.jar demo --layout edge",
-      "  java -jar control-plane/target/shardgate.jar demo --check      # start, try every line, stop",
+      "  java -jar control-plane/target/shardgate.jar demo --check   # try, stop",
       ""
     })
 public final class DemoCommand implements Callable<Integer> {

@@ -54,19 +54,24 @@ public final class ChildProcess implements AutoCloseable {
   public static boolean tasksetAvailable() {
     Boolean works = tasksetWorks;
     if (works == null) {
-      try {
-        Process p = new ProcessBuilder("taskset", "-c", "0", "true").redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        works = p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
-      } catch (IOException e) {
-        works = false;
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        works = false;
-      }
+      works = tasksetRuns("0");
       tasksetWorks = works;
     }
     return works;
+  }
+
+  /** Whether {@code taskset -c cpus true} runs here: taskset works and every CPU of the list is online. */
+  public static boolean tasksetRuns(String cpus) {
+    try {
+      Process p = new ProcessBuilder("taskset", "-c", cpus, "true").redirectErrorStream(true)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+      return p.waitFor(10, TimeUnit.SECONDS) && p.exitValue() == 0;
+    } catch (IOException e) {
+      return false;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
   }
 
   /** The java of this JVM, so children run the same JDK. */
