@@ -41,13 +41,14 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
   /** The options; {@link #parse} reads them from the command line. */
   record Options(List<LocalLayout> layouts, int repeats, int durationSeconds, int warmupSeconds, double rate,
       int connections, int noisyConnections, int noisyThreads, int concurrency, boolean pin, String protectedCpus,
-      String noisyCpus, String edgeCpus, int basePort, Path out, Path envoy, Path wrk, boolean smoke) {
+      String noisyCpus, String edgeCpus, int basePort, Path out, Path envoy, Path wrk, boolean smoke,
+      double noisyRate) {
 
     static Options parse(String[] args) {
       BenchmarkArgs a = BenchmarkArgs.parse(args, List.of("--smoke", "--no-pin", "--help"),
           List.of("--layouts", "--repeats", "--duration-s", "--warmup-s", "--rate", "--connections",
               "--noisy-connections", "--noisy-threads", "--concurrency", "--protected-cpus", "--noisy-cpus",
-              "--edge-cpus", "--base-port", "--out", "--envoy", "--wrk"));
+              "--edge-cpus", "--base-port", "--out", "--envoy", "--wrk", "--noisy-rate"));
       if (a.has("--help")) {
         return null;
       }
@@ -60,14 +61,13 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
         }
         layouts.add(parsed);
       }
-      double rate;
-      try {
-        rate = Double.parseDouble(a.get("--rate", smoke ? "50" : "1000"));
-      } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("--rate must be a number of requests per second");
-      }
+      double rate = number(a, "--rate", smoke ? "50" : "1000");
       if (!(rate > 0)) {
         throw new IllegalArgumentException("--rate must be above 0");
+      }
+      double noisyRate = number(a, "--noisy-rate", "0");
+      if (!(noisyRate >= 0)) {
+        throw new IllegalArgumentException("--noisy-rate must be 0 (wrk, closed loop) or above");
       }
       String envoy = a.get("--envoy", null);
       String wrk = a.get("--wrk", null);
@@ -77,7 +77,23 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
           a.positive("--noisy-threads", 1), a.positive("--concurrency", 1), !a.has("--no-pin"),
           a.get("--protected-cpus", "0"), a.get("--noisy-cpus", "1"), a.get("--edge-cpus", null),
           a.positive("--base-port", 24000), Path.of(a.get("--out", "load-tests/target/load-isolation")),
-          envoy == null ? null : Path.of(envoy), wrk == null ? null : Path.of(wrk), smoke);
+          envoy == null ? null : Path.of(envoy), wrk == null ? null : Path.of(wrk), smoke, noisyRate);
+    }
+
+    private static double number(BenchmarkArgs a, String name, String otherwise) {
+      try {
+        return Double.parseDouble(a.get(name, otherwise));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(name + " must be a number of requests per second");
+      }
+    }
+
+    /** What drives the noisy API, for the report. */
+    String noisyLoad(String wrkVersion) {
+      return noisyRate > 0
+          ? String.format(Locale.ROOT, "OpenLoopDriver, open-loop overload at %.0f req/s over %d connections",
+              noisyRate, noisyConnections)
+          : wrkVersion + ", closed loop, -t" + noisyThreads + " -c" + noisyConnections;
     }
   }
 
@@ -121,7 +137,7 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
     } else {
       pinned = true;
       pinning = "taskset -c per process: protected API (backend, load generator, its shard's Envoy) on CPUs "
-          + options.protectedCpus() + ", noisy API (backend, wrk, its shard's Envoy) on CPUs " + options.noisyCpus()
+          + options.protectedCpus() + ", noisy API (backend, load generator, its shard's Envoy) on CPUs " + options.noisyCpus()
           + "; the shared and edge Envoys on " + (options.edgeCpus() != null ? options.edgeCpus()
           : options.protectedCpus() + "," + options.noisyCpus()) + "; the control plane (idle while measuring) "
           + "unpinned; " + cpus + " CPUs online";
@@ -170,8 +186,7 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
         gateways.placement().forEach(line -> placement.add("  " + line));
         placement.add("  protected load generator (OpenLoopDriver) " + cpus(protectedApi) + ", " + options.connections()
             + " keep-alive connections to 127.0.0.1:" + gateways.entryPort(protectedApi));
-        placement.add("  noisy load generator (wrk -t" + options.noisyThreads() + " -c" + options.noisyConnections()
-            + ") " + cpus(noisyApi) + ", to 127.0.0.1:" + gateways.entryPort(noisyApi));
+        placement.add("  noisy load generator (" + options.noisyLoad("wrk") + ") " + cpus(noisyApi) + ", to 127.0.0.1:" + gateways.entryPort(noisyApi));
       }
       for (String phase : PHASES) {
         results.add(measure(round, layout, phase, gateways, protectedApi, noisyApi));
@@ -194,22 +209,27 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
     ChildProcess noisy = null;
     long measuredMillis = TimeUnit.SECONDS.toMillis(options.durationSeconds());
     long warmupMillis = TimeUnit.SECONDS.toMillis(options.warmupSeconds());
+    Path noisyFile = logs.resolve(phase + "-noisy.result");
+    long noisyMillis = warmupMillis + measuredMillis + 2_000;
     if (phase.equals(NOISY)) {
-      // wrk runs a second longer on each side, so the noise is on for the whole measured time
-      int wrkSeconds = options.warmupSeconds() + options.durationSeconds() + 2;
-      noisy = start(ChildProcess.start("wrk", List.of(wrk.toString(), "-t" + options.noisyThreads(),
-          "-c" + options.noisyConnections(), "-d" + wrkSeconds + "s", "-H", "Host: " + noisyApi.domain(),
-          "http://127.0.0.1:" + gateways.entryPort(noisyApi) + "/"), noisyApi.cpus(), logs.resolve(phase + "-wrk.log")));
+      // the noise starts a second before the protected load and runs a second past it
+      if (options.noisyRate() > 0) {
+        noisy = start(ChildProcess.start("noisy open-loop driver", driverCommand(gateways.entryPort(noisyApi),
+            noisyApi.domain(), options.noisyRate(), 0, noisyMillis, options.noisyConnections(), noisyFile),
+            noisyApi.cpus(), logs.resolve(phase + "-noisy.log")));
+      } else {
+        noisy = start(ChildProcess.start("wrk", List.of(wrk.toString(), "-t" + options.noisyThreads(),
+            "-c" + options.noisyConnections(), "-d" + TimeUnit.MILLISECONDS.toSeconds(noisyMillis) + "s", "-H",
+            "Host: " + noisyApi.domain(), "http://127.0.0.1:" + gateways.entryPort(noisyApi) + "/"), noisyApi.cpus(),
+            logs.resolve(phase + "-wrk.log")));
+      }
       Thread.sleep(1_000);
-      noisy.checkAlive("saturating the noisy API");
+      noisy.checkAlive("loading the noisy API");
     }
     Path resultFile = logs.resolve(phase + "-protected.result");
-    ChildProcess driver = start(ChildProcess.start("open-loop driver", List.of(ChildProcess.javaExecutable(),
-        "-XX:+UseSerialGC", "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch", "-cp", System.getProperty("java.class.path"),
-        OpenLoopDriver.class.getName(), Integer.toString(gateways.entryPort(protectedApi)), protectedApi.domain(),
-        "/", Double.toString(options.rate()), Long.toString(warmupMillis), Long.toString(measuredMillis),
-        Integer.toString(options.connections()), resultFile.toString()), protectedApi.cpus(),
-        logs.resolve(phase + "-protected.log")));
+    ChildProcess driver = start(ChildProcess.start("open-loop driver", driverCommand(gateways.entryPort(protectedApi),
+        protectedApi.domain(), options.rate(), warmupMillis, measuredMillis, options.connections(), resultFile),
+        protectedApi.cpus(), logs.resolve(phase + "-protected.log")));
     long bound = TimeUnit.MILLISECONDS.toSeconds(warmupMillis + measuredMillis) + 120;
     int driverExit = driver.waitFor(bound);
     if (driverExit != 0) {
@@ -218,12 +238,17 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
     }
     NoisyResult noisyResult = NoisyResult.NONE;
     if (noisy != null) {
-      int wrkExit = noisy.waitFor(60);
-      if (wrkExit != 0) {
-        throw new IllegalStateException("wrk " + (wrkExit < 0 ? "did not finish" : "exited with " + wrkExit)
-            + "; the end of " + noisy.log() + ":\n" + noisy.logTail(30));
+      int noisyExit = noisy.waitFor(120);
+      if (noisyExit != 0) {
+        throw new IllegalStateException(noisy.name() + " " + (noisyExit < 0 ? "did not finish" : "exited with "
+            + noisyExit) + "; the end of " + noisy.log() + ":\n" + noisy.logTail(30));
       }
-      noisyResult = parseWrk(Files.readString(noisy.log(), StandardCharsets.UTF_8));
+      if (options.noisyRate() > 0) {
+        OpenLoopDriver.Result n = OpenLoopDriver.Result.read(noisyFile);
+        noisyResult = new NoisyResult(n.ok() * 1000.0 / noisyMillis, n.sent(), n.errors());
+      } else {
+        noisyResult = parseWrk(Files.readString(noisy.log(), StandardCharsets.UTF_8));
+      }
     }
     loadGenerators.clear();
     Map<String, Double> cpu = new LinkedHashMap<>();
@@ -235,6 +260,15 @@ final class LoadIsolationBenchmark implements BenchmarkLauncher.Run {
         result.ok(), result.errors(), h.getValueAtPercentile(50) / 1e6, h.getValueAtPercentile(99) / 1e6,
         h.getValueAtPercentile(99.9) / 1e6, noisyResult.requestsPerSecond());
     return new RunResult(round, layout, phase, loadAverage, options.rate(), result, noisyResult, cpu);
+  }
+
+  /** An {@link OpenLoopDriver} child's command line. */
+  private static List<String> driverCommand(int port, String host, double rate, long warmupMillis, long durationMillis,
+      int connections, Path resultFile) {
+    return List.of(ChildProcess.javaExecutable(), "-XX:+UseSerialGC", "-Xms256m", "-Xmx256m", "-XX:+AlwaysPreTouch",
+        "-cp", System.getProperty("java.class.path"), OpenLoopDriver.class.getName(), Integer.toString(port), host, "/",
+        Double.toString(rate), Long.toString(warmupMillis), Long.toString(durationMillis), Integer.toString(connections),
+        resultFile.toString());
   }
 
   private ChildProcess start(ChildProcess child) {

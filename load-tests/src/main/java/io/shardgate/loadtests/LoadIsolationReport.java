@@ -170,8 +170,7 @@ final class LoadIsolationReport {
         .append("\n\n");
     sb.append("- machine: ").append(machine.summary()).append('\n');
     sb.append("- Envoy: ").append(envoyVersion).append(", --concurrency ").append(options.concurrency()).append('\n');
-    sb.append("- noisy load: ").append(wrkVersion).append(", closed loop, -t").append(options.noisyThreads())
-        .append(" -c").append(options.noisyConnections()).append('\n');
+    sb.append("- noisy load: ").append(options.noisyLoad(wrkVersion)).append('\n');
     sb.append(String.format(Locale.ROOT, "- protected load: OpenLoopDriver, %.0f req/s open loop over %d keep-alive"
             + " connections, latency from each request's due time (no coordinated omission), HdrHistogram%n",
         options.rate(), options.connections()));
