@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
       BootstrapCommand.class,
       RenderCommand.class,
       ConsulCommand.class,
+      DemoCommand.class,
       VersionCommand.class,
       CommandLine.HelpCommand.class
     })
