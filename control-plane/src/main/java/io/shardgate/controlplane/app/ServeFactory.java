@@ -17,6 +17,7 @@ import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.source.ConsulKvClient;
 import io.shardgate.controlplane.source.ConsulKvSource;
+import io.shardgate.controlplane.source.ConsulServiceRegistration;
 import io.shardgate.controlplane.source.DirectorySource;
 import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.controlplane.source.VaultSecretStore;
@@ -59,6 +60,16 @@ public class ServeFactory {
   public static final String CONSUL = "shardgate.consul.address";
   /** Prefix of the Consul source's other properties: root-key, token-file, ca-file, datacenter. */
   public static final String CONSUL_PREFIX = "shardgate.consul.";
+
+  /**
+   * The agent used for registration (and discovery) when the KV source is not Consul ({@code serve --consul-agent
+   * ADDR}); with the KV source, {@link #CONSUL} is the agent.
+   */
+  public static final String CONSUL_AGENT = "shardgate.consul.agent";
+  /** Set to true by {@code serve --consul-register}: the xDS endpoint is registered in the agent. */
+  public static final String CONSUL_REGISTER = "shardgate.consul.register.enabled";
+  /** Prefix of the registration's other properties (see {@link #consulServiceRegistration}). */
+  public static final String CONSUL_REGISTER_PREFIX = "shardgate.consul.register.";
 
   /** The validation webhook's port ({@code serve --webhook-port}); without it there is no webhook. */
   public static final String WEBHOOK_PORT = "shardgate.webhook.port";
@@ -210,6 +221,41 @@ public class ServeFactory {
     }
     return new ConsulKvSource(new ConsulKvClient(options), ConsulKvSource.Options.defaults(rootKey),
         sourceSink(pipeline, vault));
+  }
+
+  /**
+   * The registration of the xDS endpoint in the Consul agent, with {@code shardgate.consul.register.enabled}; the
+   * agent is the KV source's ({@code shardgate.consul.address}) or {@code shardgate.consul.agent}, with the same
+   * token and CA files. Started when the gRPC server is up ({@link ConsulRegistrationStarter}); deregistered before
+   * the gRPC server stops ({@code ServeCommand}'s shutdown) and, at the latest, when the context closes.
+   */
+  @Singleton
+  @Bean(preDestroy = "close")
+  @Requires(property = CONSUL_REGISTER, value = "true")
+  ConsulServiceRegistration consulServiceRegistration(
+      @Value("${" + CONSUL + ":}") String kvAddress,
+      @Value("${" + CONSUL_AGENT + ":}") String agentAddress,
+      @Value("${" + CONSUL_PREFIX + "token-file:}") String tokenFile,
+      @Value("${" + CONSUL_PREFIX + "ca-file:}") String caFile,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "service-name}") String serviceName,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "address}") String address,
+      @Value("${grpc.server.port}") int xdsPort,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "check-url}") String checkUrl,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "check-interval-ms:10000}") long checkIntervalMs,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "deregister-after-ms:60000}") long deregisterAfterMs,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "recheck-ms:10000}") long recheckMs,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "version:unknown}") String version) {
+    String agent = kvAddress.isEmpty() ? agentAddress : kvAddress;
+    ConsulKvClient.Options options;
+    try {
+      options = ConsulKvClient.Options.resolve(agent.isEmpty() ? ConsulKvClient.DEFAULT_ADDRESS : agent,
+          tokenFile.isEmpty() ? null : Path.of(tokenFile), caFile.isEmpty() ? null : Path.of(caFile), null);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the Consul token file " + tokenFile, e);
+    }
+    return new ConsulServiceRegistration(new ConsulKvClient(options), new ConsulServiceRegistration.Settings(
+        serviceName, address, xdsPort, checkUrl, Duration.ofMillis(checkIntervalMs),
+        Duration.ofMillis(deregisterAfterMs), version, Duration.ofMillis(recheckMs)));
   }
 
   /**

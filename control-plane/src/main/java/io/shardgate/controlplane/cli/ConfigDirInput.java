@@ -25,6 +25,10 @@ final class ConfigDirInput {
   Translation translate() {
     PrintWriter err = command.commandLine().getErr();
     String problem = consul.problem(command.commandLine().getParseResult().hasMatchedOption("--consul-root-key"));
+    if (problem == null && consul.agentAddress != null) {
+      problem = "--consul-agent is read by serve only (for --consul-register); these commands read --consul or"
+          + " --config-dir.";
+    }
     if (problem == null && consul.enabled() == (configDir != null)) {
       problem = consul.enabled() ? "--config-dir and --consul are mutually exclusive: read one source."
           : "Missing required option: '--config-dir=DIR' (or --consul ADDR)";
