@@ -37,7 +37,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -168,15 +170,35 @@ public class ServeFactory {
       @Value("${" + VAULT_SECRET_ID_FILE + ":}") String secretIdFile,
       @Value("${" + VAULT_APPROLE_MOUNT + ":approle}") String approleMount,
       @Value("${" + VAULT_CA_FILE + ":}") String caFile) {
+    VaultSecretStore store = openVaultSecretStore(address, mount, pathPrefix, pollMs, tokenFile, roleId,
+        secretIdFile, approleMount, caFile);
+    LOG.info("TLS secrets referenced by the config are read from {} first, every {}", store.describe(),
+        store.pollInterval());
+    return store;
+  }
+
+  /**
+   * The Vault secret store for the {@code shardgate.vault.*} properties (as {@code VaultOptions} gives them), for
+   * the one-shot commands ({@code validate}, {@code translate}) that read Vault once as {@code serve} would.
+   */
+  public static VaultSecretStore openVaultSecretStore(Map<String, Object> properties) {
+    Function<String, String> p = key -> properties.containsKey(key) ? String.valueOf(properties.get(key)) : "";
+    return openVaultSecretStore(p.apply(VAULT_ADDR),
+        p.apply(VAULT_MOUNT).isEmpty() ? VaultSettings.DEFAULT_MOUNT : p.apply(VAULT_MOUNT),
+        p.apply(VAULT_PATH_PREFIX).isEmpty() ? VaultSettings.GLOO_PATH_PREFIX : p.apply(VAULT_PATH_PREFIX),
+        p.apply(VAULT_POLL_MS).isEmpty() ? 30_000 : Long.parseLong(p.apply(VAULT_POLL_MS)),
+        p.apply(VAULT_TOKEN_FILE), p.apply(VAULT_ROLE_ID), p.apply(VAULT_SECRET_ID_FILE),
+        p.apply(VAULT_APPROLE_MOUNT).isEmpty() ? "approle" : p.apply(VAULT_APPROLE_MOUNT), p.apply(VAULT_CA_FILE));
+  }
+
+  private static VaultSecretStore openVaultSecretStore(String address, String mount, String pathPrefix, long pollMs,
+      String tokenFile, String roleId, String secretIdFile, String approleMount, String caFile) {
     VaultSettings.Credentials credentials = !roleId.isEmpty()
         ? new VaultSettings.AppRole(approleMount, roleId, Path.of(secretIdFile))
         : !tokenFile.isEmpty() ? new VaultSettings.TokenFile(Path.of(tokenFile)) : new VaultSettings.EnvironmentToken();
     VaultSettings settings = new VaultSettings(URI.create(address), mount, pathPrefix, credentials,
         caFile.isEmpty() ? null : Path.of(caFile), Duration.ofMillis(pollMs));
-    VaultSecretStore store = new VaultSecretStore(settings, System.getenv("VAULT_TOKEN"));
-    LOG.info("TLS secrets referenced by the config are read from {} first, every {}", store.describe(),
-        settings.pollInterval());
-    return store;
+    return new VaultSecretStore(settings, System.getenv("VAULT_TOKEN"));
   }
 
   /** Where a source hands its inputs: the pipeline, through the Vault secret store when there is one. */
