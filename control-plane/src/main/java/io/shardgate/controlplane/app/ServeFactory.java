@@ -233,7 +233,7 @@ public class ServeFactory {
       @Value("${" + CONSUL_PREFIX + "token-file:}") String tokenFile,
       @Value("${" + CONSUL_PREFIX + "ca-file:}") String caFile,
       @Value("${" + CONSUL_PREFIX + "datacenter:}") String datacenter, ShardPipeline pipeline,
-      @Nullable VaultSecretStore vault) {
+      ShardgateMetrics metrics, @Nullable VaultSecretStore vault) {
     ConsulKvClient.Options options;
     try {
       options = ConsulKvClient.Options.resolve(address, tokenFile.isEmpty() ? null : Path.of(tokenFile),
@@ -241,8 +241,10 @@ public class ServeFactory {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the Consul token file " + tokenFile, e);
     }
-    return new ConsulKvSource(new ConsulKvClient(options), ConsulKvSource.Options.defaults(rootKey),
+    ConsulKvSource source = new ConsulKvSource(new ConsulKvClient(options), ConsulKvSource.Options.defaults(rootKey),
         sourceSink(pipeline, vault));
+    metrics.bindSource(source);
+    return source;
   }
 
   /**
