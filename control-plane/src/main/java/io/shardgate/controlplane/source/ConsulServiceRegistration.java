@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -89,6 +90,8 @@ public final class ConsulServiceRegistration implements AutoCloseable {
   private boolean closed;
   private volatile State state = State.NOT_YET;
   private String lastFailure;
+  private boolean everRegistered; // only the registering thread touches it
+  private final AtomicLong failedAttempts = new AtomicLong();
 
   public ConsulServiceRegistration(ConsulKvClient agent, Settings settings) {
     this.agent = Objects.requireNonNull(agent, "agent");
@@ -104,6 +107,11 @@ public final class ConsulServiceRegistration implements AutoCloseable {
     return state == State.REGISTERED;
   }
 
+  /** Attempts that failed (agent unreachable or refusing) since the start; each is retried after a back-off. */
+  public long failedAttempts() {
+    return failedAttempts.get();
+  }
+
   /** Starts registering (once; later calls do nothing). Call when the xDS port is open. */
   public void start() {
     synchronized (lock) {
@@ -117,11 +125,12 @@ public final class ConsulServiceRegistration implements AutoCloseable {
   }
 
   private void run() {
-    Duration backoff = FIRST_BACKOFF;
+    Duration firstBackoff = FIRST_BACKOFF.compareTo(settings.recheck()) < 0 ? FIRST_BACKOFF : settings.recheck();
+    Duration backoff = firstBackoff;
     while (!Thread.currentThread().isInterrupted()) {
       try {
         ensureRegistered();
-        backoff = FIRST_BACKOFF;
+        backoff = firstBackoff;
         Thread.sleep(settings.recheck().toMillis());
       } catch (InterruptedException e) {
         return;
@@ -154,7 +163,7 @@ public final class ConsulServiceRegistration implements AutoCloseable {
     if (put.status() != 200) {
       throw refused("registering the service", put);
     }
-    registeredNow(state == State.NOT_YET ? "registered" : "registered again (the agent did not hold it)");
+    registeredNow(everRegistered ? "registered again (the agent did not hold it)" : "registered");
   }
 
   private void registeredNow(String how) {
@@ -164,13 +173,15 @@ public final class ConsulServiceRegistration implements AutoCloseable {
       }
       LOG.info("Consul agent {}: {} service {} (id {}) at {}:{}, checked by GET {} every {}", agent.options().address(),
           how, settings.serviceName(), settings.serviceId(), settings.address(), settings.port(), settings.checkUrl(),
-          settings.checkInterval());
+          seconds(settings.checkInterval()));
       state = State.REGISTERED;
       lastFailure = null;
+      everRegistered = true;
     }
   }
 
   private void failed(String why) {
+    failedAttempts.incrementAndGet();
     synchronized (lock) {
       if (closed) {
         return;
