@@ -182,7 +182,7 @@ public final class ServeCommand implements Callable<Integer> {
     boolean mutual = tls && checked.xdsTls().mutual();
     System.err.printf(
         "Shardgate serving %s: xDS on %s%s, admin on http://%s:%d (GET /api/status)%s. Attach an Envoy with:%n"
-            + "  java -jar control-plane/target/shardgate.jar bootstrap --proxy <proxyName> --xds %s%s > envoy.yaml%n",
+            + "  java -jar control-plane/target/shardgate.jar bootstrap --proxy <proxyName> %s%s > envoy.yaml%n",
         kubernetes ? "the Kubernetes API server's Gloo resources"
             : consul.enabled() ? "Consul KV at " + consul.address + " under " + consul.rootKey + "/"
             : configDir.toAbsolutePath().normalize(),
@@ -190,7 +190,8 @@ public final class ServeCommand implements Callable<Integer> {
         mutual ? " (mutual TLS)" : tls ? " (TLS)" : "", adminAddress, adminPort,
         webhook.port == null ? "" : ", validation webhook on https://" + hostPort(webhook.address, webhook.port)
             + WebhookServer.PATH,
-        hostPort(dialable(checked.xdsAddress()), xdsPort),
+        consulRegister.register ? "--xds-consul " + consulRegister.serviceName + " --xds-port " + xdsPort
+            : "--xds " + hostPort(dialable(checked.xdsAddress()), xdsPort),
         (tls ? " --xds-tls-ca <CA of the xDS certificate>" : "")
             + (mutual ? " --xds-tls-cert <client.crt> --xds-tls-key <client.key>" : ""));
     return 0;

@@ -86,6 +86,7 @@ public final class ConsulServiceRegistration implements AutoCloseable {
   private final ConsulKvClient agent;
   private final Settings settings;
   private final Object lock = new Object();
+  private final Object closing = new Object();
   private Thread thread;
   private boolean closed;
   private volatile State state = State.NOT_YET;
@@ -147,17 +148,22 @@ public final class ConsulServiceRegistration implements AutoCloseable {
     }
   }
 
-  /** Registers unless the agent already holds the service (a restarted agent without its state does not). */
+  /**
+   * Registers at the first call (replacing what an earlier run of this instance left, whose check may differ); after
+   * that only when the agent no longer holds the service (an agent restarted without its state).
+   */
   private void ensureRegistered() throws IOException, InterruptedException {
-    AgentAnswer held = agent.agent("GET", "service/" + encoded(settings.serviceId()), null);
-    if (held.status() == 200) {
-      if (state != State.REGISTERED) {
-        registeredNow("the agent already holds it");
+    if (everRegistered) {
+      AgentAnswer held = agent.agent("GET", "service/" + encoded(settings.serviceId()), null);
+      if (held.status() == 200) {
+        if (state != State.REGISTERED) {
+          registeredNow("reachable again and still holding");
+        }
+        return;
       }
-      return;
-    }
-    if (held.status() != 404) {
-      throw refused("looking up the service", held);
+      if (held.status() != 404) {
+        throw refused("looking up the service", held);
+      }
     }
     AgentAnswer put = agent.agent("PUT", "service/register?replace-existing-checks=true", definition());
     if (put.status() != 200) {
@@ -242,6 +248,14 @@ public final class ConsulServiceRegistration implements AutoCloseable {
    */
   @Override
   public void close() {
+    // One close at a time, and a second caller waits for the first: serve's shutdown hook and Micronaut's both
+    // close, and neither may stop the gRPC server while the other is still deregistering.
+    synchronized (closing) {
+      deregister();
+    }
+  }
+
+  private void deregister() {
     Thread running;
     synchronized (lock) {
       if (closed) {
