@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import io.shardgate.controlplane.cli.ShardgateCli;
 import io.shardgate.controlplane.consul.ConsulAgent;
 import io.shardgate.controlplane.kube.ServerProcess;
+import io.shardgate.templates.TestPki;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.StringWriter;
@@ -40,9 +41,10 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 /**
  * {@code serve --consul-register} and {@code bootstrap --xds-consul} together, with nothing faked: a real Consul
  * 1.16.1 agent with its DNS interface on a loopback port, {@code serve} as a <b>child JVM</b> (so its shutdown is a
- * real SIGTERM, with its shutdown hooks), and a <b>real Envoy</b> whose bootstrap names no address for the control
- * plane, only the Consul service: it resolves {@code gloo-xds.service.consul} through the agent's DNS, which answers
- * only while the instance's check (the admin API's {@code /ready}) passes.
+ * real SIGTERM, with its shutdown hooks) serving xDS over TLS, and a <b>real Envoy</b> whose bootstrap names no
+ * address for the control plane, only the Consul service: it resolves {@code gloo-xds.service.consul} through the
+ * agent's DNS, which answers only while the instance's check (the admin API's {@code /ready}) passes, and verifies
+ * the control plane's certificate against that name (also its SNI).
  *
  * <p>In order: the instance appears passing with the xDS address and port; the Envoy's bootstrap passes
  * {@code --mode validate}, the Envoy connects through Consul's DNS and routes a request (200); a restarted agent
@@ -68,6 +70,7 @@ class ConsulRegistrationE2ETest {
   private static int xdsPort;
   private static int serveAdminPort;
   private static EnvoyProcess envoy;
+  private static Path caFile;
 
   @RegisterExtension
   static final TestWatcher LOGS_ON_FAILURE = new TestWatcher() {
@@ -86,12 +89,18 @@ class ConsulRegistrationE2ETest {
     xdsPort = ports[4];
     serveAdminPort = ports[5];
     paymentsBackend = E2eSupport.echoBackend(config.paymentsPort(), "payments-backend");
+    // xDS over TLS, the certificate naming the Consul name Envoys dial (and send as SNI), not an address.
+    Path pki = Files.createDirectories(work.resolve("pki"));
+    TestPki ca = TestPki.create("consul-e2e-ca");
+    caFile = ca.writeCertificate(pki.resolve("ca.crt"));
+    TestPki.Issued server = ca.leaf("shardgate").sans("DNS:" + SERVICE + ".service.consul").writeTo(pki, "xds");
     List<String> command = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx384m", "-XX:TieredStopAtLevel=1",
         "-Dshardgate.consul.register.check-interval-ms=1000", "-Dshardgate.consul.register.recheck-ms=1000",
         "-cp", System.getProperty("java.class.path"), ShardgateCli.class.getName(),
         "serve", "--config-dir", config.dir().toString(), "--state-dir", work.resolve("state").toString(),
         "--xds-port", Integer.toString(xdsPort), "--admin-port", Integer.toString(serveAdminPort),
+        "--xds-tls-cert", server.certificateFile().toString(), "--xds-tls-key", server.keyFile().toString(),
         "--consul-agent", CONSUL.address(), "--consul-register"));
     serveLog = work.resolve("serve.log");
     serve = ServerProcess.start("serve", command, serveLog);
@@ -137,9 +146,10 @@ class ConsulRegistrationE2ETest {
     StringWriter err = new StringWriter();
     int exit = E2eSupport.cli(out, err, "bootstrap", "--proxy", "gateway-proxy-protected", "--xds-consul", SERVICE,
         "--consul-dns", "127.0.0.1:" + CONSUL.dnsPort(), "--xds-port", Integer.toString(xdsPort),
-        "--admin-port", Integer.toString(envoyAdminPort));
+        "--admin-port", Integer.toString(envoyAdminPort), "--xds-tls-ca", caFile.toString());
     assertEquals(0, exit, err::toString);
     assertTrue(out.toString().contains("address: \"gloo-xds.service.consul\""), out::toString);
+    assertTrue(out.toString().contains("sni: \"gloo-xds.service.consul\""), out::toString);
     Path bootstrap = Files.writeString(run.resolve("envoy.yaml"), out.toString(), StandardCharsets.UTF_8);
 
     Process validate = new ProcessBuilder(EnvoyProcess.binary().toString(), "--mode", "validate", "-c",
