@@ -136,7 +136,7 @@ public final class ConsulServiceRegistration implements AutoCloseable {
       } catch (InterruptedException e) {
         return;
       } catch (IOException e) {
-        failed(e.getMessage());
+        failed(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
         try {
           Thread.sleep(backoff.toMillis());
         } catch (InterruptedException stop) {
