@@ -71,6 +71,7 @@ class ConsulRegistrationE2ETest {
   private static int serveAdminPort;
   private static EnvoyProcess envoy;
   private static Path caFile;
+  private static long serveStarted;
 
   @RegisterExtension
   static final TestWatcher LOGS_ON_FAILURE = new TestWatcher() {
@@ -103,7 +104,13 @@ class ConsulRegistrationE2ETest {
         "--xds-tls-cert", server.certificateFile().toString(), "--xds-tls-key", server.keyFile().toString(),
         "--consul-agent", CONSUL.address(), "--consul-register"));
     serveLog = work.resolve("serve.log");
+    serveStarted = System.nanoTime();
     serve = ServerProcess.start("serve", command, serveLog);
+  }
+
+  /** Prints a measured time (not asserted: a loaded machine would make a bound flaky). */
+  private static void printSince(String what, long startNanos) {
+    System.out.printf("[consul-registration] %s: %d ms%n", what, (System.nanoTime() - startNanos) / 1_000_000);
   }
 
   @AfterAll
@@ -123,6 +130,7 @@ class ConsulRegistrationE2ETest {
   @Order(1)
   void theReadyInstanceIsPassingInConsulWithTheXdsAddressAndPort() throws Exception {
     Map<?, ?> service = awaitPassing("the first registration");
+    printSince("serve's JVM start to a passing gloo-xds instance (1 s check interval)", serveStarted);
     assertEquals("127.0.0.1", service.get("Address"), service::toString);
     assertEquals(xdsPort, service.get("Port"), service::toString);
     assertEquals(SERVICE + "-127.0.0.1-" + xdsPort, service.get("ID"), service::toString);
@@ -158,9 +166,11 @@ class ConsulRegistrationE2ETest {
     assertTrue(validate.waitFor(60, TimeUnit.SECONDS), "envoy --mode validate did not end");
     assertEquals(0, validate.exitValue(), validateOutput);
 
+    long envoyStarted = System.nanoTime();
     envoy = EnvoyProcess.start("gateway-proxy-protected", bootstrap, run.resolve("envoy.log"), envoyAdminPort);
     envoy.awaitReady(LIVENESS);
     E2eSupport.awaitStatus(envoy, config.protectedPort(), PAYMENTS_HOST, "/payments/v1/charges", 200, LIVENESS);
+    printSince("Envoy start to a 200 through the control plane found by Consul DNS (TLS)", envoyStarted);
     RawHttp.Response r = RawHttp.get(config.protectedPort(), PAYMENTS_HOST, "/payments/v1/charges");
     assertTrue(r.body().contains("payments-backend"), r::toString);
   }
@@ -168,8 +178,10 @@ class ConsulRegistrationE2ETest {
   @Test
   @Order(3)
   void aRestartedAgentThatLostTheServiceGetsItRegisteredAgain() throws Exception {
+    long restarted = System.nanoTime();
     CONSUL.restart(true); // a -dev agent keeps nothing: the registration is gone
     awaitPassing("the registration after the agent's restart");
+    printSince("agent restart to a passing instance again (1 s recheck)", restarted);
     awaitLog("registered again (the agent did not hold it)");
   }
 
@@ -177,7 +189,9 @@ class ConsulRegistrationE2ETest {
   @Order(4)
   void aCleanShutdownDeregistersTheService() throws Exception {
     awaitPassing("the registration before the shutdown");
+    long stopped = System.nanoTime();
     serve.stop(); // SIGTERM: the shutdown hook deregisters before the gRPC server stops
+    printSince("SIGTERM to serve's exit, deregistration included", stopped);
     String services = get("/v1/agent/services").body();
     assertTrue(!services.contains(SERVICE), "still registered after a clean shutdown: " + services);
     String passing = get("/v1/health/service/" + SERVICE + "?passing").body().strip();
