@@ -11,8 +11,8 @@ import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
- * The Consul KV source's options and the agent's ({@code --consul-agent}, for serve's registration), shared by {@code serve}, {@code validate}, {@code translate} and
- * {@code consul push}. The token itself never becomes a property or an argument: it stays in its file or in
+ * The Consul KV source's options and the agent's ({@code --consul-agent}, for serve's registration), shared by
+ * {@code serve}, {@code validate}, {@code translate} and {@code consul push}. The token itself never becomes a property or an argument: it stays in its file or in
  * {@value ConsulKvClient#TOKEN_ENV}.
  */
 final class ConsulOptions {

@@ -28,8 +28,9 @@ import javax.net.ssl.TrustManagerFactory;
 
 /**
  * The few calls of Consul's HTTP API that Shardgate makes: of the KV store, a recursive (blocking) list under a
- * prefix, a put and a delete; of the agent, the service (de)registration calls ({@link #agent}). Uses the JDK's {@link HttpClient}; the token goes in the {@code X-Consul-Token} header and is never part
- * of a message or {@link #toString()}.
+ * prefix, a put and a delete; of the agent, the service (de)registration calls ({@link #agent}). Uses the JDK's
+ * {@link HttpClient}; the token goes in the {@code X-Consul-Token} header and is never part of a message or
+ * {@link #toString()}.
  *
  * <p>Stage: source edge (I/O). Immutable after construction; thread-safe (the JDK client is).
  */
@@ -175,7 +176,8 @@ public final class ConsulKvClient {
    */
   public AgentAnswer agent(String method, String path, byte[] body) throws IOException, InterruptedException {
     HttpRequest.Builder b = HttpRequest.newBuilder(options.address().resolve("/v1/agent/" + path)).timeout(READ_SLACK)
-        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofByteArray(body));
     if (body != null) {
       b.header("Content-Type", "application/json");
     }

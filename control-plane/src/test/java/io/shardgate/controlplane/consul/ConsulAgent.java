@@ -28,9 +28,9 @@ import org.junit.jupiter.api.extension.TestWatcher;
 /**
  * A real Consul 1.16.1 agent (in {@code -dev} mode, or a persistent single server) for one test class, built from the Go module proxy by
  * {@code tools/consul-test-server.sh} (once per machine, into a cache outside the work tree) and started on free
- * loopback ports (HTTP, Serf LAN and WAN, server RPC; gRPC off, DNS off unless {@link #withDns()}), its data in a temporary folder. Stopped by
- * its own pid after the class; a test JVM killed before that leaves an owner file by which the next run stops the
- * orphan ({@link #reapOrphans()}).
+ * loopback ports (HTTP, Serf LAN and WAN, server RPC; gRPC off, DNS off unless {@link #withDns()}), its data in a
+ * temporary folder. Stopped by its own pid after the class; a test JVM killed before that leaves an owner file by
+ * which the next run stops the orphan ({@link #reapOrphans()}).
  *
  * <p>Register it on a static field: {@code @RegisterExtension static final ConsulAgent CONSUL = new ConsulAgent();}.
  * A failing test gets the agent's log tail. A build or start that fails fails the class; it never skips.

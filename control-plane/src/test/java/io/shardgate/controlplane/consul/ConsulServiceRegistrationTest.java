@@ -66,7 +66,8 @@ class ConsulServiceRegistrationTest {
     // The back-off is capped by the 300 ms recheck here: several retries within a second or two.
     await("three failed attempts", () -> registration.failedAttempts() >= 3);
     assertEquals(1, warnings().size(), () -> "one warning for one state, not one per retry: " + warnings());
-    assertTrue(warnings().get(0).contains("Cannot register service gloo-xds in the Consul agent"), warnings()::toString);
+    assertTrue(warnings().get(0).contains("Cannot register service gloo-xds in the Consul agent"),
+        warnings()::toString);
     assertFalse(registration.registered());
 
     CONSUL.restart(false);
