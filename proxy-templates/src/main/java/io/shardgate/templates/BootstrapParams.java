@@ -39,6 +39,10 @@ import java.util.regex.Pattern;
  *     {@code xdsCaFile}. When the control plane requires role identities, the certificate must name this Envoy's role
  *     (docs/security.md)
  * @param xdsKeyFile path, on the Envoy's machine, of the PEM private key of {@code xdsCertFile}, or {@code null}
+ * @param xdsDnsResolverAddress the IP literal of the DNS server that resolves {@code xdsHost} instead of the
+ *     host's own resolvers (Consul's DNS interface, for {@code bootstrap --xds-consul}), or {@code null} (the
+ *     default) for the host's resolvers. Needs a DNS name as {@code xdsHost}
+ * @param xdsDnsResolverPort the port of {@code xdsDnsResolverAddress} (Consul's is 8600), or 0 when there is none
  */
 public record BootstrapParams(
     String proxyName,
@@ -54,7 +58,9 @@ public record BootstrapParams(
     XdsMode xdsMode,
     String xdsCaFile,
     String xdsCertFile,
-    String xdsKeyFile) {
+    String xdsKeyFile,
+    String xdsDnsResolverAddress,
+    int xdsDnsResolverPort) {
 
   public static final String DEFAULT_NAMESPACE = "gloo-system";
   public static final String DEFAULT_NODE_CLUSTER = "gateway";
@@ -118,6 +124,20 @@ public record BootstrapParams(
       throw new IllegalArgumentException("xdsCertFile is set without xdsCaFile: a client certificate is only sent"
           + " over TLS, which needs the CA that signs the control plane's certificate");
     }
+    if (xdsDnsResolverAddress != null) {
+      if (!HostSyntax.isIpLiteral(xdsDnsResolverAddress)) {
+        throw new IllegalArgumentException("xdsDnsResolverAddress " + quote(xdsDnsResolverAddress)
+            + " is not valid: Envoy sends DNS queries to an IP address (like 127.0.0.1), not a name");
+      }
+      requirePort("xdsDnsResolverPort", xdsDnsResolverPort);
+      if (HostSyntax.isIpLiteral(xdsHost)) {
+        throw new IllegalArgumentException("xdsDnsResolverAddress is set but xdsHost " + quote(xdsHost)
+            + " is an IP address: a DNS resolver only serves a DNS name (like gloo-xds.service.consul)");
+      }
+    } else if (xdsDnsResolverPort != 0) {
+      throw new IllegalArgumentException("xdsDnsResolverPort " + xdsDnsResolverPort
+          + " is set without xdsDnsResolverAddress");
+    }
   }
 
   /** All defaults for the shard {@code proxyName}. */
@@ -146,7 +166,8 @@ public record BootstrapParams(
         .statsAddress(statsAddress)
         .xdsMode(xdsMode)
         .xdsCaFile(xdsCaFile)
-        .xdsClientCertificate(xdsCertFile, xdsKeyFile);
+        .xdsClientCertificate(xdsCertFile, xdsKeyFile)
+        .xdsDnsResolver(xdsDnsResolverAddress, xdsDnsResolverPort);
     if (!nodeId.equals(defaultNodeId(proxyName, namespace))) {
       b.nodeId(nodeId);
     }
@@ -166,6 +187,11 @@ public record BootstrapParams(
   /** Whether this Envoy presents a client certificate to the control plane (mutual TLS). */
   public boolean xdsMutualTls() {
     return xdsCertFile != null;
+  }
+
+  /** Whether {@code xdsHost} is resolved through {@link #xdsDnsResolverAddress()} rather than the host's resolvers. */
+  public boolean xdsDnsResolver() {
+    return xdsDnsResolverAddress != null;
   }
 
   private static String defaultNodeId(String proxyName, String namespace) {
@@ -237,6 +263,8 @@ public record BootstrapParams(
     private String xdsCaFile;
     private String xdsCertFile;
     private String xdsKeyFile;
+    private String xdsDnsResolverAddress;
+    private int xdsDnsResolverPort;
 
     private Builder(String proxyName) {
       this.proxyName = proxyName;
@@ -312,6 +340,16 @@ public record BootstrapParams(
     }
 
     /**
+     * Sets the DNS server (an IP address and port, such as Consul's DNS interface) that resolves the xDS host
+     * name; {@code null} and 0 mean the host's own resolvers.
+     */
+    public Builder xdsDnsResolver(String address, int port) {
+      this.xdsDnsResolverAddress = address;
+      this.xdsDnsResolverPort = port;
+      return this;
+    }
+
+    /**
      * The validated parameters.
      *
      * @throws IllegalArgumentException naming the first parameter that is wrong
@@ -319,7 +357,8 @@ public record BootstrapParams(
     public BootstrapParams build() {
       String id = nodeId != null ? nodeId : defaultNodeId(proxyName, namespace);
       return new BootstrapParams(proxyName, namespace, id, nodeCluster, xdsHost, xdsPort, adminAddress, adminPort,
-          statsPort, statsAddress, xdsMode, xdsCaFile, xdsCertFile, xdsKeyFile);
+          statsPort, statsAddress, xdsMode, xdsCaFile, xdsCertFile, xdsKeyFile, xdsDnsResolverAddress,
+          xdsDnsResolverPort);
     }
   }
 }

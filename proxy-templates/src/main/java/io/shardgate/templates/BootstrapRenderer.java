@@ -49,11 +49,14 @@ public final class BootstrapRenderer {
     values.put("xdsCaFile", params.xdsCaFile());
     values.put("xdsCertFile", params.xdsCertFile());
     values.put("xdsKeyFile", params.xdsKeyFile());
+    values.put("xdsDnsResolverAddress", params.xdsDnsResolverAddress());
+    values.put("xdsDnsResolverPort", Integer.toString(params.xdsDnsResolverPort()));
     values.put("xdsSanType", xdsHostIsIp ? "IP_ADDRESS" : "DNS");
     Map<String, Boolean> switches = Map.of(
         "stats", params.statsPort() > 0,
         "xdsTls", params.xdsTls(),
         "xdsMutualTls", params.xdsMutualTls(),
+        "xdsDnsResolver", params.xdsDnsResolver(),
         // SNI carries host names only (RFC 6066); an IP address there would be refused by strict servers.
         "xdsSni", !xdsHostIsIp);
     try {

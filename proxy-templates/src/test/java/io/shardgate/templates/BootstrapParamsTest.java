@@ -114,7 +114,15 @@ class BootstrapParamsTest {
         bad("xdsKeyFile", "xdsKeyFile is set without xdsCertFile",
             b -> b.xdsCaFile("/ca.pem").xdsClientCertificate(null, "/tls.key")),
         bad("xdsCertFile", "xdsCertFile is set without xdsCaFile: a client certificate is only sent over TLS",
-            b -> b.xdsClientCertificate("/tls.crt", "/tls.key")));
+            b -> b.xdsClientCertificate("/tls.crt", "/tls.key")),
+        bad("xdsDnsResolverAddress", "xdsDnsResolverAddress \"consul.local\" is not valid: Envoy sends DNS queries to"
+            + " an IP address", b -> b.xdsHost("gloo-xds.service.consul").xdsDnsResolver("consul.local", 8600)),
+        bad("xdsDnsResolverPort", "xdsDnsResolverPort 0 is out of range",
+            b -> b.xdsHost("gloo-xds.service.consul").xdsDnsResolver("127.0.0.1", 0)),
+        bad("xdsDnsResolverAddress", "xdsDnsResolverAddress is set but xdsHost \"127.0.0.1\" is an IP address",
+            b -> b.xdsDnsResolver("127.0.0.1", 8600)),
+        bad("xdsDnsResolverPort", "xdsDnsResolverPort 8600 is set without xdsDnsResolverAddress",
+            b -> b.xdsHost("gloo-xds.service.consul").xdsDnsResolver(null, 8600)));
   }
 
   private static Arguments bad(String param, String messageStart, UnaryOperator<BootstrapParams.Builder> change) {

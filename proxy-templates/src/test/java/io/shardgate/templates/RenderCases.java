@@ -56,6 +56,8 @@ final class RenderCases {
     BootstrapParams.Builder b = BootstrapParams.builder(proxyName.toString());
     String certFile = null;
     String keyFile = null;
+    String dnsAddress = null;
+    int dnsPort = 0;
     for (Map.Entry<?, ?> e : map.entrySet()) {
       String value = String.valueOf(e.getValue());
       switch (String.valueOf(e.getKey())) {
@@ -73,9 +75,11 @@ final class RenderCases {
         case "xdsCaFile" -> b.xdsCaFile(value);
         case "xdsCertFile" -> certFile = value;
         case "xdsKeyFile" -> keyFile = value;
+        case "xdsDnsResolverAddress" -> dnsAddress = value;
+        case "xdsDnsResolverPort" -> dnsPort = Integer.parseInt(value);
         default -> throw new IllegalArgumentException(paramsFile + ": unknown parameter " + e.getKey());
       }
     }
-    return b.xdsClientCertificate(certFile, keyFile).build();
+    return b.xdsClientCertificate(certFile, keyFile).xdsDnsResolver(dnsAddress, dnsPort).build();
   }
 }

@@ -17,6 +17,7 @@ import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.source.ConsulKvClient;
 import io.shardgate.controlplane.source.ConsulKvSource;
+import io.shardgate.controlplane.source.ConsulServiceRegistration;
 import io.shardgate.controlplane.source.DirectorySource;
 import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.controlplane.source.VaultSecretStore;
@@ -36,7 +37,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -59,6 +62,16 @@ public class ServeFactory {
   public static final String CONSUL = "shardgate.consul.address";
   /** Prefix of the Consul source's other properties: root-key, token-file, ca-file, datacenter. */
   public static final String CONSUL_PREFIX = "shardgate.consul.";
+
+  /**
+   * The agent used for registration (and discovery) when the KV source is not Consul ({@code serve --consul-agent
+   * ADDR}); with the KV source, {@link #CONSUL} is the agent.
+   */
+  public static final String CONSUL_AGENT = "shardgate.consul.agent";
+  /** Set to true by {@code serve --consul-register}: the xDS endpoint is registered in the agent. */
+  public static final String CONSUL_REGISTER = "shardgate.consul.register.enabled";
+  /** Prefix of the registration's other properties (see {@link #consulServiceRegistration}). */
+  public static final String CONSUL_REGISTER_PREFIX = "shardgate.consul.register.";
 
   /** The validation webhook's port ({@code serve --webhook-port}); without it there is no webhook. */
   public static final String WEBHOOK_PORT = "shardgate.webhook.port";
@@ -157,15 +170,35 @@ public class ServeFactory {
       @Value("${" + VAULT_SECRET_ID_FILE + ":}") String secretIdFile,
       @Value("${" + VAULT_APPROLE_MOUNT + ":approle}") String approleMount,
       @Value("${" + VAULT_CA_FILE + ":}") String caFile) {
+    VaultSecretStore store = openVaultSecretStore(address, mount, pathPrefix, pollMs, tokenFile, roleId,
+        secretIdFile, approleMount, caFile);
+    LOG.info("TLS secrets referenced by the config are read from {} first, every {}", store.describe(),
+        store.pollInterval());
+    return store;
+  }
+
+  /**
+   * The Vault secret store for the {@code shardgate.vault.*} properties (as {@code VaultOptions} gives them), for
+   * the one-shot commands ({@code validate}, {@code translate}) that read Vault once as {@code serve} would.
+   */
+  public static VaultSecretStore openVaultSecretStore(Map<String, Object> properties) {
+    Function<String, String> p = key -> properties.containsKey(key) ? String.valueOf(properties.get(key)) : "";
+    return openVaultSecretStore(p.apply(VAULT_ADDR),
+        p.apply(VAULT_MOUNT).isEmpty() ? VaultSettings.DEFAULT_MOUNT : p.apply(VAULT_MOUNT),
+        p.apply(VAULT_PATH_PREFIX).isEmpty() ? VaultSettings.GLOO_PATH_PREFIX : p.apply(VAULT_PATH_PREFIX),
+        p.apply(VAULT_POLL_MS).isEmpty() ? 30_000 : Long.parseLong(p.apply(VAULT_POLL_MS)),
+        p.apply(VAULT_TOKEN_FILE), p.apply(VAULT_ROLE_ID), p.apply(VAULT_SECRET_ID_FILE),
+        p.apply(VAULT_APPROLE_MOUNT).isEmpty() ? "approle" : p.apply(VAULT_APPROLE_MOUNT), p.apply(VAULT_CA_FILE));
+  }
+
+  private static VaultSecretStore openVaultSecretStore(String address, String mount, String pathPrefix, long pollMs,
+      String tokenFile, String roleId, String secretIdFile, String approleMount, String caFile) {
     VaultSettings.Credentials credentials = !roleId.isEmpty()
         ? new VaultSettings.AppRole(approleMount, roleId, Path.of(secretIdFile))
         : !tokenFile.isEmpty() ? new VaultSettings.TokenFile(Path.of(tokenFile)) : new VaultSettings.EnvironmentToken();
     VaultSettings settings = new VaultSettings(URI.create(address), mount, pathPrefix, credentials,
         caFile.isEmpty() ? null : Path.of(caFile), Duration.ofMillis(pollMs));
-    VaultSecretStore store = new VaultSecretStore(settings, System.getenv("VAULT_TOKEN"));
-    LOG.info("TLS secrets referenced by the config are read from {} first, every {}", store.describe(),
-        settings.pollInterval());
-    return store;
+    return new VaultSecretStore(settings, System.getenv("VAULT_TOKEN"));
   }
 
   /** Where a source hands its inputs: the pipeline, through the Vault secret store when there is one. */
@@ -200,7 +233,7 @@ public class ServeFactory {
       @Value("${" + CONSUL_PREFIX + "token-file:}") String tokenFile,
       @Value("${" + CONSUL_PREFIX + "ca-file:}") String caFile,
       @Value("${" + CONSUL_PREFIX + "datacenter:}") String datacenter, ShardPipeline pipeline,
-      @Nullable VaultSecretStore vault) {
+      ShardgateMetrics metrics, @Nullable VaultSecretStore vault) {
     ConsulKvClient.Options options;
     try {
       options = ConsulKvClient.Options.resolve(address, tokenFile.isEmpty() ? null : Path.of(tokenFile),
@@ -208,8 +241,45 @@ public class ServeFactory {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot read the Consul token file " + tokenFile, e);
     }
-    return new ConsulKvSource(new ConsulKvClient(options), ConsulKvSource.Options.defaults(rootKey),
+    ConsulKvSource source = new ConsulKvSource(new ConsulKvClient(options), ConsulKvSource.Options.defaults(rootKey),
         sourceSink(pipeline, vault));
+    metrics.bindSource(source);
+    return source;
+  }
+
+  /**
+   * The registration of the xDS endpoint in the Consul agent, with {@code shardgate.consul.register.enabled}; the
+   * agent is the KV source's ({@code shardgate.consul.address}) or {@code shardgate.consul.agent}, with the same
+   * token and CA files. Started when the gRPC server is up ({@link ConsulRegistrationStarter}); deregistered before
+   * the gRPC server stops ({@code ServeCommand}'s shutdown) and, at the latest, when the context closes.
+   */
+  @Singleton
+  @Bean(preDestroy = "close")
+  @Requires(property = CONSUL_REGISTER, value = "true")
+  ConsulServiceRegistration consulServiceRegistration(
+      @Value("${" + CONSUL + ":}") String kvAddress,
+      @Value("${" + CONSUL_AGENT + ":}") String agentAddress,
+      @Value("${" + CONSUL_PREFIX + "token-file:}") String tokenFile,
+      @Value("${" + CONSUL_PREFIX + "ca-file:}") String caFile,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "service-name}") String serviceName,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "address}") String address,
+      @Value("${grpc.server.port}") int xdsPort,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "check-url}") String checkUrl,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "check-interval-ms:10000}") long checkIntervalMs,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "deregister-after-ms:60000}") long deregisterAfterMs,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "recheck-ms:10000}") long recheckMs,
+      @Value("${" + CONSUL_REGISTER_PREFIX + "version:unknown}") String version) {
+    String agent = kvAddress.isEmpty() ? agentAddress : kvAddress;
+    ConsulKvClient.Options options;
+    try {
+      options = ConsulKvClient.Options.resolve(agent.isEmpty() ? ConsulKvClient.DEFAULT_ADDRESS : agent,
+          tokenFile.isEmpty() ? null : Path.of(tokenFile), caFile.isEmpty() ? null : Path.of(caFile), null);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the Consul token file " + tokenFile, e);
+    }
+    return new ConsulServiceRegistration(new ConsulKvClient(options), new ConsulServiceRegistration.Settings(
+        serviceName, address, xdsPort, checkUrl, Duration.ofMillis(checkIntervalMs),
+        Duration.ofMillis(deregisterAfterMs), version, Duration.ofMillis(recheckMs)));
   }
 
   /**

@@ -5,6 +5,7 @@ import io.shardgate.templates.BootstrapRenderer;
 import io.shardgate.templates.XdsMode;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -20,6 +21,13 @@ import picocli.CommandLine.Spec;
     })
 public final class BootstrapCommand implements Callable<Integer> {
 
+  static final String DEFAULT_CONSUL_DNS = "127.0.0.1:8600";
+  static final String DEFAULT_CONSUL_DOMAIN = "consul";
+  private static final Pattern IP_LITERAL = Pattern.compile("[0-9.]+|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*");
+  private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+  private static final Pattern DNS_NAME =
+      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
+
   /** Injected by picocli: its writers are the terminal, or whatever a caller set with setOut/setErr. */
   @Spec CommandSpec spec;
 
@@ -30,9 +38,33 @@ public final class BootstrapCommand implements Callable<Integer> {
       description = "Write namespace: the first half of the node role (default: ${DEFAULT-VALUE}).")
   String namespace;
 
-  @Option(names = "--xds", paramLabel = "HOST:PORT", defaultValue = "127.0.0.1:9977",
-      description = "Address of the control plane's xDS port (default: ${DEFAULT-VALUE}).")
+  /** {@code --xds}'s default, spelled out so that its absence can be told from an explicit value. */
+  static final String DEFAULT_XDS = "127.0.0.1:9977";
+
+  @Option(names = "--xds", paramLabel = "HOST:PORT",
+      description = "Address of the control plane's xDS port (default: " + DEFAULT_XDS + "). Cannot be combined with"
+          + " --xds-consul.")
   String xds;
+
+  @Option(names = "--xds-consul", paramLabel = "SERVICE", description = "Find the control plane through Consul's"
+      + " DNS instead of a fixed --xds address: Envoy resolves SERVICE.service.<--consul-domain> (the passing"
+      + " instances of the service that serve --consul-register registers, gloo-xds by default) by asking"
+      + " --consul-dns, and follows the answer as instances come and go (docs/hashicorp.md).")
+  String xdsConsul;
+
+  @Option(names = "--xds-port", paramLabel = "PORT", description = "With --xds-consul: the control plane's xDS port,"
+      + " the same on every instance because Consul's DNS A records carry no port (default: "
+      + BootstrapParams.DEFAULT_XDS_PORT + ", serve's default).")
+  Integer xdsPort;
+
+  @Option(names = "--consul-dns", paramLabel = "IP:PORT", description = "With --xds-consul: the IP address and"
+      + " port of the Consul agent's DNS interface that Envoy asks (default: " + DEFAULT_CONSUL_DNS + ", the local"
+      + " agent's).")
+  String consulDns;
+
+  @Option(names = "--consul-domain", paramLabel = "DOMAIN", description = "With --xds-consul: Consul's DNS domain,"
+      + " the agent's -domain (default: " + DEFAULT_CONSUL_DOMAIN + ").")
+  String consulDomain;
 
   @Option(names = "--admin-port", paramLabel = "PORT", defaultValue = "19000",
       description = "Envoy admin port on 127.0.0.1; give each Envoy on one host its own (default: ${DEFAULT-VALUE}).")
@@ -74,42 +106,37 @@ public final class BootstrapCommand implements Callable<Integer> {
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();
-    int colon = xds.lastIndexOf(':');
-    if (colon <= 0 || colon == xds.length() - 1) {
-      err.println("error: --xds must be HOST:PORT, e.g. 127.0.0.1:9977; got '" + xds + "'");
+    String problem = consulProblem();
+    if (problem == null) {
+      problem = tlsProblem();
+    }
+    if (problem != null) {
+      err.println("error: " + problem);
       err.flush();
       return 2;
-    }
-    int port;
-    try {
-      port = Integer.parseInt(xds.substring(colon + 1));
-    } catch (NumberFormatException e) {
-      err.println("error: --xds port must be a number, got '" + xds.substring(colon + 1) + "'");
-      err.flush();
-      return 2;
-    }
-    String tlsProblem = tlsProblem();
-    if (tlsProblem != null) {
-      err.println("error: " + tlsProblem);
-      err.flush();
-      return 2;
-    }
-    String host = xds.substring(0, colon);
-    if (host.startsWith("[") && host.endsWith("]")) {
-      host = host.substring(1, host.length() - 1);
     }
     try {
-      BootstrapParams.Builder b =
-          BootstrapParams.builder(proxy)
-              .namespace(namespace)
-              .xdsHost(host)
-              .xdsPort(port)
-              .adminPort(adminPort)
-              .statsPort(statsPort)
-              .statsAddress(statsAddress)
-              .xdsMode(delta ? XdsMode.DELTA : XdsMode.SOTW)
-              .xdsCaFile(xdsTlsCa)
-              .xdsClientCertificate(xdsTlsCert, xdsTlsKey);
+      BootstrapParams.Builder b = BootstrapParams.builder(proxy)
+          .namespace(namespace)
+          .adminPort(adminPort)
+          .statsPort(statsPort)
+          .statsAddress(statsAddress)
+          .xdsMode(delta ? XdsMode.DELTA : XdsMode.SOTW)
+          .xdsCaFile(xdsTlsCa)
+          .xdsClientCertificate(xdsTlsCert, xdsTlsKey);
+      if (xdsConsul != null) {
+        HostPort dns = HostPort.parse("--consul-dns", consulDns == null ? DEFAULT_CONSUL_DNS : consulDns);
+        if (!IP_LITERAL.matcher(dns.host()).matches()) {
+          throw new IllegalArgumentException("--consul-dns needs the agent's IP address (Envoy sends its DNS queries"
+              + " to an address, it does not resolve the resolver), got '" + dns.host() + "'");
+        }
+        b.xdsHost(xdsConsul + ".service." + (consulDomain == null ? DEFAULT_CONSUL_DOMAIN : consulDomain))
+            .xdsPort(xdsPort == null ? BootstrapParams.DEFAULT_XDS_PORT : xdsPort)
+            .xdsDnsResolver(dns.host(), dns.port());
+      } else {
+        HostPort x = HostPort.parse("--xds", xds == null ? DEFAULT_XDS : xds);
+        b.xdsHost(x.host()).xdsPort(x.port());
+      }
       if (nodeId != null) {
         b.nodeId(nodeId);
       }
@@ -120,6 +147,52 @@ public final class BootstrapCommand implements Callable<Integer> {
       err.println("error: " + e.getMessage());
       err.flush();
       return 2;
+    }
+  }
+
+  /** What is wrong with the combination of the Consul options, in their own names; null when nothing is. */
+  private String consulProblem() {
+    if (xdsConsul == null) {
+      if (xdsPort != null || consulDns != null || consulDomain != null) {
+        return "--xds-port, --consul-dns and --consul-domain are only read with --xds-consul SERVICE; without it,"
+            + " give the control plane's address as --xds HOST:PORT.";
+      }
+      return null;
+    }
+    if (xds != null) {
+      return "--xds and --xds-consul are mutually exclusive: give the control plane's address either as --xds"
+          + " HOST:PORT or as a Consul service name (with --xds-port PORT).";
+    }
+    if (!DNS_LABEL.matcher(xdsConsul).matches()) {
+      return "--xds-consul '" + xdsConsul + "' is not a Consul service name that DNS can carry: use lowercase"
+          + " letters, digits and '-' (like gloo-xds).";
+    }
+    if (consulDomain != null && !DNS_NAME.matcher(consulDomain).matches()) {
+      return "--consul-domain '" + consulDomain + "' is not a DNS domain (like consul or consul.example.com).";
+    }
+    return null;
+  }
+
+  /** A {@code HOST:PORT} option's value, the brackets of an IPv6 host removed. */
+  private record HostPort(String host, int port) {
+
+    static HostPort parse(String option, String value) {
+      int colon = value.lastIndexOf(':');
+      if (colon <= 0 || colon == value.length() - 1) {
+        throw new IllegalArgumentException(option + " must be HOST:PORT, e.g. 127.0.0.1:9977; got '" + value + "'");
+      }
+      int port;
+      try {
+        port = Integer.parseInt(value.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(option + " port must be a number, got '" + value.substring(colon + 1)
+            + "'");
+      }
+      String host = value.substring(0, colon);
+      if (host.startsWith("[") && host.endsWith("]")) {
+        host = host.substring(1, host.length() - 1);
+      }
+      return new HostPort(host, port);
     }
   }
 

@@ -19,23 +19,29 @@ final class Inputs {
 
   /** The translation of {@code dir}, or null (after printing why) when the directory cannot be read at all. */
   static Translation translate(Path dir, PrintWriter err) {
+    ConfigInput input = read(dir, err);
+    return input == null ? null : Translation.of(input);
+  }
+
+  /** One read of {@code dir}, or null (after printing why) when the directory cannot be read at all. */
+  static ConfigInput read(Path dir, PrintWriter err) {
     if (!Files.isDirectory(dir)) {
       err.println("error: config directory " + dir.toAbsolutePath() + " does not exist or is not a directory");
       err.flush();
       return null;
     }
     Path root = dir.toAbsolutePath().normalize();
-    return Translation.of(ConfigInput.of(root.toString(), new DirectoryLoader().load(root)));
+    return ConfigInput.of(root.toString(), new DirectoryLoader().load(root));
   }
 
   /**
-   * The translation of one full read of Consul's KV (what {@code serve --consul} would serve first), or null (after
-   * printing why) when Consul cannot be read.
+   * One full read of Consul's KV (what {@code serve --consul} would translate first), or null (after printing why)
+   * when Consul cannot be read.
    */
-  static Translation translateConsul(ConsulOptions consul, PrintWriter err) {
+  static ConfigInput readConsul(ConsulOptions consul, PrintWriter err) {
     try {
       ConsulKvClient client = new ConsulKvClient(consul.toOptions());
-      return Translation.of(ConsulKvSource.readOnce(client, consul.rootKey));
+      return ConsulKvSource.readOnce(client, consul.rootKey);
     } catch (IOException e) {
       err.println("error: " + e.getMessage());
       err.flush();

@@ -6,6 +6,7 @@ import io.micronaut.runtime.Micronaut;
 import io.shardgate.controlplane.app.ServeFactory;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.security.ServeSecurity;
+import io.shardgate.controlplane.source.ConsulServiceRegistration;
 import io.shardgate.controlplane.security.TlsMaterialException;
 import io.shardgate.controlplane.security.XdsTlsCredentials;
 import io.shardgate.controlplane.status.LeaderElection;
@@ -50,6 +51,8 @@ public final class ServeCommand implements Callable<Integer> {
   @Mixin VaultOptions vault;
 
   @Mixin ConsulOptions consul;
+
+  @Mixin ConsulRegisterOptions consulRegister;
 
   @Option(
       names = "--config-dir",
@@ -114,6 +117,11 @@ public final class ServeCommand implements Callable<Integer> {
     if (consul.enabled() && (kubernetes || spec.commandLine().getParseResult().hasMatchedOption("--config-dir"))) {
       consulProblem = "--consul, --kubernetes and --config-dir are mutually exclusive: serve one source.";
     }
+    if (consulProblem == null) {
+      consulProblem = consulRegister.problem(
+          spec.commandLine().getParseResult().hasMatchedOption("--consul-service-name"), security.xdsAddress,
+          consul.agent());
+    }
     if (consulProblem != null) {
       usage.println("error: " + consulProblem);
       usage.flush();
@@ -160,6 +168,10 @@ public final class ServeCommand implements Callable<Integer> {
     } else {
       source.put("shardgate.config-dir", configDir.toAbsolutePath().normalize().toString());
     }
+    if (!consul.enabled()) {
+      source.putAll(consul.properties()); // the agent of --consul-agent, or nothing
+    }
+    source.putAll(consulRegister.properties(security.xdsAddress, adminAddress, adminPort));
     context = start(source, stateDir, xdsPort, adminPort, adminAddress, checked);
     serving = true;
     ApplicationContext running = context;
@@ -170,7 +182,7 @@ public final class ServeCommand implements Callable<Integer> {
     boolean mutual = tls && checked.xdsTls().mutual();
     System.err.printf(
         "Shardgate serving %s: xDS on %s%s, admin on http://%s:%d (GET /api/status)%s. Attach an Envoy with:%n"
-            + "  java -jar control-plane/target/shardgate.jar bootstrap --proxy <proxyName> --xds %s%s > envoy.yaml%n",
+            + "  java -jar control-plane/target/shardgate.jar bootstrap --proxy <proxyName> %s%s > envoy.yaml%n",
         kubernetes ? "the Kubernetes API server's Gloo resources"
             : consul.enabled() ? "Consul KV at " + consul.address + " under " + consul.rootKey + "/"
             : configDir.toAbsolutePath().normalize(),
@@ -178,7 +190,8 @@ public final class ServeCommand implements Callable<Integer> {
         mutual ? " (mutual TLS)" : tls ? " (TLS)" : "", adminAddress, adminPort,
         webhook.port == null ? "" : ", validation webhook on https://" + hostPort(webhook.address, webhook.port)
             + WebhookServer.PATH,
-        hostPort(dialable(checked.xdsAddress()), xdsPort),
+        consulRegister.register ? "--xds-consul " + consulRegister.serviceName + " --xds-port " + xdsPort
+            : "--xds " + hostPort(dialable(checked.xdsAddress()), xdsPort),
         (tls ? " --xds-tls-ca <CA of the xDS certificate>" : "")
             + (mutual ? " --xds-tls-cert <client.crt> --xds-tls-key <client.key>" : ""));
     return 0;
@@ -194,8 +207,8 @@ public final class ServeCommand implements Callable<Integer> {
   }
 
   /**
-   * Stops a control plane started by {@link #start}: ends every xDS stream first (Envoys reconnect elsewhere at
-   * once), then closes the context.
+   * Stops a control plane started by {@link #start}: deregisters it from Consul and ends every xDS stream first
+   * (Envoys reconnect elsewhere at once), then closes the context.
    */
   public static void stop(ApplicationContext context) {
     closeStreams(context);
@@ -204,6 +217,8 @@ public final class ServeCommand implements Callable<Integer> {
 
   private static void closeStreams(ApplicationContext context) {
     if (context.isRunning()) {
+      // Out of Consul first, so that no Envoy resolving the service picks this instance while its server stops.
+      context.findBean(ConsulServiceRegistration.class).ifPresent(ConsulServiceRegistration::close);
       context.findBean(GrpcEmbeddedServer.class)
           .ifPresent(server -> server.getServer().shutdownNow());
     }

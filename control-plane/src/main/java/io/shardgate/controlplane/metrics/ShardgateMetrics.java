@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.shardgate.controlplane.pipeline.PipelineObserver;
+import io.shardgate.controlplane.source.ConsulKvSource;
 import io.shardgate.controlplane.source.DirectorySource;
 import io.shardgate.controlplane.source.KubernetesSource;
 import io.shardgate.snapshot.NodeRoles;
@@ -181,6 +182,31 @@ public final class ShardgateMetrics implements PipelineObserver, ShardStreamList
           .description("List and watch failures of this kind's informers (unreachable, 410 Gone, forbidden, missing)")
           .register(registry);
     }
+  }
+
+  /**
+   * Exposes the Consul KV source's counters and gauges; call once per source. Deliveries share the other sources'
+   * name (one source runs per process); the rest is Consul's own: queries (blocking ones included), failed calls,
+   * index resets, values parsed, the last index and the keys held.
+   */
+  public void bindSource(ConsulKvSource source) {
+    functionCounter("shardgate.source.deliveries", source, ConsulKvSource::deliveries,
+        "Listings whose content changed and were handed to the pipeline (each starts a translation pass)");
+    functionCounter("shardgate.source.consul.queries", source, ConsulKvSource::queries,
+        "Listings asked of Consul's KV under the root key, blocking queries included");
+    functionCounter("shardgate.source.consul.watch.errors", source, ConsulKvSource::watchErrors,
+        "Listings that failed (Consul unreachable, 403, 5xx); each is retried with a back-off");
+    functionCounter("shardgate.source.consul.index.resets", source, ConsulKvSource::indexResets,
+        "Times the KV index went backwards (a snapshot restore, a rebuilt cluster) and the watch restarted");
+    functionCounter("shardgate.source.consul.value.reads", source, ConsulKvSource::valueReads,
+        "Key values parsed: one per key whose bytes changed or appeared");
+    Gauge.builder("shardgate.source.consul.index", source, ConsulKvSource::lastIndex)
+        .description("The X-Consul-Index of the last listing").register(registry);
+    Gauge.builder("shardgate.source.consul.keys", source, ConsulKvSource::keyCount)
+        .description("Keys held now under the root key").register(registry);
+    Gauge.builder("shardgate.source.consul.connected", source, s -> s.connected() ? 1 : 0)
+        .description("1 while the last listing reached Consul, else 0 (the last config is served)")
+        .register(registry);
   }
 
   /** Binds Micrometer's standard JVM and process metrics (memory, GC, threads, CPU, uptime). */

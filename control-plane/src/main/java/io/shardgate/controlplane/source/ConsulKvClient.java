@@ -27,9 +27,10 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
- * The few calls of Consul's KV HTTP API that Shardgate makes: a recursive (blocking) list under a prefix, a put and
- * a delete. Uses the JDK's {@link HttpClient}; the token goes in the {@code X-Consul-Token} header and is never part
- * of a message or {@link #toString()}.
+ * The few calls of Consul's HTTP API that Shardgate makes: of the KV store, a recursive (blocking) list under a
+ * prefix, a put and a delete; of the agent, the service (de)registration calls ({@link #agent}). Uses the JDK's
+ * {@link HttpClient}; the token goes in the {@code X-Consul-Token} header and is never part of a message or
+ * {@link #toString()}.
  *
  * <p>Stage: source edge (I/O). Immutable after construction; thread-safe (the JDK client is).
  */
@@ -161,6 +162,30 @@ public final class ConsulKvClient {
   /** Deletes {@code key} (only that key). */
   public void delete(String key) throws IOException, InterruptedException {
     expectTrue("deleting " + key, send(request(key, new StringBuilder(), READ_SLACK).DELETE().build()));
+  }
+
+  /** One answer of the agent API: the HTTP status and the body (at most a few kB, for a message). */
+  public record AgentAnswer(int status, String body) {}
+
+  /**
+   * Sends {@code method} with a JSON {@code body} (or none when null) to the agent's own endpoint
+   * {@code /v1/agent/<path>} (service registration), with the token; the datacenter is not sent, agent endpoints
+   * are local.
+   *
+   * @throws ConsulException when the agent cannot be reached
+   */
+  public AgentAnswer agent(String method, String path, byte[] body) throws IOException, InterruptedException {
+    HttpRequest.Builder b = HttpRequest.newBuilder(options.address().resolve("/v1/agent/" + path)).timeout(READ_SLACK)
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofByteArray(body));
+    if (body != null) {
+      b.header("Content-Type", "application/json");
+    }
+    options.token().ifPresent(t -> b.header("X-Consul-Token", t));
+    HttpResponse<InputStream> response = send(b.build());
+    try (InputStream in = response.body()) {
+      return new AgentAnswer(response.statusCode(), new String(in.readNBytes(4000), StandardCharsets.UTF_8).trim());
+    }
   }
 
   private void expectTrue(String what, HttpResponse<InputStream> response) throws IOException {

@@ -119,6 +119,10 @@ public final class ConsulKvSource implements ConfigSource, SourceHealth {
   private final AtomicLong deliveries = new AtomicLong();
   private final AtomicLong queries = new AtomicLong();
   private final AtomicLong resets = new AtomicLong();
+  private final AtomicLong watchErrors = new AtomicLong();
+  private final AtomicLong valueReads = new AtomicLong();
+  private volatile long lastIndex;
+  private volatile int keyCount;
   private final Object lifecycle = new Object();
   private boolean started; // guarded by lifecycle
   private volatile boolean closed;
@@ -178,6 +182,30 @@ public final class ConsulKvSource implements ConfigSource, SourceHealth {
   }
 
   /** The input last delivered, or null before the first. */
+  public long watchErrors() {
+    return watchErrors.get();
+  }
+
+  /** Values parsed: one per key whose bytes changed (or appeared); unchanged keys in a listing cost nothing. */
+  public long valueReads() {
+    return valueReads.get();
+  }
+
+  /** The {@code X-Consul-Index} of the last listing (0 before the first): the KV store's raft index under the root. */
+  public long lastIndex() {
+    return lastIndex;
+  }
+
+  /** Keys held now under the root key (those outside Gloo's layout included, as their warnings are). */
+  public int keyCount() {
+    return keyCount;
+  }
+
+  /** Whether the last call reached Consul (false before the first answer and while it is unreachable). */
+  public boolean connected() {
+    return current != null && unreachableSince == null;
+  }
+
   public ConfigInput current() {
     return current;
   }
@@ -261,6 +289,7 @@ public final class ConsulKvSource implements ConfigSource, SourceHealth {
         unreachableSince = null;
       }
       long next = listing.index();
+      lastIndex = next;
       if (next < index) {
         // Consul's rule: an index that goes backwards (a snapshot restore, a rebuilt cluster) restarts the watch from
         // a full read. This answer is itself a full listing, so it is used; the next call is a plain read.
@@ -272,6 +301,7 @@ public final class ConsulKvSource implements ConfigSource, SourceHealth {
         next = 1; // Consul's rule: never block on index 0, which answers at once; 1 blocks until anything changes
       }
       boolean changed = apply(listing);
+      keyCount = held.size();
       now = System.nanoTime();
       if (changed) {
         if (!pending) {
@@ -292,6 +322,7 @@ public final class ConsulKvSource implements ConfigSource, SourceHealth {
 
   private void unreachable(Exception e) {
     String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+    watchErrors.incrementAndGet();
     lastError = message;
     if (unreachableSince == null) {
       unreachableSince = Instant.now();
@@ -317,6 +348,7 @@ public final class ConsulKvSource implements ConfigSource, SourceHealth {
         continue; // same bytes: same document object, whatever its modifyIndex now is
       }
       Held now = read(e, before);
+      valueReads.incrementAndGet();
       held.put(e.key(), now);
       changed = true;
     }

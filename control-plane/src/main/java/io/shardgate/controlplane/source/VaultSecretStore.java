@@ -33,6 +33,7 @@ import java.util.TreeMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -137,6 +138,16 @@ public final class VaultSecretStore implements AutoCloseable {
       this.downstream = Objects.requireNonNull(next, "next");
     }
     return this::accept;
+  }
+
+  /**
+   * {@code input} with the secrets it references read once from Vault, as {@code serve}'s first translation gets it
+   * (for the one-shot commands, {@code validate} and {@code translate}). Replaces the consumer {@link #inFrontOf} set.
+   */
+  public ConfigInput readOnce(ConfigInput input) {
+    AtomicReference<ConfigInput> withSecrets = new AtomicReference<>();
+    inFrontOf(withSecrets::set).accept(input);
+    return withSecrets.get();
   }
 
   private void accept(ConfigInput input) {

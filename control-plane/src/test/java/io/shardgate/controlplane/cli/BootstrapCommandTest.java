@@ -1,6 +1,7 @@
 package io.shardgate.controlplane.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.shardgate.templates.BootstrapParams;
 import io.shardgate.templates.BootstrapRenderer;
@@ -47,5 +48,53 @@ class BootstrapCommandTest {
     assertEquals(2, named.exit(), named::toString);
     assertEquals("error: statsAddress \"gw.local\" is not valid: Envoy binds its stats listener to an IP address (like"
         + " 127.0.0.1 or 0.0.0.0), not a name", named.err().strip());
+  }
+
+  @Test
+  void xdsConsulResolvesTheServiceThroughTheAgentsDnsOnTheXdsPort() {
+    Run r = run("bootstrap", "--proxy", "gw", "--xds-consul", "gloo-xds", "--consul-dns", "127.0.0.1:18600",
+        "--consul-domain", "dc1.example", "--xds-port", "19977");
+    assertEquals(0, r.exit(), r::toString);
+    assertEquals(BootstrapRenderer.render(BootstrapParams.builder("gw").xdsHost("gloo-xds.service.dc1.example")
+        .xdsPort(19977).xdsDnsResolver("127.0.0.1", 18600).build()), r.out());
+
+    Run defaults = run("bootstrap", "--proxy", "gw", "--xds-consul", "gloo-xds", "--xds-tls-ca", "ca.crt");
+    assertEquals(0, defaults.exit(), defaults::toString);
+    assertEquals(BootstrapRenderer.render(BootstrapParams.builder("gw").xdsHost("gloo-xds.service.consul")
+        .xdsPort(9977).xdsDnsResolver("127.0.0.1", 8600).xdsCaFile("ca.crt").build()), defaults.out());
+    assertTrue(defaults.out().contains("sni: \"gloo-xds.service.consul\""), defaults.out());
+  }
+
+  @Test
+  void consulOptionsThatDoNotFitTogetherAreRefusedByName() {
+    assertRefused("error: --xds and --xds-consul are mutually exclusive: give the control plane's address either as"
+        + " --xds HOST:PORT or as a Consul service name (with --xds-port PORT).",
+        "--xds-consul", "gloo-xds", "--xds", "10.0.0.7:9977");
+    for (String[] alone : new String[][] {{"--xds-port", "9977"}, {"--consul-dns", "127.0.0.1:8600"},
+        {"--consul-domain", "consul"}}) {
+      assertRefused("error: --xds-port, --consul-dns and --consul-domain are only read with --xds-consul SERVICE;"
+          + " without it, give the control plane's address as --xds HOST:PORT.", alone);
+    }
+    assertRefused("error: --consul-dns needs the agent's IP address (Envoy sends its DNS queries to an address, it"
+        + " does not resolve the resolver), got 'consul.local'", "--xds-consul", "gloo-xds", "--consul-dns",
+        "consul.local:8600");
+    assertRefused("error: --consul-dns must be HOST:PORT, e.g. 127.0.0.1:9977; got '127.0.0.1'",
+        "--xds-consul", "gloo-xds", "--consul-dns", "127.0.0.1");
+    assertRefused("error: --xds-consul 'Gloo_xds' is not a Consul service name that DNS can carry: use lowercase"
+        + " letters, digits and '-' (like gloo-xds).", "--xds-consul", "Gloo_xds");
+    assertRefused("error: --consul-domain 'consul.' is not a DNS domain (like consul or consul.example.com).",
+        "--xds-consul", "gloo-xds", "--consul-domain", "consul.");
+  }
+
+  private static void assertRefused(String expected, String... options) {
+    String[] args = new String[options.length + 3];
+    args[0] = "bootstrap";
+    args[1] = "--proxy";
+    args[2] = "gw";
+    System.arraycopy(options, 0, args, 3, options.length);
+    Run r = run(args);
+    assertEquals(2, r.exit(), r::toString);
+    assertEquals(expected, r.err().strip());
+    assertEquals("", r.out());
   }
 }

@@ -28,9 +28,9 @@ import org.junit.jupiter.api.extension.TestWatcher;
 /**
  * A real Consul 1.16.1 agent (in {@code -dev} mode, or a persistent single server) for one test class, built from the Go module proxy by
  * {@code tools/consul-test-server.sh} (once per machine, into a cache outside the work tree) and started on free
- * loopback ports (HTTP, Serf LAN and WAN, server RPC; DNS and gRPC off), its data in a temporary folder. Stopped by
- * its own pid after the class; a test JVM killed before that leaves an owner file by which the next run stops the
- * orphan ({@link #reapOrphans()}).
+ * loopback ports (HTTP, Serf LAN and WAN, server RPC; gRPC off, DNS off unless {@link #withDns()}), its data in a
+ * temporary folder. Stopped by its own pid after the class; a test JVM killed before that leaves an owner file by
+ * which the next run stops the orphan ({@link #reapOrphans()}).
  *
  * <p>Register it on a static field: {@code @RegisterExtension static final ConsulAgent CONSUL = new ConsulAgent();}.
  * A failing test gets the agent's log tail. A build or start that fails fails the class; it never skips.
@@ -55,6 +55,7 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
   private Path dataDir;
   private ServerProcess process;
   private final boolean persistent;
+  private final boolean dns;
   private int[] ports;
   private int generation;
   private Thread shutdownHook;
@@ -70,7 +71,29 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
    * starts empty.
    */
   public ConsulAgent(boolean persistent) {
+    this(persistent, false);
+  }
+
+  private ConsulAgent(boolean persistent, boolean dns) {
     this.persistent = persistent;
+    this.dns = dns;
+  }
+
+  /**
+   * A {@code -dev} agent with its DNS interface on (UDP and TCP on a free loopback port, {@link #dnsPort()}), so a
+   * real Envoy can resolve {@code <service>.service.consul} through it.
+   */
+  public static ConsulAgent withDns() {
+    return new ConsulAgent(false, true);
+  }
+
+  /** The port of the agent's DNS interface on 127.0.0.1; only for an agent made by {@link #withDns()}. */
+  public int dnsPort() {
+    if (!dns) {
+      throw new IllegalStateException("this agent runs without DNS: make it with ConsulAgent.withDns()");
+    }
+    address(); // fails outside a test class, as address() does
+    return ports[4];
   }
 
   /** The agent's HTTP address, {@code http://127.0.0.1:PORT}. */
@@ -140,14 +163,15 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
     // A restart keeps every port: clients keep their address, and a server's Raft peer is its server port.
     boolean samePorts = ports != null;
     for (int attempt = 1; ; attempt++) {
-      int[] picked = samePorts ? ports : ExampleConfig.freePorts(4);
+      int[] picked = samePorts ? ports : ExampleConfig.freePorts(dns ? 5 : 4);
       Path log = work.resolve("consul-" + generation + "-" + attempt + "-" + System.nanoTime() + ".log");
       List<String> argv = new ArrayList<>(List.of(bin.toString(), "agent"));
       argv.addAll(persistent
           ? List.of("-server", "-bootstrap-expect", "1", "-node", "shardgate-test", "-ui=false")
           : List.of("-dev"));
       argv.addAll(List.of("-bind", "127.0.0.1", "-client", "127.0.0.1",
-          "-http-port", Integer.toString(picked[0]), "-dns-port", "-1", "-grpc-port", "-1", "-grpc-tls-port", "-1",
+          "-http-port", Integer.toString(picked[0]), "-dns-port", dns ? Integer.toString(picked[4]) : "-1",
+          "-grpc-port", "-1", "-grpc-tls-port", "-1",
           "-serf-lan-port", Integer.toString(picked[1]), "-serf-wan-port", Integer.toString(picked[2]),
           "-server-port", Integer.toString(picked[3]), "-data-dir", dataDir.toString(), "-log-level", "info"));
       process = ServerProcess.start("consul", argv, log);

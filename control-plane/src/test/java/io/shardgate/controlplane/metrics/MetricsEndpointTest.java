@@ -47,6 +47,8 @@ class MetricsEndpointTest {
       Set.of("shardgate_shard_publish_failures_total", "shardgate_shard_endpoint_updates_total");
   /** Served with serve --kubernetes only; KubernetesSourceOutageTest checks them against the real API server. */
   static final String KUBERNETES_ONLY = "shardgate_source_kubernetes_";
+  /** Served with serve --consul only; ConsulKvSourceMetricsTest checks them against a real Consul agent. */
+  static final String CONSUL_ONLY = "shardgate_source_consul_";
   private static final Pattern DOCUMENTED = Pattern.compile("^\\| `((?:shardgate|jvm|process|system)_[a-z_]+)`",
       Pattern.MULTILINE);
 
@@ -104,7 +106,8 @@ class MetricsEndpointTest {
     assertTrue(documented.size() >= 16, () -> "docs/metrics.md lists the metrics: " + documented);
     Set<String> missing = new TreeSet<>();
     for (String name : documented) {
-      if (!EVENT_ONLY.contains(name) && !name.startsWith(KUBERNETES_ONLY) && m.keySet().stream().noneMatch(s -> isSampleOf(s, name))) {
+      if (!EVENT_ONLY.contains(name) && !name.startsWith(KUBERNETES_ONLY) && !name.startsWith(CONSUL_ONLY)
+          && m.keySet().stream().noneMatch(s -> isSampleOf(s, name))) {
         missing.add(name);
       }
     }
