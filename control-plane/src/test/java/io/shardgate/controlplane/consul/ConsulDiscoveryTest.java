@@ -88,9 +88,13 @@ class ConsulDiscoveryTest {
 
     long pushesA = pipeline.pushes(ROLE_A);
     long pushesB = pipeline.pushes(ROLE_B);
+    long began = System.nanoTime();
     consul.fail("web-2");
     await("only web-1 on shard a", () -> ports(ROLE_A, "web_default"),
         () -> ports(ROLE_A, "web_default").equals(List.of(18081)));
+    System.out.println("[consul-discovery] check failed to the shard's new load assignment: "
+        + Duration.ofNanos(System.nanoTime() - began).toMillis() + " ms (debounce "
+        + ConsulCatalogWatcher.Options.quick(false).debounce().toMillis() + " ms included)");
     Translation t = pipeline.latest();
     assertTrue(t.endpointsOnly(), "a check change is an endpoints-only pass");
     assertEquals(Set.of(ROLE_A), t.translated(), "only the shard that reaches the service");
