@@ -1,6 +1,7 @@
 package io.shardgate.controlplane.consul;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
@@ -19,6 +20,9 @@ import io.shardgate.controlplane.source.ConsulCatalogWatcher;
 import io.shardgate.controlplane.source.ConsulKvClient;
 import io.shardgate.controlplane.source.YamlDocumentReader;
 import io.shardgate.sharding.decode.SourceDocument;
+import io.shardgate.sharding.discovery.EndpointState;
+import io.shardgate.sharding.discovery.KubeEndpoint;
+import io.shardgate.sharding.discovery.ServiceEndpoints;
 import io.shardgate.sharding.model.Kind;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.report.ResourceState;
@@ -33,6 +37,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -47,7 +52,8 @@ import picocli.CommandLine;
  * Consul service discovery against a real Consul 1.16.1 agent (a persistent single server, so a restart is a real
  * one), feeding the real pipeline: instances registered through the agent API with TTL checks the test drives. Two
  * shards, one reaching a consul Upstream: passing instances reach its load assignment; a failing check sends only
- * EDS, only to that shard; deregistering empties it; an agent restart pushes nothing; {@code --consul-discovery}
+ * EDS, only to that shard; deregistering empties it; the source's Kubernetes endpoints pass through; an agent
+ * restart and an index reset (a snapshot restore) push nothing; {@code --consul-discovery}
  * (through {@code serve}'s wiring) writes the Upstreams Gloo's consul discovery writes, and {@code validate} shows
  * them.
  */
@@ -82,9 +88,14 @@ class ConsulDiscoveryTest {
     consul.pass("web-2");
     ConsulCatalogWatcher watcher = watcher(false);
     Consumer<ConfigInput> sink = watcher.inFrontOf(this::toPipeline);
-    sink.accept(new ConfigInput("test", twoShards("web"), List.of()));
+    // The source's own (Kubernetes) endpoints pass through as the very same objects.
+    ServiceEndpoints kube = new ServiceEndpoints("shop", "cart", Map.of(80,
+        List.of(new KubeEndpoint("10.0.0.1", 8080, KubeEndpoint.Health.READY, null, null))));
+    EndpointState sourceEndpoints = new EndpointState(new TreeMap<>(Map.of(kube.key(), kube)));
+    sink.accept(new ConfigInput("test", twoShards("web"), List.of(), sourceEndpoints));
     await("both instances on shard a", () -> ports(ROLE_A, "web_default"),
         () -> ports(ROLE_A, "web_default").equals(List.of(18081, 18082)));
+    assertSame(kube, lastInput.get().endpoints().services().get("shop/cart"));
 
     long pushesA = pipeline.pushes(ROLE_A);
     long pushesB = pipeline.pushes(ROLE_B);
@@ -101,6 +112,7 @@ class ConsulDiscoveryTest {
     assertTrue(pipeline.pushes(ROLE_A) > pushesA);
     assertEquals(pushesB, pipeline.pushes(ROLE_B), "the other shard gets nothing");
 
+    assertSame(kube, lastInput.get().endpoints().services().get("shop/cart"), "an instance change keeps them too");
     consul.deregister("web-1");
     await("no endpoint on shard a", () -> ports(ROLE_A, "web_default"),
         () -> ports(ROLE_A, "web_default").isEmpty());
@@ -110,7 +122,7 @@ class ConsulDiscoveryTest {
     // An input that no longer names the service stops its watch.
     assertTrue(watcher.watched().contains("service web in dc1"), () -> "" + watcher.watched());
     sink.accept(new ConfigInput("test", twoShards("web").stream()
-        .filter(d -> !d.origin().contains("consul-upstream")).toList(), List.of()));
+        .filter(d -> !d.origin().contains("consul-upstream")).toList(), List.of(), sourceEndpoints));
     await("the watch of web stopped", () -> "" + watcher.watched(), () -> watcher.watched().isEmpty());
     consul.deregister("web-2");
   }
@@ -138,6 +150,33 @@ class ConsulDiscoveryTest {
     assertEquals(pushesA + 1, pipeline.pushes(ROLE_A), "the restart itself pushed nothing; the failed check once");
     consul.deregister("steady-1");
     consul.deregister("steady-2");
+  }
+
+  @Test
+  void anIndexResetPushesNothingWhenNothingChanged() throws Exception {
+    ConsulServices consul = new ConsulServices(CONSUL.address(), null);
+    consul.registerExternal("reset", "reset-1", "127.0.0.1", 18121, "before");
+    ConsulCatalogWatcher watcher = watcher(false);
+    watcher.inFrontOf(this::toPipeline).accept(new ConfigInput("test", twoShards("reset"), List.of()));
+    await("the instance", () -> ports(ROLE_A, "web_default"),
+        () -> ports(ROLE_A, "web_default").equals(List.of(18121)));
+    byte[] snapshot = CONSUL.saveSnapshot();
+    // Raise the service's index past the snapshot's with service meta (which changes no instance), then go back to
+    // the snapshot: the index goes backwards, the watch starts again from a plain read and finds the same instance.
+    long queries = watcher.queries();
+    for (int i = 0; i < 3; i++) {
+      consul.registerExternal("reset", "reset-1", "127.0.0.1", 18121, "after-snapshot-" + i);
+    }
+    await("the watch answered after the meta changes", watcher::queries, () -> watcher.queries() >= queries + 2);
+    long pushesA = pipeline.pushes(ROLE_A);
+    long resets = watcher.indexResets();
+    CONSUL.restoreSnapshot(snapshot);
+    await("the watch restarted on the index going back", watcher::indexResets,
+        () -> watcher.indexResets() > resets);
+    consul.deregisterExternal("reset-1");
+    await("the deregistered instance gone after the reset", () -> ports(ROLE_A, "web_default"),
+        () -> ports(ROLE_A, "web_default").isEmpty());
+    assertEquals(pushesA + 1, pipeline.pushes(ROLE_A), "the reset itself pushed nothing; the deregistration once");
   }
 
   @Test

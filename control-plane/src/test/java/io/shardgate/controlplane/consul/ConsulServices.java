@@ -39,6 +39,23 @@ final class ConsulServices {
     put("/v1/agent/service/register", json);
   }
 
+  /**
+   * Registers {@code id} on an external node through the catalog API ({@code PUT /v1/catalog/register}), with a
+   * passing check and {@code meta} (which Shardgate does not read). No agent's anti-entropy owns such an entry, so
+   * what a snapshot restore brings back stays as it was.
+   */
+  void registerExternal(String service, String id, String serviceAddress, int port, String meta) throws Exception {
+    put("/v1/catalog/register", "{\"Node\":\"external-" + id + "\",\"Address\":\"" + serviceAddress
+        + "\",\"Service\":{\"ID\":\"" + id + "\",\"Service\":\"" + service + "\",\"Port\":" + port
+        + ",\"Meta\":{\"rev\":\"" + meta + "\"}},\"Check\":{\"Node\":\"external-" + id + "\",\"CheckID\":\""
+        + checkOf(id) + "\",\"Name\":\"external\",\"Status\":\"passing\",\"ServiceID\":\"" + id + "\"}}");
+  }
+
+  /** Removes the external node of {@code id} from the catalog. */
+  void deregisterExternal(String id) throws Exception {
+    put("/v1/catalog/deregister", "{\"Node\":\"external-" + id + "\"}");
+  }
+
   void pass(String id) throws Exception {
     put("/v1/agent/check/pass/" + checkOf(id), "");
   }
