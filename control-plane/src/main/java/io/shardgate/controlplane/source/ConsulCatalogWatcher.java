@@ -202,13 +202,21 @@ public final class ConsulCatalogWatcher implements AutoCloseable {
 
   /**
    * One read of everything {@code input} needs from Consul (no watches), as the first delivery of {@code serve}
-   * would hand it on: for {@code validate} and {@code translate}.
+   * would hand it on: for {@code validate} and {@code translate}. When Consul could not be read, the input says so
+   * in a warning (the consul Upstreams then show no endpoints).
    */
   public static ConfigInput readOnce(ConsulKvClient client, boolean discovery, ConfigInput input) {
     ConsulCatalogWatcher once = new ConsulCatalogWatcher(client, Options.defaults(discovery), false);
     ConfigInput[] out = new ConfigInput[1];
     once.inFrontOf(i -> out[0] = i).accept(input);
-    return out[0];
+    ConfigInput read = out[0];
+    if (once.unreachableSince == null) {
+      return read;
+    }
+    List<SourceProblem> problems = new ArrayList<>(read.problems());
+    problems.add(new SourceProblem("Consul agent " + client.options().address(), 0, SourceProblem.Severity.WARNING,
+        once.lastError + "; the consul Upstreams show the endpoints that could be read (none where nothing was)"));
+    return new ConfigInput(read.description(), read.documents(), problems, read.endpoints(), read.secrets());
   }
 
   /** How many inputs were handed on. */

@@ -15,6 +15,7 @@ import io.shardgate.controlplane.e2e.ExampleConfig;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
 import io.shardgate.controlplane.pipeline.Translation;
+import io.shardgate.controlplane.render.Trees;
 import io.shardgate.controlplane.security.ServeSecurity;
 import io.shardgate.controlplane.source.ConsulCatalogWatcher;
 import io.shardgate.controlplane.source.ConsulKvClient;
@@ -244,6 +245,25 @@ class ConsulDiscoveryTest {
     for (String id : List.of("disc-1", "disc-2", "late-1")) {
       consul.deregister(id);
     }
+  }
+
+  @Test
+  void validateSaysWhenTheAgentCannotBeRead() throws Exception {
+    Path config = Files.createDirectories(dir.resolve("config"));
+    StringBuilder yaml = new StringBuilder();
+    for (SourceDocument d : twoShards("web")) {
+      yaml.append("---\n").append(Trees.yaml(d.content()));
+    }
+    Files.writeString(config.resolve("gloo.yaml"), yaml.toString());
+    String nowhere = "http://127.0.0.1:" + ExampleConfig.freePorts(1)[0];
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int exit = new CommandLine(new ShardgateCli()).setOut(new PrintWriter(out, true))
+        .setErr(new PrintWriter(err, true))
+        .execute("validate", "--config-dir", config.toString(), "--consul-agent", nowhere);
+    assertEquals(0, exit, () -> out + "\n" + err);
+    assertTrue(out.toString().contains("Consul agent " + nowhere) && out.toString().contains("cannot be reached"),
+        out::toString);
   }
 
   // ---- helpers ----
