@@ -13,8 +13,9 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * The source options of the one-shot commands ({@code --config-dir} or {@code --consul}, and {@code --vault-addr}
- * with its options, as {@code serve} has them), and the translation of one read of them.
+ * The source options of the one-shot commands ({@code --config-dir} or {@code --consul}; {@code --consul-agent} for
+ * service discovery; {@code --vault-addr} with its options, as {@code serve} has them), and the translation of one
+ * read of them.
  */
 final class ConfigDirInput {
 
@@ -23,7 +24,7 @@ final class ConfigDirInput {
   CommandSpec command;
 
   @Option(names = "--config-dir", paramLabel = "DIR",
-      description = "Directory of Gloo Edge YAML (this or --consul is required).")
+      description = "Directory of Gloo Edge YAML (this or --consul is required; --consul-agent may be added).")
   Path configDir;
 
   @Mixin ConsulOptions consul;
@@ -34,10 +35,6 @@ final class ConfigDirInput {
   Translation translate() {
     PrintWriter err = command.commandLine().getErr();
     String problem = consul.problem(command.commandLine().getParseResult().hasMatchedOption("--consul-root-key"));
-    if (problem == null && consul.agentAddress != null) {
-      problem = "--consul-agent is read by serve only (for --consul-register); these commands read --consul or"
-          + " --config-dir.";
-    }
     if (problem == null && consul.enabled() == (configDir != null)) {
       problem = consul.enabled() ? "--config-dir and --consul are mutually exclusive: read one source."
           : "Missing required option: '--config-dir=DIR' (or --consul ADDR)";
@@ -55,7 +52,7 @@ final class ConfigDirInput {
       err.flush();
       return null;
     }
-    ConfigInput input = configDir != null ? Inputs.read(configDir, err) : Inputs.readConsul(consul, err);
+    ConfigInput input = configDir != null ? Inputs.read(configDir, consul, err) : Inputs.readConsul(consul, err);
     if (input == null) {
       return null;
     }

@@ -2,6 +2,7 @@ package io.shardgate.controlplane.cli;
 
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.Translation;
+import io.shardgate.controlplane.source.ConsulCatalogWatcher;
 import io.shardgate.controlplane.source.ConsulKvClient;
 import io.shardgate.controlplane.source.ConsulKvSource;
 import io.shardgate.controlplane.source.DirectoryLoader;
@@ -12,36 +13,49 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Shared by the one-shot commands: load a directory once and translate it. */
+/** Shared by the one-shot commands: load a directory (or Consul's KV) once and translate it. */
 final class Inputs {
 
   private Inputs() {}
 
   /** The translation of {@code dir}, or null (after printing why) when the directory cannot be read at all. */
   static Translation translate(Path dir, PrintWriter err) {
-    ConfigInput input = read(dir, err);
+    ConfigInput input = read(dir, null, err);
     return input == null ? null : Translation.of(input);
   }
 
-  /** One read of {@code dir}, or null (after printing why) when the directory cannot be read at all. */
-  static ConfigInput read(Path dir, PrintWriter err) {
+  /**
+   * One read of {@code dir} with what the Consul agent of {@code consul} (when it names one) says of the consul
+   * Upstreams' services, or null (after printing why) when the directory or the agent cannot be read.
+   */
+  static ConfigInput read(Path dir, ConsulOptions consul, PrintWriter err) {
     if (!Files.isDirectory(dir)) {
       err.println("error: config directory " + dir.toAbsolutePath() + " does not exist or is not a directory");
       err.flush();
       return null;
     }
     Path root = dir.toAbsolutePath().normalize();
-    return ConfigInput.of(root.toString(), new DirectoryLoader().load(root));
+    ConfigInput input = ConfigInput.of(root.toString(), new DirectoryLoader().load(root));
+    if (consul == null || consul.agentAddress() == null) {
+      return input;
+    }
+    try {
+      return withDiscovery(consul, new ConsulKvClient(consul.toOptions()), input);
+    } catch (IOException e) {
+      err.println("error: " + e.getMessage());
+      err.flush();
+      return null;
+    }
   }
 
   /**
-   * One full read of Consul's KV (what {@code serve --consul} would translate first), or null (after printing why)
-   * when Consul cannot be read.
+   * One full read of Consul's KV with the agent's health (and catalog) endpoints (what {@code serve --consul} would
+   * translate first), or null (after printing why) when Consul cannot be read.
    */
   static ConfigInput readConsul(ConsulOptions consul, PrintWriter err) {
     try {
       ConsulKvClient client = new ConsulKvClient(consul.toOptions());
-      return ConsulKvSource.readOnce(client, consul.rootKey);
+      return withDiscovery(consul, client, ConsulKvSource.readOnce(client, consul.rootKey));
     } catch (IOException e) {
       err.println("error: " + e.getMessage());
       err.flush();
@@ -52,6 +66,11 @@ final class Inputs {
       err.flush();
       return null;
     }
+  }
+
+  /** One read of the agent's health (and catalog) endpoints, as the first delivery of {@code serve} has them. */
+  private static ConfigInput withDiscovery(ConsulOptions consul, ConsulKvClient client, ConfigInput input) {
+    return ConsulCatalogWatcher.readOnce(client, consul.discovery, input);
   }
 
   static void printProblemSummary(Translation t, PrintWriter err) {

@@ -32,8 +32,9 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Run the control plane: watch the config directory (or, with --kubernetes, the Gloo resources on the",
-      "Kubernetes API server; with --consul, Consul's KV store), translate it into one xDS snapshot per shard and serve each shard over gRPC ADS to",
-      "the Envoys whose node.metadata.role is <writeNamespace>~<proxyName>."
+      "Kubernetes API server; with --consul, Consul's KV store), translate it into one xDS snapshot per shard and",
+      "serve each shard over gRPC ADS to the Envoys whose node.metadata.role is <writeNamespace>~<proxyName>. With",
+      "--consul or --consul-agent, consul Upstreams get the passing instances of their Consul service over EDS."
     })
 public final class ServeCommand implements Callable<Integer> {
 
@@ -120,7 +121,7 @@ public final class ServeCommand implements Callable<Integer> {
     if (consulProblem == null) {
       consulProblem = consulRegister.problem(
           spec.commandLine().getParseResult().hasMatchedOption("--consul-service-name"), security.xdsAddress,
-          consul.agent());
+          consul.agentAddress());
     }
     if (consulProblem != null) {
       usage.println("error: " + consulProblem);
@@ -168,8 +169,8 @@ public final class ServeCommand implements Callable<Integer> {
     } else {
       source.put("shardgate.config-dir", configDir.toAbsolutePath().normalize().toString());
     }
-    if (!consul.enabled()) {
-      source.putAll(consul.properties()); // the agent of --consul-agent, or nothing
+    if (!consul.enabled() && consul.agentAddress() != null) {
+      source.putAll(consul.properties()); // an agent for service discovery and registration beside the source
     }
     source.putAll(consulRegister.properties(security.xdsAddress, adminAddress, adminPort));
     context = start(source, stateDir, xdsPort, adminPort, adminAddress, checked);

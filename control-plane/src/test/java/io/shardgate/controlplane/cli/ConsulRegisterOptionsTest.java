@@ -54,7 +54,8 @@ class ConsulRegisterOptionsTest {
     assertTrue(help.contains("--consul-service-name=NAME With --consul-register: the service name, a DNS label"
         + " (default: gloo-xds)."), help);
     assertTrue(help.contains("--consul-service-address=ADDR With --consul-register: the IP address Envoys dial"), help);
-    assertTrue(help.contains("--consul-agent=ADDR The Consul agent"), help);
+    assertTrue(help.contains("service discovery (consul Upstreams get the passing instances of their service over EDS)"
+        + " and for --consul-register"), help);
     Run bootstrap = run("bootstrap", "--help");
     String bootstrapHelp = bootstrap.out().replaceAll("\\s+", " ");
     for (String option : new String[] {"--xds-consul=SERVICE Find the control plane through Consul's DNS",
@@ -83,12 +84,8 @@ class ConsulRegisterOptionsTest {
         "--consul-register", "--consul-service-name", "Gloo_XDS"));
     Run both = run("serve", "--consul", "http://127.0.0.1:1", "--consul-agent", "http://127.0.0.1:2");
     assertEquals(2, both.exit(), both::toString);
-    assertEquals("error: --consul and --consul-agent are mutually exclusive: with --consul, that agent is also the"
-        + " one registered with.", both.err().strip());
-    Run validate = run("validate", "--config-dir", dir.toString(), "--consul-agent", "http://127.0.0.1:1");
-    assertEquals(2, validate.exit(), validate::toString);
-    assertEquals("error: --consul-agent is read by serve only (for --consul-register); these commands read --consul"
-        + " or --config-dir.", validate.err().strip());
+    assertEquals("error: --consul and --consul-agent are mutually exclusive: with --consul, that agent is also used"
+        + " for service discovery and registration.", both.err().strip());
   }
 
   @Test
@@ -97,7 +94,7 @@ class ConsulRegisterOptionsTest {
     new CommandLine(serve).parseArgs("--consul-agent", "http://127.0.0.1:8500", "--consul-register",
         "--xds-address", "0.0.0.0", "--consul-service-address", "10.0.0.7", "--admin-address", "0.0.0.0",
         "--admin-port", "9191");
-    assertEquals(null, serve.consulRegister.problem(false, serve.security.xdsAddress, serve.consul.agent()));
+    assertEquals(null, serve.consulRegister.problem(false, serve.security.xdsAddress, serve.consul.agentAddress()));
     Map<String, Object> p = serve.consulRegister.properties(serve.security.xdsAddress, "0.0.0.0", 9191);
     assertEquals("true", p.get(ServeFactory.CONSUL_REGISTER));
     assertEquals("gloo-xds", p.get(ServeFactory.CONSUL_REGISTER_PREFIX + "service-name"));

@@ -56,6 +56,7 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
   private ServerProcess process;
   private final boolean persistent;
   private final boolean dns;
+  private final String config;
   private int[] ports;
   private int generation;
   private Thread shutdownHook;
@@ -71,12 +72,21 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
    * starts empty.
    */
   public ConsulAgent(boolean persistent) {
-    this(persistent, false);
+    this(persistent, false, null);
   }
 
-  private ConsulAgent(boolean persistent, boolean dns) {
+  /**
+   * As {@link #ConsulAgent(boolean)}, with {@code config} (HCL, for example an {@code acl} block) written to a file
+   * the agent reads with {@code -config-file}; null for none.
+   */
+  public ConsulAgent(boolean persistent, String config) {
+    this(persistent, false, config);
+  }
+
+  private ConsulAgent(boolean persistent, boolean dns, String config) {
     this.persistent = persistent;
     this.dns = dns;
+    this.config = config;
   }
 
   /**
@@ -84,7 +94,7 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
    * real Envoy can resolve {@code <service>.service.consul} through it.
    */
   public static ConsulAgent withDns() {
-    return new ConsulAgent(false, true);
+    return new ConsulAgent(false, true, null);
   }
 
   /** The port of the agent's DNS interface on 127.0.0.1; only for an agent made by {@link #withDns()}. */
@@ -174,6 +184,11 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
           "-grpc-port", "-1", "-grpc-tls-port", "-1",
           "-serf-lan-port", Integer.toString(picked[1]), "-serf-wan-port", Integer.toString(picked[2]),
           "-server-port", Integer.toString(picked[3]), "-data-dir", dataDir.toString(), "-log-level", "info"));
+      if (config != null) {
+        Path file = work.resolve("extra.hcl");
+        Files.writeString(file, config);
+        argv.addAll(List.of("-config-file", file.toString()));
+      }
       process = ServerProcess.start("consul", argv, log);
       Files.writeString(work.resolve(PIDS_FILE), process.pid() + " " + bin.toRealPath() + "\n",
           StandardOpenOption.CREATE, StandardOpenOption.APPEND);
