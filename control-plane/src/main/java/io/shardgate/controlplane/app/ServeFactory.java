@@ -11,10 +11,14 @@ import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
 import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
+import io.micronaut.context.condition.Condition;
+import io.micronaut.context.condition.ConditionContext;
+import io.micronaut.core.value.PropertyResolver;
 import io.micronaut.core.annotation.Nullable;
 import io.shardgate.controlplane.metrics.ShardgateMetrics;
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.ShardPipeline;
+import io.shardgate.controlplane.source.ConsulCatalogWatcher;
 import io.shardgate.controlplane.source.ConsulKvClient;
 import io.shardgate.controlplane.source.ConsulKvSource;
 import io.shardgate.controlplane.source.DirectorySource;
@@ -43,8 +47,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Wiring of the {@code serve} process: snapshot cache, ADS service (registered with Micronaut's gRPC server because
  * it is a {@link BindableService} bean), pipeline, the config source (the directory, or Kubernetes with
- * {@code --kubernetes}, with the status writer and the leader election that decides which replica writes), the Vault
- * secret store in front of the source with {@code --vault-addr}, and the metrics that observe all three.
+ * {@code --kubernetes}, with the status writer and the leader election that decides which replica writes), Consul
+ * service discovery in front of the source when a Consul agent is known, the Vault secret store behind it with
+ * {@code --vault-addr}, and the metrics that observe them.
  * Only this package knows Micronaut.
  */
 @Factory
@@ -59,6 +64,14 @@ public class ServeFactory {
   public static final String CONSUL = "shardgate.consul.address";
   /** Prefix of the Consul source's other properties: root-key, token-file, ca-file, datacenter. */
   public static final String CONSUL_PREFIX = "shardgate.consul.";
+  /**
+   * The Consul agent for service discovery only ({@code serve --consul-agent ADDR}), beside another source; with
+   * {@link #CONSUL}, that agent serves discovery. Token and CA come from the {@link #CONSUL_PREFIX} properties
+   * either way.
+   */
+  public static final String CONSUL_AGENT = "shardgate.consul-agent.address";
+  /** Whether every Consul service also becomes an Upstream ({@code serve --consul-discovery}). */
+  public static final String CONSUL_DISCOVERY = "shardgate.consul.discovery";
 
   /** The validation webhook's port ({@code serve --webhook-port}); without it there is no webhook. */
   public static final String WEBHOOK_PORT = "shardgate.webhook.port";
@@ -168,9 +181,52 @@ public class ServeFactory {
     return store;
   }
 
-  /** Where a source hands its inputs: the pipeline, through the Vault secret store when there is one. */
-  static Consumer<ConfigInput> sourceSink(ShardPipeline pipeline, VaultSecretStore vault) {
-    return vault == null ? pipeline : vault.inFrontOf(pipeline);
+  /**
+   * Consul service discovery, whenever an agent is known ({@code shardgate.consul.address} or
+   * {@code shardgate.consul-agent.address}): every source's inputs pass through it ({@link #sourceSink}).
+   */
+  @Singleton
+  @Bean(preDestroy = "close")
+  @Requires(condition = ConsulAgentKnown.class)
+  ConsulCatalogWatcher consulCatalogWatcher(@Value("${" + CONSUL + ":}") String sourceAddress,
+      @Value("${" + CONSUL_AGENT + ":}") String agentAddress,
+      @Value("${" + CONSUL_PREFIX + "token-file:}") String tokenFile,
+      @Value("${" + CONSUL_PREFIX + "ca-file:}") String caFile,
+      @Value("${" + CONSUL_DISCOVERY + ":false}") boolean discovery) {
+    ConsulKvClient client = consulClient(sourceAddress.isEmpty() ? agentAddress : sourceAddress, tokenFile, caFile,
+        "");
+    ConsulCatalogWatcher watcher = new ConsulCatalogWatcher(client, ConsulCatalogWatcher.Options.defaults(discovery));
+    LOG.info("consul Upstreams get their endpoints from {}", watcher.describe());
+    return watcher;
+  }
+
+  /** Whether a Consul agent is configured, as the KV source or for discovery only. */
+  public static final class ConsulAgentKnown implements Condition {
+    @Override
+    public boolean matches(ConditionContext context) {
+      return context.getBeanContext() instanceof PropertyResolver p
+          && (p.containsProperty(CONSUL) || p.containsProperty(CONSUL_AGENT));
+    }
+  }
+
+  private static ConsulKvClient consulClient(String address, String tokenFile, String caFile, String datacenter) {
+    try {
+      return new ConsulKvClient(ConsulKvClient.Options.resolve(address,
+          tokenFile.isEmpty() ? null : Path.of(tokenFile), caFile.isEmpty() ? null : Path.of(caFile),
+          datacenter.isEmpty() ? null : datacenter));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read the Consul token file " + tokenFile, e);
+    }
+  }
+
+  /**
+   * Where a source hands its inputs: the pipeline, through the Vault secret store when there is one, and through
+   * Consul service discovery before that when there is an agent (source, discovery, Vault, pipeline).
+   */
+  static Consumer<ConfigInput> sourceSink(ShardPipeline pipeline, VaultSecretStore vault,
+      ConsulCatalogWatcher consul) {
+    Consumer<ConfigInput> sink = vault == null ? pipeline : vault.inFrontOf(pipeline);
+    return consul == null ? sink : consul.inFrontOf(sink);
   }
 
   /** The directory source, unless {@code shardgate.kubernetes} is true or a Consul address is set. */
@@ -179,9 +235,9 @@ public class ServeFactory {
   @Requires(property = KUBERNETES, notEquals = "true")
   @Requires(missingProperty = CONSUL)
   DirectorySource directorySource(@Value("${shardgate.config-dir}") String configDir, ShardPipeline pipeline,
-      ShardgateMetrics metrics, @Nullable VaultSecretStore vault) {
+      ShardgateMetrics metrics, @Nullable VaultSecretStore vault, @Nullable ConsulCatalogWatcher consul) {
     Path root = Path.of(configDir).toAbsolutePath().normalize();
-    Consumer<ConfigInput> sink = sourceSink(pipeline, vault);
+    Consumer<ConfigInput> sink = sourceSink(pipeline, vault, consul);
     DirectorySource source =
         new DirectorySource(root, contents -> sink.accept(ConfigInput.of(root.toString(), contents)));
     metrics.bindSource(source);
@@ -200,16 +256,9 @@ public class ServeFactory {
       @Value("${" + CONSUL_PREFIX + "token-file:}") String tokenFile,
       @Value("${" + CONSUL_PREFIX + "ca-file:}") String caFile,
       @Value("${" + CONSUL_PREFIX + "datacenter:}") String datacenter, ShardPipeline pipeline,
-      @Nullable VaultSecretStore vault) {
-    ConsulKvClient.Options options;
-    try {
-      options = ConsulKvClient.Options.resolve(address, tokenFile.isEmpty() ? null : Path.of(tokenFile),
-          caFile.isEmpty() ? null : Path.of(caFile), datacenter.isEmpty() ? null : datacenter);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot read the Consul token file " + tokenFile, e);
-    }
-    return new ConsulKvSource(new ConsulKvClient(options), ConsulKvSource.Options.defaults(rootKey),
-        sourceSink(pipeline, vault));
+      @Nullable VaultSecretStore vault, @Nullable ConsulCatalogWatcher consul) {
+    return new ConsulKvSource(consulClient(address, tokenFile, caFile, datacenter),
+        ConsulKvSource.Options.defaults(rootKey), sourceSink(pipeline, vault, consul));
   }
 
   /**
@@ -236,8 +285,8 @@ public class ServeFactory {
   @Bean(preDestroy = "close")
   @Requires(property = KUBERNETES, value = "true")
   KubernetesSource kubernetesSource(KubernetesClient client, ShardPipeline pipeline, ShardgateMetrics metrics,
-      @Nullable VaultSecretStore vault) {
-    KubernetesSource source = new KubernetesSource(client, sourceSink(pipeline, vault));
+      @Nullable VaultSecretStore vault, @Nullable ConsulCatalogWatcher consul) {
+    KubernetesSource source = new KubernetesSource(client, sourceSink(pipeline, vault, consul));
     metrics.bindSource(source);
     return source;
   }

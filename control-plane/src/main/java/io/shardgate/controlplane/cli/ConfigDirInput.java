@@ -16,7 +16,7 @@ final class ConfigDirInput {
   CommandSpec command;
 
   @Option(names = "--config-dir", paramLabel = "DIR",
-      description = "Directory of Gloo Edge YAML (this or --consul is required).")
+      description = "Directory of Gloo Edge YAML (this or --consul is required; --consul-agent may be added).")
   Path configDir;
 
   @Mixin ConsulOptions consul;
@@ -35,7 +35,7 @@ final class ConfigDirInput {
       return null;
     }
     if (configDir != null) {
-      return Inputs.translate(configDir, err);
+      return Inputs.translate(configDir, consul, err);
     }
     return Inputs.translateConsul(consul, err);
   }

@@ -11,9 +11,9 @@ import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
- * The Consul KV source's options, shared by {@code serve}, {@code validate}, {@code translate} and
- * {@code consul push}. The token itself never becomes a property or an argument: it stays in its file or in
- * {@value ConsulKvClient#TOKEN_ENV}.
+ * The Consul options shared by {@code serve}, {@code validate} and {@code translate}: the KV source
+ * ({@code --consul}), or an agent for service discovery only ({@code --consul-agent}), and how to reach either. The
+ * token itself never becomes a property or an argument: it stays in its file or in {@value ConsulKvClient#TOKEN_ENV}.
  */
 final class ConsulOptions {
 
@@ -23,32 +23,60 @@ final class ConsulOptions {
       "combined with --config-dir or --kubernetes."})
   String address;
 
-  @Option(names = "--consul-token-file", paramLabel = "FILE",
-      description = "With --consul: a file holding the ACL token (default: $CONSUL_HTTP_TOKEN, else no token).")
+  @Option(names = "--consul-agent", paramLabel = "ADDR", description = {
+      "Use the Consul agent at this HTTP address for service discovery only: consul Upstreams get the passing",
+      "instances of their service over EDS, while the config comes from --config-dir or --kubernetes. With --consul,",
+      "that agent is used and this option must not be given."})
+  String agent;
+
+  @Option(names = "--consul-discovery", description = {
+      "Also turn every service in the Consul catalog into an Upstream, named and shaped as Gloo's consul discovery",
+      "writes them, in the Settings' discoveryNamespace. Needs --consul or --consul-agent."})
+  boolean discovery;
+
+  @Option(names = "--consul-token-file", paramLabel = "FILE", description = "With --consul or --consul-agent: a"
+      + " file holding the ACL token (default: $CONSUL_HTTP_TOKEN, else no token). It is read again when Consul"
+      + " answers 403, so a rotated file is picked up.")
   Path tokenFile;
 
   @Option(names = "--consul-root-key", paramLabel = "KEY", defaultValue = ConsulKvSource.DEFAULT_ROOT_KEY,
       description = "With --consul: the key prefix (default: ${DEFAULT-VALUE}, as Gloo's rootKey).")
   String rootKey;
 
-  @Option(names = "--consul-ca-file", paramLabel = "FILE",
-      description = "With an https --consul: the PEM CA certificates to trust (default: the JVM's).")
+  @Option(names = "--consul-ca-file", paramLabel = "FILE", description = "With an https --consul or"
+      + " --consul-agent: the PEM CA certificates to trust (default: the JVM's).")
   Path caFile;
 
-  @Option(names = "--consul-datacenter", paramLabel = "DC",
-      description = "With --consul: the datacenter to read (default: the agent's own).")
+  @Option(names = "--consul-datacenter", paramLabel = "DC", description = "With --consul: the datacenter whose"
+      + " KV store is read (default: the agent's own). Service discovery reads the data centers each Upstream names.")
   String datacenter;
 
+  /** Whether Consul's KV store is the config source ({@code --consul}). */
   boolean enabled() {
     return address != null;
   }
 
-  /** Why these options cannot work, or null: consul-* options without --consul, unreadable files. */
+  /** The agent used for service discovery: {@code --consul}'s, else {@code --consul-agent}'s, else null. */
+  String agentAddress() {
+    return address != null ? address : agent;
+  }
+
+  /**
+   * Why these options cannot work, or null: consul-* options without an agent, {@code --consul} with
+   * {@code --consul-agent}, unreadable files.
+   */
   String problem(boolean parsedRootKey) {
-    if (!enabled()) {
-      if (tokenFile != null || caFile != null || datacenter != null || parsedRootKey) {
-        return "--consul-token-file, --consul-root-key, --consul-ca-file and --consul-datacenter are only read"
-            + " with --consul.";
+    if (address != null && agent != null) {
+      return "--consul and --consul-agent are mutually exclusive: with --consul, that agent is also used for"
+          + " service discovery.";
+    }
+    if (parsedRootKey && !enabled()) {
+      return "--consul-root-key is only read with --consul.";
+    }
+    if (agentAddress() == null) {
+      if (tokenFile != null || caFile != null || datacenter != null || discovery) {
+        return "--consul-token-file, --consul-ca-file, --consul-datacenter and --consul-discovery are only read"
+            + " with --consul or --consul-agent.";
       }
       return null;
     }
@@ -67,13 +95,20 @@ final class ConsulOptions {
   }
 
   ConsulKvClient.Options toOptions() throws IOException {
-    return ConsulKvClient.Options.resolve(address, tokenFile, caFile, datacenter);
+    return ConsulKvClient.Options.resolve(agentAddress(), tokenFile, caFile, datacenter);
   }
 
   /** The properties {@code serve} passes to the context (file paths, never the token). */
   Map<String, Object> properties() {
     Map<String, Object> p = new LinkedHashMap<>();
-    p.put(ServeFactory.CONSUL, address);
+    if (address != null) {
+      p.put(ServeFactory.CONSUL, address);
+    } else if (agent != null) {
+      p.put(ServeFactory.CONSUL_AGENT, agent);
+    }
+    if (discovery) {
+      p.put(ServeFactory.CONSUL_DISCOVERY, "true");
+    }
     p.put(ServeFactory.CONSUL_PREFIX + "root-key", rootKey);
     if (tokenFile != null) {
       p.put(ServeFactory.CONSUL_PREFIX + "token-file", tokenFile.toAbsolutePath().normalize().toString());

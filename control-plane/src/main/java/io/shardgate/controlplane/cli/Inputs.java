@@ -2,6 +2,7 @@ package io.shardgate.controlplane.cli;
 
 import io.shardgate.controlplane.pipeline.ConfigInput;
 import io.shardgate.controlplane.pipeline.Translation;
+import io.shardgate.controlplane.source.ConsulCatalogWatcher;
 import io.shardgate.controlplane.source.ConsulKvClient;
 import io.shardgate.controlplane.source.ConsulKvSource;
 import io.shardgate.controlplane.source.DirectoryLoader;
@@ -19,13 +20,36 @@ final class Inputs {
 
   /** The translation of {@code dir}, or null (after printing why) when the directory cannot be read at all. */
   static Translation translate(Path dir, PrintWriter err) {
+    return translate(dir, null, err);
+  }
+
+  /**
+   * The translation of {@code dir} with what the Consul agent of {@code consul} (when it names one) says of the
+   * consul Upstreams' services, or null (after printing why) when the directory or the agent cannot be read.
+   */
+  static Translation translate(Path dir, ConsulOptions consul, PrintWriter err) {
     if (!Files.isDirectory(dir)) {
       err.println("error: config directory " + dir.toAbsolutePath() + " does not exist or is not a directory");
       err.flush();
       return null;
     }
     Path root = dir.toAbsolutePath().normalize();
-    return Translation.of(ConfigInput.of(root.toString(), new DirectoryLoader().load(root)));
+    ConfigInput input = ConfigInput.of(root.toString(), new DirectoryLoader().load(root));
+    if (consul == null || consul.agentAddress() == null) {
+      return Translation.of(input);
+    }
+    try {
+      return Translation.of(withDiscovery(consul, new ConsulKvClient(consul.toOptions()), input));
+    } catch (IOException e) {
+      err.println("error: " + e.getMessage());
+      err.flush();
+      return null;
+    }
+  }
+
+  /** One read of the agent's health (and catalog) endpoints, as the first delivery of {@code serve} has them. */
+  private static ConfigInput withDiscovery(ConsulOptions consul, ConsulKvClient client, ConfigInput input) {
+    return ConsulCatalogWatcher.readOnce(client, consul.discovery, input);
   }
 
   /**
@@ -35,7 +59,7 @@ final class Inputs {
   static Translation translateConsul(ConsulOptions consul, PrintWriter err) {
     try {
       ConsulKvClient client = new ConsulKvClient(consul.toOptions());
-      return Translation.of(ConsulKvSource.readOnce(client, consul.rootKey));
+      return Translation.of(withDiscovery(consul, client, ConsulKvSource.readOnce(client, consul.rootKey)));
     } catch (IOException e) {
       err.println("error: " + e.getMessage());
       err.flush();

@@ -31,8 +31,9 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = {
       "Run the control plane: watch the config directory (or, with --kubernetes, the Gloo resources on the",
-      "Kubernetes API server; with --consul, Consul's KV store), translate it into one xDS snapshot per shard and serve each shard over gRPC ADS to",
-      "the Envoys whose node.metadata.role is <writeNamespace>~<proxyName>."
+      "Kubernetes API server; with --consul, Consul's KV store), translate it into one xDS snapshot per shard and",
+      "serve each shard over gRPC ADS to the Envoys whose node.metadata.role is <writeNamespace>~<proxyName>. With",
+      "--consul or --consul-agent, consul Upstreams get the passing instances of their Consul service over EDS."
     })
 public final class ServeCommand implements Callable<Integer> {
 
@@ -159,6 +160,9 @@ public final class ServeCommand implements Callable<Integer> {
       source.putAll(consul.properties());
     } else {
       source.put("shardgate.config-dir", configDir.toAbsolutePath().normalize().toString());
+    }
+    if (!consul.enabled() && consul.agentAddress() != null) {
+      source.putAll(consul.properties()); // an agent for service discovery beside the source
     }
     context = start(source, stateDir, xdsPort, adminPort, adminAddress, checked);
     serving = true;

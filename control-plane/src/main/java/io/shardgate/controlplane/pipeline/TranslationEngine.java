@@ -10,12 +10,13 @@ import io.shardgate.controlplane.xds.XdsNames;
 import io.shardgate.controlplane.xds.XdsTranslationCache;
 import io.shardgate.sharding.decode.DecodedResources;
 import io.shardgate.sharding.decode.DecodedResourcesCache;
+import io.shardgate.sharding.discovery.DiscoveredEndpoints;
 import io.shardgate.sharding.discovery.EndpointState;
-import io.shardgate.sharding.discovery.ServiceEndpoints;
 import io.shardgate.sharding.ir.SecretUse;
 import io.shardgate.sharding.ir.ShardConfig;
 import io.shardgate.sharding.ir.UpstreamCluster;
 import io.shardgate.sharding.model.SameObjects;
+import io.shardgate.sharding.model.Upstream;
 import io.shardgate.sharding.plan.PlanSettings;
 import io.shardgate.sharding.plan.ShardPlan;
 import io.shardgate.sharding.plan.EdgePlan;
@@ -240,6 +241,7 @@ public final class TranslationEngine {
       return false;
     }
     return last.input().problems().equals(input.problems())
+        && last.input().endpoints().consulAgent() == input.endpoints().consulAgent()
         && SameObjects.inOrder(last.input().documents(), input.documents());
   }
 
@@ -315,6 +317,25 @@ public final class TranslationEngine {
     statuses.putAll(now);
     return new GatewayTranslation(gateway.writeNamespace(), gateway.shards(), statuses, gateway.documentProblems(),
         gateway.lastGood());
+  }
+
+  /**
+   * Without a Consul agent, every consul Upstream is served with no endpoints; its status says which option gives it
+   * one. (An agent is part of the endpoint state, so a change of it takes the full path: see
+   * {@link #onlyEndpointsChanged}.)
+   */
+  private static Reports consulAgentReports(DecodedResources decoded, EndpointState endpoints) {
+    Reports reports = new Reports();
+    if (endpoints.consulAgent()) {
+      return reports;
+    }
+    for (Upstream u : decoded.snapshot().upstreams()) {
+      if (u.consulSpec() != null) {
+        reports.warning(u.key(), "spec.consul: no Consul agent is known, so " + u.consulSpec().describe()
+            + " has no endpoints and requests to it get 503; start serve with --consul-agent ADDR (or --consul ADDR)");
+      }
+    }
+    return reports;
   }
 
   /**
@@ -435,7 +456,8 @@ public final class TranslationEngine {
             k -> new TreeSet<>()).add(r.role());
       }
     }
-    Reports extra = new Reports().addAll(planContribution(plan)).addAll(secretReports(next).contribution());
+    Reports extra = new Reports().addAll(planContribution(plan)).addAll(secretReports(next).contribution())
+        .addAll(consulAgentReports(decoded, input.endpoints()).contribution());
     GatewayTranslation gateway =
         new GatewayTranslation(
             pass.writeNamespace(),
@@ -511,7 +533,7 @@ public final class TranslationEngine {
       SortedSet<SecretUse> secretUses) {}
 
   /** One load assignment, with what it was built from (its source compared by identity). */
-  private record Assignment(UpstreamCluster cluster, ServiceEndpoints source, ClusterLoadAssignment proto) {}
+  private record Assignment(UpstreamCluster cluster, DiscoveredEndpoints source, ClusterLoadAssignment proto) {}
 
   /**
    * One shard's load assignments: its xDS resources as translated ({@code base}), the same with the load
@@ -523,7 +545,7 @@ public final class TranslationEngine {
     final ShardResources base;
     /** By cluster name. */
     final SortedMap<String, Assignment> assignments;
-    /** Service key ({@code ns/name}) to the EDS clusters that target it. */
+    /** Service key ({@code ns/name}, {@code consul:<service>}) to the EDS clusters that target it. */
     final Map<String, List<UpstreamCluster>> byService;
     ShardResources merged;
 
@@ -546,7 +568,7 @@ public final class TranslationEngine {
           continue;
         }
         String name = XdsNames.cluster(c.upstream());
-        ServiceEndpoints source = state.of(c.service().serviceNamespace(), c.service().serviceName());
+        DiscoveredEndpoints source = state.get(c.service().serviceKey());
         Assignment a = before == null ? null : before.assignments.get(name);
         if (a == null || a.source() != source || !a.cluster().equals(c)) {
           a = new Assignment(c, source, EndpointTranslator.loadAssignment(c, source));
@@ -567,7 +589,7 @@ public final class TranslationEngine {
       for (String service : services) {
         for (UpstreamCluster c : byService.getOrDefault(service, List.of())) {
           String name = XdsNames.cluster(c.upstream());
-          ServiceEndpoints source = state.of(c.service().serviceNamespace(), c.service().serviceName());
+          DiscoveredEndpoints source = state.get(c.service().serviceKey());
           Assignment a = assignments.get(name);
           if (a.source() != source) {
             ClusterLoadAssignment proto = EndpointTranslator.loadAssignment(c, source);

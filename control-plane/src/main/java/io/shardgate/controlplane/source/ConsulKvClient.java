@@ -23,15 +23,21 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
 /**
- * The few calls of Consul's KV HTTP API that Shardgate makes: a recursive (blocking) list under a prefix, a put and
- * a delete. Uses the JDK's {@link HttpClient}; the token goes in the {@code X-Consul-Token} header and is never part
- * of a message or {@link #toString()}.
+ * The few calls of Consul's HTTP API that Shardgate makes: a recursive (blocking) list under a KV prefix, a put and
+ * a delete, and a (blocking) GET of any other read endpoint (the catalog and health APIs of service discovery). Uses
+ * the JDK's {@link HttpClient}; the token goes in the {@code X-Consul-Token} header and is never part of a message,
+ * a log line or {@link #toString()}.
  *
- * <p>Stage: source edge (I/O). Immutable after construction; thread-safe (the JDK client is).
+ * <p>A token from a file is read again when Consul answers 403 (the call is then retried once with the new token,
+ * if it changed) and on {@link #reloadToken()}, so a rotated token file is picked up without a restart.
+ *
+ * <p>Stage: source edge (I/O). Thread-safe: the JDK client is, and the token is one volatile value.
  */
 public final class ConsulKvClient {
 
@@ -46,18 +52,30 @@ public final class ConsulKvClient {
   /** Added to a blocking query's wait: Consul adds up to wait/16 of jitter, and the answer needs time to travel. */
   private static final Duration READ_SLACK = Duration.ofSeconds(10);
 
-  /** How to reach one Consul agent. {@link #toString()} leaves the token out. */
-  public record Options(URI address, Optional<String> token, Optional<Path> caFile, Optional<String> datacenter) {
+  /**
+   * How to reach one Consul agent. {@link #toString()} leaves the token out.
+   *
+   * @param token the token read at start
+   * @param tokenFile the file it was read from, read again after a 403; empty when it came from the environment
+   */
+  public record Options(URI address, Optional<String> token, Optional<Path> caFile, Optional<String> datacenter,
+      Optional<Path> tokenFile) {
 
     public Options {
       Objects.requireNonNull(address, "address");
       token = token == null ? Optional.empty() : token.filter(t -> !t.isBlank());
       caFile = caFile == null ? Optional.empty() : caFile;
       datacenter = datacenter == null ? Optional.empty() : datacenter.filter(d -> !d.isBlank());
+      tokenFile = tokenFile == null ? Optional.empty() : tokenFile;
       String scheme = address.getScheme();
       if (!"http".equals(scheme) && !"https".equals(scheme)) {
         throw new IllegalArgumentException("Consul address " + address + " must start with http:// or https://");
       }
+    }
+
+    /** Options whose token does not come from a file. */
+    public Options(URI address, Optional<String> token, Optional<Path> caFile, Optional<String> datacenter) {
+      this(address, token, caFile, datacenter, Optional.empty());
     }
 
     /** Plain HTTP, no token. */
@@ -72,10 +90,10 @@ public final class ConsulKvClient {
     public static Options resolve(String address, Path tokenFile, Path caFile, String datacenter) throws IOException {
       String a = address.contains("://") ? address : "http://" + address;
       Optional<String> token = tokenFile != null
-          ? Optional.of(Files.readString(tokenFile, StandardCharsets.UTF_8).trim())
+          ? Optional.of(readToken(tokenFile))
           : Optional.ofNullable(System.getenv(TOKEN_ENV));
       return new Options(URI.create(a.endsWith("/") ? a.substring(0, a.length() - 1) : a), token,
-          Optional.ofNullable(caFile), Optional.ofNullable(datacenter));
+          Optional.ofNullable(caFile), Optional.ofNullable(datacenter), Optional.ofNullable(tokenFile));
     }
 
     @Override
@@ -95,6 +113,12 @@ public final class ConsulKvClient {
     }
   }
 
+  /**
+   * One answer to a {@link #get}: the HTTP status (200 or 404), the {@code X-Consul-Index} header (0 when absent)
+   * and the body.
+   */
+  public record Response(int status, long index, byte[] body) {}
+
   /** An answer Consul gave that is not a success, or a call that did not reach it. */
   public static final class ConsulException extends IOException {
 
@@ -113,9 +137,12 @@ public final class ConsulKvClient {
 
   private final Options options;
   private final HttpClient http;
+  private volatile Optional<String> token;
+  private final AtomicLong tokenReloads = new AtomicLong();
 
   public ConsulKvClient(Options options) {
     this.options = Objects.requireNonNull(options, "options");
+    this.token = options.token();
     HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT)
         .followRedirects(HttpClient.Redirect.NEVER);
     if (options.caFile().isPresent()) {
@@ -129,6 +156,56 @@ public final class ConsulKvClient {
   }
 
   /**
+   * Reads the token file again (when the token came from one); says whether the token changed. Never logs it.
+   */
+  public boolean reloadToken() {
+    if (options.tokenFile().isEmpty()) {
+      return false;
+    }
+    try {
+      Optional<String> next = Optional.of(readToken(options.tokenFile().get())).filter(t -> !t.isBlank());
+      if (next.equals(token)) {
+        return false;
+      }
+      token = next;
+      tokenReloads.incrementAndGet();
+      return true;
+    } catch (IOException e) {
+      return false; // keep the token read last; the call that needed a new one fails with Consul's answer
+    }
+  }
+
+  /** How many times a changed token was read from the token file, for tests and logs. */
+  public long tokenReloads() {
+    return tokenReloads.get();
+  }
+
+  /**
+   * A GET of a read endpoint, {@code apiPath} such as {@code /v1/health/service/web}, with {@code query} (already
+   * encoded, without {@code ?}; may be empty). With {@code index > 0} it is a blocking query: Consul answers when its
+   * index passes {@code index} or after about {@code wait}. 200 and 404 are answers; anything else is a
+   * {@link ConsulException}.
+   */
+  public Response get(String apiPath, String query, long index, Duration wait)
+      throws IOException, InterruptedException {
+    StringBuilder q = new StringBuilder(query);
+    if (index > 0) {
+      q.append(q.length() == 0 ? "" : "&").append("index=").append(index).append("&wait=")
+          .append(Math.max(1, wait.toMillis())).append("ms");
+    }
+    URI uri = options.address().resolve(apiPath + (q.length() == 0 ? "" : "?" + q));
+    Duration timeout = index > 0 ? wait.plus(READ_SLACK) : READ_SLACK;
+    HttpResponse<InputStream> response = send(() -> HttpRequest.newBuilder(uri).timeout(timeout).GET());
+    long at = response.headers().firstValueAsLong("X-Consul-Index").orElse(0);
+    try (InputStream body = response.body()) {
+      if (response.statusCode() != 200 && response.statusCode() != 404) {
+        throw failure("reading " + apiPath, response.statusCode(), body);
+      }
+      return new Response(response.statusCode(), at, body.readAllBytes());
+    }
+  }
+
+  /**
    * Lists every key under {@code prefix} (recursively). With {@code index > 0} it is a blocking query: Consul answers
    * when the index passes {@code index} or after about {@code wait}.
    */
@@ -137,8 +214,8 @@ public final class ConsulKvClient {
     if (index > 0) {
       q.append("&index=").append(index).append("&wait=").append(Math.max(1, wait.toMillis())).append("ms");
     }
-    HttpRequest request = request(prefix, q, index > 0 ? wait.plus(READ_SLACK) : READ_SLACK).GET().build();
-    HttpResponse<InputStream> response = send(request);
+    Duration timeout = index > 0 ? wait.plus(READ_SLACK) : READ_SLACK;
+    HttpResponse<InputStream> response = send(() -> request(prefix, q, timeout).GET());
     long at = response.headers().firstValueAsLong("X-Consul-Index").orElse(0);
     try (InputStream body = response.body()) {
       if (response.statusCode() == 404) {
@@ -153,14 +230,13 @@ public final class ConsulKvClient {
 
   /** Writes {@code value} at {@code key}. */
   public void put(String key, byte[] value) throws IOException, InterruptedException {
-    HttpRequest request = request(key, new StringBuilder(), READ_SLACK)
-        .PUT(HttpRequest.BodyPublishers.ofByteArray(value)).build();
-    expectTrue("writing " + key, send(request));
+    expectTrue("writing " + key, send(() -> request(key, new StringBuilder(), READ_SLACK)
+        .PUT(HttpRequest.BodyPublishers.ofByteArray(value))));
   }
 
   /** Deletes {@code key} (only that key). */
   public void delete(String key) throws IOException, InterruptedException {
-    expectTrue("deleting " + key, send(request(key, new StringBuilder(), READ_SLACK).DELETE().build()));
+    expectTrue("deleting " + key, send(() -> request(key, new StringBuilder(), READ_SLACK).DELETE()));
   }
 
   private void expectTrue(String what, HttpResponse<InputStream> response) throws IOException {
@@ -176,26 +252,45 @@ public final class ConsulKvClient {
   }
 
   private HttpRequest.Builder request(String key, StringBuilder query, Duration timeout) {
-    options.datacenter().ifPresent(dc -> query.append(query.length() == 0 ? "" : "&").append("dc=")
+    StringBuilder q = new StringBuilder(query);
+    options.datacenter().ifPresent(dc -> q.append(q.length() == 0 ? "" : "&").append("dc=")
         .append(URLEncoder.encode(dc, StandardCharsets.UTF_8)));
-    String path = "/v1/kv/" + encodePath(key) + (query.length() == 0 ? "" : "?" + query);
-    HttpRequest.Builder b = HttpRequest.newBuilder(options.address().resolve(path)).timeout(timeout);
-    options.token().ifPresent(t -> b.header("X-Consul-Token", t));
-    return b;
+    String path = "/v1/kv/" + encodePath(key) + (q.length() == 0 ? "" : "?" + q);
+    return HttpRequest.newBuilder(options.address().resolve(path)).timeout(timeout);
   }
 
-  private HttpResponse<InputStream> send(HttpRequest request) throws IOException, InterruptedException {
+  /**
+   * Sends the request {@code build} makes, with the current token; after a 403 with a token file, reads the file
+   * again and, when the token changed, sends once more.
+   */
+  private HttpResponse<InputStream> send(Supplier<HttpRequest.Builder> build)
+      throws IOException, InterruptedException {
+    HttpResponse<InputStream> response = sendOnce(build.get());
+    if (response.statusCode() == 403 && reloadToken()) {
+      response.body().close();
+      response = sendOnce(build.get());
+    }
+    return response;
+  }
+
+  private HttpResponse<InputStream> sendOnce(HttpRequest.Builder b) throws IOException, InterruptedException {
+    token.ifPresent(t -> b.header("X-Consul-Token", t));
     try {
-      return http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+      return http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
     } catch (IOException e) {
       String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
       throw new ConsulException("Consul at " + options.address() + " cannot be reached: " + reason, 0);
     }
   }
 
+  private static String readToken(Path tokenFile) throws IOException {
+    return Files.readString(tokenFile, StandardCharsets.UTF_8).trim();
+  }
+
   private ConsulException failure(String what, int status, InputStream body) throws IOException {
     String text = new String(body.readNBytes(500), StandardCharsets.UTF_8).trim();
-    String hint = status == 403 ? " (the ACL token is missing or lacks key_prefix read/write on this prefix)" : "";
+    String hint = status == 403 ? " (the ACL token is missing or lacks the ACL rules this call needs: key_prefix"
+        + " read/write for KV, service_prefix and node_prefix read for discovery)" : "";
     return new ConsulException("Consul at " + options.address() + " refused " + what + ": HTTP " + status
         + (text.isEmpty() ? "" : " " + text) + hint, status);
   }

@@ -41,6 +41,10 @@ class ConsulOptionsTest {
       assertTrue(help.contains("--consul-root-key=KEY"), help);
       assertTrue(help.contains("--consul-ca-file=FILE"), help);
       assertTrue(help.contains("--consul-datacenter=DC"), help);
+      assertTrue(help.contains("--consul-agent=ADDR Use the Consul agent at this HTTP address for service discovery"
+          + " only"), command + ": " + help);
+      assertTrue(help.contains("--consul-discovery Also turn every service in the Consul catalog into an Upstream"),
+          help);
     }
     Run push = run("consul", "push", "--help");
     assertEquals(0, push.exit(), push::toString);
@@ -62,6 +66,10 @@ class ConsulOptionsTest {
     Run validate = run("validate", "--consul", "http://127.0.0.1:1", "--config-dir", dir.toString());
     assertEquals(2, validate.exit(), validate::toString);
     assertEquals("error: --config-dir and --consul are mutually exclusive: read one source.", validate.err().strip());
+    Run both = run("serve", "--consul", "http://127.0.0.1:1", "--consul-agent", "http://127.0.0.1:2");
+    assertEquals(2, both.exit(), both::toString);
+    assertEquals("error: --consul and --consul-agent are mutually exclusive: with --consul, that agent is also used"
+        + " for service discovery.", both.err().strip());
     Run neither = run("translate");
     assertEquals(2, neither.exit(), neither::toString);
     assertEquals("error: Missing required option: '--config-dir=DIR' (or --consul ADDR)", neither.err().strip());
@@ -71,7 +79,14 @@ class ConsulOptionsTest {
   void consulOptionsNeedConsulAndReadableFilesAndAnHttpAddress() {
     Run without = run("serve", "--consul-datacenter", "dc2");
     assertEquals(2, without.exit(), without::toString);
-    assertTrue(without.err().strip().startsWith("error: --consul-token-file, --consul-root-key,"), without::err);
+    assertTrue(without.err().strip().startsWith("error: --consul-token-file, --consul-ca-file, --consul-datacenter"
+        + " and --consul-discovery are only read with --consul or --consul-agent."), without::err);
+    Run rootKeyWithAgent = run("serve", "--consul-agent", "http://127.0.0.1:1", "--consul-root-key", "x");
+    assertEquals(2, rootKeyWithAgent.exit(), rootKeyWithAgent::toString);
+    assertEquals("error: --consul-root-key is only read with --consul.", rootKeyWithAgent.err().strip());
+    Run discoveryAlone = run("validate", "--config-dir", dir.toString(), "--consul-discovery");
+    assertEquals(2, discoveryAlone.exit(), discoveryAlone::toString);
+    assertTrue(discoveryAlone.err().contains("only read with --consul or --consul-agent"), discoveryAlone::err);
     Run missingToken = run("validate", "--consul", "http://127.0.0.1:1", "--consul-token-file",
         dir.resolve("token").toString());
     assertEquals(2, missingToken.exit(), missingToken::toString);

@@ -55,6 +55,7 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
   private Path dataDir;
   private ServerProcess process;
   private final boolean persistent;
+  private final String config;
   private int[] ports;
   private int generation;
   private Thread shutdownHook;
@@ -70,7 +71,16 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
    * starts empty.
    */
   public ConsulAgent(boolean persistent) {
+    this(persistent, null);
+  }
+
+  /**
+   * As {@link #ConsulAgent(boolean)}, with {@code config} (HCL, for example an {@code acl} block) written to a file
+   * the agent reads with {@code -config-file}; null for none.
+   */
+  public ConsulAgent(boolean persistent, String config) {
     this.persistent = persistent;
+    this.config = config;
   }
 
   /** The agent's HTTP address, {@code http://127.0.0.1:PORT}. */
@@ -150,6 +160,11 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
           "-http-port", Integer.toString(picked[0]), "-dns-port", "-1", "-grpc-port", "-1", "-grpc-tls-port", "-1",
           "-serf-lan-port", Integer.toString(picked[1]), "-serf-wan-port", Integer.toString(picked[2]),
           "-server-port", Integer.toString(picked[3]), "-data-dir", dataDir.toString(), "-log-level", "info"));
+      if (config != null) {
+        Path file = work.resolve("extra.hcl");
+        Files.writeString(file, config);
+        argv.addAll(List.of("-config-file", file.toString()));
+      }
       process = ServerProcess.start("consul", argv, log);
       Files.writeString(work.resolve(PIDS_FILE), process.pid() + " " + bin.toRealPath() + "\n",
           StandardOpenOption.CREATE, StandardOpenOption.APPEND);

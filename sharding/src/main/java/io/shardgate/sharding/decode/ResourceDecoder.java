@@ -638,6 +638,12 @@ public final class ResourceDecoder {
       kubeSpec = decodeKube(k, meta);
       k.finish();
     }
+    Upstream.ConsulSpec consulSpec = null;
+    Fields c = spec.obj("consul");
+    if (c != null && staticSpec == null && kubeSpec == null) {
+      consulSpec = decodeConsul(c);
+      c.finish();
+    }
     if (type.isEmpty()) {
       spec.problems().error(spec.path(), "an Upstream needs a type such as static (with hosts)");
     }
@@ -656,7 +662,8 @@ public final class ResourceDecoder {
             "is false, but the Upstream has an sslConfig, which turns TLS on (as in Gloo); remove one of them");
       }
     }
-    return new Upstream(meta, type, staticSpec, kubeSpec, connectTimeout, sslConfig, spec.bool("useHttp2"));
+    return new Upstream(meta, type, staticSpec, kubeSpec, consulSpec, connectTimeout, sslConfig,
+        spec.bool("useHttp2"));
   }
 
   /**
@@ -709,6 +716,27 @@ public final class ResourceDecoder {
     Map<String, String> selector = labels(k, "selector", true);
     return new Upstream.KubeSpec(serviceNamespace, serviceName, port == null ? 0 : port,
         selector == null ? null : new TreeMap<>(selector));
+  }
+
+  /**
+   * A {@code consul} Upstream, as Gloo's consul plugin reads it: {@code subsetTags}, else the deprecated
+   * {@code serviceTags}, name the subset metadata; the other fields select instances.
+   */
+  private static Upstream.ConsulSpec decodeConsul(Fields c) {
+    String serviceName = c.str("serviceName", "");
+    if (serviceName.isEmpty()) {
+      c.problems().error(c.pathOf("serviceName"), "a consul upstream needs the name of its Consul service");
+    }
+    List<String> subsetTags = c.strList("subsetTags");
+    if (subsetTags.isEmpty()) {
+      subsetTags = c.strList("serviceTags");
+    }
+    Fields q = c.obj("queryOptions");
+    if (q != null) {
+      q.finish();
+    }
+    return new Upstream.ConsulSpec(serviceName, subsetTags, c.strList("instanceTags"),
+        c.strList("instanceBlacklistTags"), c.strList("dataCenters"));
   }
 
   private static Upstream.StaticSpec decodeStatic(Fields s) {

@@ -18,7 +18,8 @@ import java.util.TreeMap;
  * @param byServicePort sorted by port; per Service port ({@code spec.ports[].port}, what Gloo's {@code servicePort} names), the
  *     endpoints that take traffic for it, sorted; a port whose slices list no usable address maps to an empty list
  */
-public record ServiceEndpoints(String namespace, String service, Map<Integer, List<KubeEndpoint>> byServicePort) {
+public record ServiceEndpoints(String namespace, String service, Map<Integer, List<KubeEndpoint>> byServicePort)
+    implements DiscoveredEndpoints {
 
   public ServiceEndpoints {
     Objects.requireNonNull(namespace, "namespace");
@@ -33,6 +34,7 @@ public record ServiceEndpoints(String namespace, String service, Map<Integer, Li
   }
 
   /** {@code namespace/service}, the key of {@link EndpointState}. */
+  @Override
   public String key() {
     return key(namespace, service);
   }

@@ -7,15 +7,17 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * An Upstream that can be served as an Envoy cluster: a static one (fixed hosts) or a Kubernetes one (its endpoints
- * come over EDS from the Service's EndpointSlices). Immutable value, built by gateway translation.
+ * An Upstream that can be served as an Envoy cluster: a static one (fixed hosts), a Kubernetes one (its endpoints
+ * come over EDS from the Service's EndpointSlices) or a Consul one (over EDS from Consul's health API). Immutable
+ * value, built by gateway translation.
  *
  * @param hosts the static hosts; empty for a Kubernetes Upstream. On a TLS cluster a host's {@code sniAddr} is the SNI
  *     Envoy sends to that host when it differs from the cluster's {@code sni} (null: the cluster's)
  * @param tls whether connections to the hosts use TLS ({@code sslConfig}, {@code useTls}, or automatically for port
  *     443)
  * @param sni the SNI to send, or null
- * @param service the Service port whose endpoints the cluster gets over EDS, or null for a static Upstream
+ * @param service the Service port or Consul service whose endpoints the cluster gets over EDS, or null for a static
+ *     Upstream
  * @param sslConfig the Upstream's {@code sslConfig}, or null ({@code tls} alone then presents and verifies nothing)
  * @param secret for a {@code secretRef}, which parts of the secret the transport socket references over SDS (the
  *     client certificate unless {@code oneWayTls}; the root CA when the secret has one); null otherwise. Gateway
@@ -28,7 +30,7 @@ public record UpstreamCluster(
     boolean tls,
     String sni,
     Duration connectTimeout,
-    Upstream.KubeSpec service,
+    Upstream.EndpointSource service,
     UpstreamSslConfig sslConfig,
     SecretUse secret,
     boolean http2) {
@@ -46,7 +48,7 @@ public record UpstreamCluster(
   /** A cluster without an {@code sslConfig} source or HTTP/2. */
   public UpstreamCluster(
       ResourceRef upstream, List<Upstream.StaticHost> hosts, boolean tls, String sni, Duration connectTimeout,
-      Upstream.KubeSpec service) {
+      Upstream.EndpointSource service) {
     this(upstream, hosts, tls, sni, connectTimeout, service, null, null, false);
   }
 

@@ -715,15 +715,15 @@ public final class GatewayTranslationCache {
   }
 
   /**
-   * Every static and kube Upstream becomes a cluster, except one whose TLS secret cannot be served (its status says
-   * why); other types were reported while decoding. Reused while the Upstream and its secret's view are unchanged.
+   * Every static, kube and consul Upstream becomes a cluster, except one whose TLS secret cannot be served (its
+   * status says why); other types were reported while decoding. Reused while the Upstream and its secret's view are unchanged.
    */
   private List<UpstreamCluster> upstreamClusters(ResourceSnapshot snapshot, TlsSecretLookup secrets) {
     List<UpstreamCluster> out = new ArrayList<>();
     Map<Upstream, BuiltCluster> seen = new IdentityHashMap<>();
     Set<ResourceKey> problems = new HashSet<>();
     for (Upstream u : snapshot.upstreams()) {
-      if (u.staticSpec() == null && u.kubeSpec() == null) {
+      if (u.staticSpec() == null && u.endpointSource() == null) {
         continue;
       }
       ResourceRef secret = u.sslConfig() == null ? null : u.sslConfig().secretRef();

@@ -72,7 +72,7 @@ public final class GatewayTranslator {
     boolean tls;
     String sni = u.sni();
     List<Upstream.StaticHost> hosts = List.of();
-    if (u.kubeSpec() != null) {
+    if (u.endpointSource() != null) {
       tls = ssl != null;
     } else {
       Upstream.StaticSpec s = u.staticSpec();
@@ -86,8 +86,8 @@ public final class GatewayTranslator {
         hosts = hosts.stream().map(h -> new Upstream.StaticHost(h.addr(), h.port(), null)).toList();
       }
     }
-    return new Built(new UpstreamCluster(u.meta().ref(), hosts, tls, sni, u.connectTimeout(), u.kubeSpec(), ssl,
-        use, u.http2()), lastGoodProblem);
+    return new Built(new UpstreamCluster(u.meta().ref(), hosts, tls, sni, u.connectTimeout(), u.endpointSource(),
+        ssl, use, u.http2()), lastGoodProblem);
   }
 
   /**

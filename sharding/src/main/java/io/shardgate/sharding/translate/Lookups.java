@@ -155,7 +155,7 @@ record Lookups(
   String upstreamTlsProblem(ResourceKey key) {
     Upstream u = upstreams.get(key.ref());
     if (u == null || u.sslConfig() == null || u.sslConfig().secretRef() == null
-        || (u.staticSpec() == null && u.kubeSpec() == null)) {
+        || (u.staticSpec() == null && u.endpointSource() == null)) {
       return null;
     }
     return GatewayTranslator.cluster(u, secrets).noClusterProblem();
