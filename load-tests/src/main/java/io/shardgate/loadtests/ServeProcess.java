@@ -80,6 +80,14 @@ final class ServeProcess implements AutoCloseable {
     return start(jar, jvmFlags, args, stateDir, log);
   }
 
+  /** Starts {@code serve --consul ADDR} plus {@code moreArgs} ({@code --vault-addr ...}), as {@link #start} does. */
+  static ServeProcess startConsul(Path jar, List<String> jvmFlags, String consul, List<String> moreArgs,
+      Path stateDir, Path log) throws IOException {
+    List<String> args = new ArrayList<>(List.of("--consul", consul));
+    args.addAll(moreArgs);
+    return start(jar, jvmFlags, args, stateDir, log);
+  }
+
   private static ServeProcess start(Path jar, List<String> jvmFlags, List<String> sourceArgs, Path stateDir, Path log)
       throws IOException {
     if (!Files.isRegularFile(jar)) {
