@@ -2,8 +2,8 @@ package io.shardgate.controlplane.source;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonToken;
 import io.shardgate.controlplane.pipeline.ConfigInput;
+import io.shardgate.controlplane.render.JsonTrees;
 import io.shardgate.controlplane.source.ConsulKvClient.Response;
 import io.shardgate.sharding.decode.DecodedDocument;
 import io.shardgate.sharding.decode.ResourceDecoder;
@@ -636,57 +636,13 @@ public final class ConsulCatalogWatcher implements AutoCloseable {
     return out;
   }
 
-  /** A JSON value as maps, lists, strings, numbers, booleans and nulls. */
+  /** A JSON answer as plain trees ({@link JsonTrees}); null for an empty body. */
   private static Object parse(byte[] body) throws IOException {
     if (body.length == 0) {
       return null;
     }
     try (JsonParser p = JSON.createParser(body)) {
-      p.nextToken();
-      return value(p);
-    }
-  }
-
-  private static Object value(JsonParser p) throws IOException {
-    JsonToken t = p.currentToken();
-    if (t == null) {
-      return null;
-    }
-    switch (t) {
-      case START_OBJECT -> {
-        Map<String, Object> m = new LinkedHashMap<>();
-        while (p.nextToken() == JsonToken.FIELD_NAME) {
-          String name = p.currentName();
-          p.nextToken();
-          m.put(name, value(p));
-        }
-        return m;
-      }
-      case START_ARRAY -> {
-        List<Object> l = new ArrayList<>();
-        while (p.nextToken() != JsonToken.END_ARRAY) {
-          l.add(value(p));
-        }
-        return l;
-      }
-      case VALUE_STRING -> {
-        return p.getText();
-      }
-      case VALUE_NUMBER_INT -> {
-        return p.getLongValue();
-      }
-      case VALUE_NUMBER_FLOAT -> {
-        return p.getDoubleValue();
-      }
-      case VALUE_TRUE -> {
-        return Boolean.TRUE;
-      }
-      case VALUE_FALSE -> {
-        return Boolean.FALSE;
-      }
-      default -> {
-        return null;
-      }
+      return JsonTrees.readWhole(p);
     }
   }
 

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.core.json.JsonWriteFeature;
-import com.fasterxml.jackson.core.JsonToken;
+import io.shardgate.controlplane.render.JsonTrees;
 import io.shardgate.sharding.model.ResourceKey;
 import io.shardgate.sharding.model.ResourceRef;
 import java.io.ByteArrayOutputStream;
@@ -13,9 +13,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.reflect.RecordComponent;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -58,54 +56,7 @@ final class StateCodec {
   /** The JSON as a plain tree: insertion-ordered maps, lists, strings, longs, doubles, booleans and nulls. */
   static Object tree(byte[] bytes) throws IOException {
     try (JsonParser p = JSON.createParser(bytes)) {
-      JsonToken t = p.nextToken();
-      if (t == null) {
-        throw new IOException("empty value");
-      }
-      Object tree = read(p, t);
-      if (p.nextToken() != null) {
-        throw new IOException("trailing data after the value");
-      }
-      return tree;
-    }
-  }
-
-  private static Object read(JsonParser p, JsonToken t) throws IOException {
-    switch (t) {
-      case START_OBJECT -> {
-        Map<String, Object> m = new LinkedHashMap<>();
-        for (JsonToken n = p.nextToken(); n != JsonToken.END_OBJECT; n = p.nextToken()) {
-          String name = p.currentName();
-          m.put(name, read(p, p.nextToken()));
-        }
-        return m;
-      }
-      case START_ARRAY -> {
-        List<Object> l = new ArrayList<>();
-        for (JsonToken n = p.nextToken(); n != JsonToken.END_ARRAY; n = p.nextToken()) {
-          l.add(read(p, n));
-        }
-        return l;
-      }
-      case VALUE_STRING -> {
-        return p.getText();
-      }
-      case VALUE_NUMBER_INT -> {
-        return p.getLongValue();
-      }
-      case VALUE_NUMBER_FLOAT -> {
-        return p.getDoubleValue();
-      }
-      case VALUE_TRUE -> {
-        return Boolean.TRUE;
-      }
-      case VALUE_FALSE -> {
-        return Boolean.FALSE;
-      }
-      case VALUE_NULL -> {
-        return null;
-      }
-      default -> throw new IOException("unexpected " + t);
+      return JsonTrees.readWhole(p);
     }
   }
 
