@@ -1,5 +1,6 @@
 package io.shardgate.controlplane.nomad;
 
+import io.shardgate.sharding.decode.EditDistance;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.List;
@@ -148,32 +149,13 @@ final class ValuesSchema {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (String candidate : known.stream().sorted().toList()) {
-      int d = distance(key.toLowerCase(), candidate.toLowerCase());
+      int d = EditDistance.between(key.toLowerCase(), candidate.toLowerCase());
       if (d < bestDistance) {
         best = candidate;
         bestDistance = d;
       }
     }
     return best != null && bestDistance <= Math.max(2, key.length() / 4) ? " (did you mean \"" + best + "\"?)" : "";
-  }
-
-  private static int distance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
   }
 
   @SuppressWarnings("unchecked")

@@ -153,7 +153,7 @@ public final class DocumentIdentity {
     int bestDistance = Integer.MAX_VALUE;
     for (Kind k : READ_KINDS) {
       String target = k.kindName().toLowerCase(Locale.ROOT);
-      int d = folded.equals(target + "s") ? 0 : Fields.distance(folded, target);
+      int d = folded.equals(target + "s") ? 0 : EditDistance.between(folded, target);
       int allowed = target.length() <= 5 ? 1 : 2;
       if (d <= allowed && d < bestDistance) {
         best = k;
@@ -175,7 +175,7 @@ public final class DocumentIdentity {
       }
     }
     for (String glooGroup : GLOO_GROUPS) {
-      if (Fields.distance(g, glooGroup) <= 2) {
+      if (EditDistance.between(g, glooGroup) <= 2) {
         return glooGroup;
       }
     }
@@ -186,7 +186,7 @@ public final class DocumentIdentity {
   private static String nearGlooApiVersion(String apiVersion) {
     String v = apiVersion.toLowerCase(Locale.ROOT);
     for (String glooGroup : GLOO_GROUPS) {
-      if (Fields.distance(v, glooGroup + "/v1") <= 2) {
+      if (EditDistance.between(v, glooGroup + "/v1") <= 2) {
         return glooGroup;
       }
     }

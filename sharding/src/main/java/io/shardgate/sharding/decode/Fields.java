@@ -728,33 +728,13 @@ final class Fields {
     String best = null;
     int bestDistance = 3;
     for (Field f : message.fields().values()) {
-      int d = distance(folded, GlooApi.folded(f.name()));
+      int d = EditDistance.between(folded, GlooApi.folded(f.name()));
       if (d < bestDistance) {
         best = f.name();
         bestDistance = d;
       }
     }
     return best == null ? msg : msg + "; did you mean '" + best + "'?";
-  }
-
-  /** Levenshtein distance. */
-  static int distance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
   }
 
   private static String words(List<String> names, String last) {
