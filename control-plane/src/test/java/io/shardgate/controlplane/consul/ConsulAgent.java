@@ -1,6 +1,7 @@
 package io.shardgate.controlplane.consul;
 
 import io.shardgate.controlplane.e2e.ExampleConfig;
+import io.shardgate.controlplane.e2e.OrphanedServers;
 import io.shardgate.controlplane.e2e.ScriptBuiltTool;
 import io.shardgate.controlplane.kube.ServerProcess;
 import java.io.IOException;
@@ -14,12 +15,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
@@ -40,6 +36,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
 public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, TestWatcher {
 
   static final String SCRIPT = "tools/consul-test-server.sh";
+  private static final String TAG = "consul-agent";
   private static final String WORK_PREFIX = "shardgate-consul-";
   private static final String OWNER_FILE = "owner.pid";
   private static final String PIDS_FILE = "agents.pids";
@@ -282,54 +279,10 @@ public final class ConsulAgent implements BeforeAllCallback, AfterAllCallback, T
       return;
     }
     reaped = true;
-    Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
-    List<Path> dirs;
-    try (Stream<Path> listed = Files.list(tmp)) {
-      dirs = listed.filter(d -> d.getFileName().toString().startsWith(WORK_PREFIX)).toList();
-    } catch (IOException e) {
-      System.out.println("[consul-agent] cannot list " + tmp + " for the remains of killed test JVMs: " + e);
-      return;
-    }
-    for (Path dir : dirs) {
-      try {
-        Path owner = dir.resolve(OWNER_FILE);
-        if (!Files.isRegularFile(owner) || ProcessHandle.of(Long.parseLong(Files.readString(owner).strip()))
-            .map(ProcessHandle::isAlive).orElse(false)) {
-          continue;
-        }
-        Path pids = dir.resolve(PIDS_FILE);
-        for (String line : new ArrayList<>(Files.isRegularFile(pids) ? Files.readAllLines(pids) : List.of())) {
-          String[] pidAndBinary = line.split(" ", 2);
-          ProcessHandle.of(Long.parseLong(pidAndBinary[0]))
-              .filter(h -> h.info().command().map(pidAndBinary[1]::equals).orElse(false))
-              .ifPresent(orphan -> {
-                System.out.println("[consul-agent] stopping consul (pid " + orphan.pid() + "), left running by a"
-                    + " test JVM that was killed");
-                orphan.destroy();
-                try {
-                  orphan.onExit().get(15, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                  orphan.destroyForcibly();
-                  Thread.currentThread().interrupt();
-                } catch (ExecutionException | TimeoutException e) {
-                  orphan.destroyForcibly();
-                }
-              });
-        }
-        deleteTree(dir);
-      } catch (IOException | RuntimeException e) {
-        System.out.println("[consul-agent] could not clean up " + dir + ", left by a killed test JVM: " + e);
-      }
-    }
+    OrphanedServers.reap(TAG, WORK_PREFIX, OWNER_FILE, PIDS_FILE);
   }
 
   private static void deleteTree(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (IOException e) {
-      System.out.println("[consul-agent] could not delete " + root + ": " + e);
-    }
+    OrphanedServers.deleteTree(TAG, root);
   }
 }

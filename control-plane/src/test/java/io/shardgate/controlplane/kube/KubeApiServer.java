@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.shardgate.controlplane.e2e.ExampleConfig;
+import io.shardgate.controlplane.e2e.OrphanedServers;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -27,13 +28,8 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.Collections;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -69,6 +65,7 @@ public final class KubeApiServer implements AutoCloseable {
   private static final String PORT_TAKEN = "address already in use";
   private static final String WORK_PREFIX = "shardgate-kube-";
   /** In each work folder: the pid of the JVM that owns it, and a line "pid binary" per server it started. */
+  private static final String TAG = "kube-api-server";
   private static final String OWNER_FILE = "owner.pid";
   private static final String PIDS_FILE = "servers.pids";
 
@@ -597,62 +594,11 @@ public final class KubeApiServer implements AutoCloseable {
       return;
     }
     reaped = true;
-    Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
-    List<Path> dirs;
-    try (Stream<Path> listed = Files.list(tmp)) {
-      dirs = listed.filter(d -> d.getFileName().toString().startsWith(WORK_PREFIX)).toList();
-    } catch (IOException e) {
-      System.out.println("[kube-api-server] cannot list " + tmp + " for the remains of killed test JVMs: " + e);
-      return;
-    }
-    for (Path dir : dirs) {
-      try {
-        Path owner = dir.resolve(OWNER_FILE);
-        if (!Files.isRegularFile(owner) || isRunning(Long.parseLong(Files.readString(owner).strip()))) {
-          continue;
-        }
-        Path pids = dir.resolve(PIDS_FILE);
-        List<String> lines = new ArrayList<>(Files.isRegularFile(pids) ? Files.readAllLines(pids) : List.of());
-        Collections.reverse(lines); // the API server before its etcd, as stop() does
-        for (String line : lines) {
-          String[] pidAndBinary = line.split(" ", 2);
-          ProcessHandle.of(Long.parseLong(pidAndBinary[0]))
-              .filter(p -> p.info().command().map(pidAndBinary[1]::equals).orElse(false))
-              .ifPresent(orphan -> stopOrphan(orphan, pidAndBinary[1]));
-        }
-        deleteTree(dir);
-      } catch (IOException | RuntimeException e) {
-        System.out.println("[kube-api-server] could not clean up " + dir + ", left by a killed test JVM: " + e);
-      }
-    }
-  }
-
-  private static void stopOrphan(ProcessHandle orphan, String binary) {
-    System.out.println("[kube-api-server] stopping " + binary + " (pid " + orphan.pid() + "), left running by a"
-        + " test JVM that was killed");
-    orphan.destroy();
-    try {
-      orphan.onExit().get(15, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      orphan.destroyForcibly();
-      Thread.currentThread().interrupt();
-    } catch (ExecutionException | TimeoutException e) {
-      orphan.destroyForcibly();
-    }
-  }
-
-  private static boolean isRunning(long pid) {
-    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+    OrphanedServers.reap(TAG, WORK_PREFIX, OWNER_FILE, PIDS_FILE);
   }
 
   private static void deleteTree(Path root) {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    } catch (IOException e) {
-      System.out.println("[kube-api-server] could not delete " + root + ": " + e);
-    }
+    OrphanedServers.deleteTree(TAG, root);
   }
 
   private static long millisSince(long nanos) {
