@@ -315,9 +315,10 @@ public class ServeFactory {
       @Value("${" + CONSUL_REGISTER_PREFIX + "version:unknown}") String version) {
     String agent = kvAddress.isEmpty() ? agentAddress : kvAddress;
     return new ConsulServiceRegistration(
-        consulClient(agent.isEmpty() ? ConsulKvClient.DEFAULT_ADDRESS : agent, tokenFile, caFile, ""), new ConsulServiceRegistration.Settings(
-        serviceName, address, xdsPort, checkUrl, Duration.ofMillis(checkIntervalMs),
-        Duration.ofMillis(deregisterAfterMs), version, Duration.ofMillis(recheckMs)));
+        consulClient(agent.isEmpty() ? ConsulKvClient.DEFAULT_ADDRESS : agent, tokenFile, caFile, ""),
+        new ConsulServiceRegistration.Settings(serviceName, address, xdsPort, checkUrl,
+            Duration.ofMillis(checkIntervalMs), Duration.ofMillis(deregisterAfterMs), version,
+            Duration.ofMillis(recheckMs)));
   }
 
   /**
